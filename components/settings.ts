@@ -1,0 +1,409 @@
+/**
+ * Validation of everything that decides the shape of the metrics stack. Pure: no Pulumi engine,
+ * so a bad value fails before any resource is registered, with the key that holds it and the fix.
+ * Argument names double as stack config keys (`eksa-metrics:<name>`), so one message serves both.
+ */
+import * as net from "net";
+import { CATALOGUE, CatalogueEntry, COMPONENT_NAMES, isComponentName } from "./catalogue";
+
+export type ReaderKind = "ServiceAccount" | "User" | "Group";
+
+/** Who may read the metrics: bound to the metrics-reader ClusterRole. */
+export interface ReaderSubject {
+    kind: ReaderKind;
+    name: string;
+    /** Required for ServiceAccount subjects. */
+    namespace?: string;
+}
+
+export interface EtcdOptions {
+    /**
+     * "stacked" (default): etcd runs on the control-plane nodes and its metrics are proxied.
+     * "external": unstacked etcd machines already serve https://<etcd-ip>:2379/metrics with client
+     * certificates, so no etcd frontend is deployed; `endpoints` lists those URLs for the outputs.
+     */
+    topology?: "stacked" | "external";
+    endpoints?: string[];
+}
+
+export interface TolerationSetting {
+    key?: string;
+    operator?: "Exists" | "Equal";
+    value?: string;
+    effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+    tolerationSeconds?: number;
+}
+
+export interface VerifyOptions {
+    /** Run the token + curl verification on `pulumi up` (default true). */
+    enabled?: boolean;
+    /** How long the whole verification may take, retries included (default 120). */
+    timeoutSeconds?: number;
+    /** Checks in flight at once (default 8). */
+    concurrency?: number;
+    /** The reader whose token is used; default: the first ServiceAccount among `readers`. */
+    serviceAccount?: { name: string; namespace: string };
+}
+
+/** The plain (non-Output) part of the component's arguments. */
+export interface StackOptions {
+    /** Turn single components off, e.g. `{ etcd: false }`. All are on by default. */
+    components?: Partial<Record<string, boolean>>;
+    etcd?: EtcdOptions;
+    /** Namespace for the proxy (default "eksa-metrics"). */
+    namespace?: string;
+    /** Create the namespace (default true); false uses an existing one. */
+    createNamespace?: boolean;
+    /** Default: ServiceAccount observability/prometheus-server, as in the design. */
+    readers?: ReaderSubject[];
+    /** Extra tolerations for the proxy pods (control-plane taints are always tolerated). */
+    tolerations?: TolerationSetting[];
+    /** Extra node selector for the proxy pods, on top of the control-plane/worker split. */
+    nodeSelector?: Record<string, string>;
+    /** Port of haproxy's health endpoint on NODE_IP, used by the probes (default 10263). */
+    healthPort?: number;
+    /** haproxy's upstream timeout; not below Prometheus' default 10 s scrape timeout (default 30). */
+    serverTimeoutSeconds?: number;
+    /** TLS of the proxy's listeners: the name clients verify (default <namespace>-metrics-proxy) and the validity. */
+    tls?: { serverName?: string; validityDays?: number };
+    /** How long Pulumi waits for the DaemonSets to roll out (default 10). */
+    rolloutTimeoutMinutes?: number;
+    verify?: VerifyOptions;
+}
+
+export interface Settings {
+    components: CatalogueEntry[];
+    etcd: { topology: "stacked" | "external"; endpoints: string[] };
+    namespace: string;
+    createNamespace: boolean;
+    readers: ReaderSubject[];
+    tolerations: TolerationSetting[];
+    nodeSelector: Record<string, string>;
+    healthPort: number;
+    serverTimeoutSeconds: number;
+    tlsServerName: string;
+    tlsValidityDays: number;
+    rolloutTimeoutMinutes: number;
+    verify: {
+        enabled: boolean;
+        timeoutSeconds: number;
+        concurrency: number;
+        serviceAccount?: { name: string; namespace: string };
+    };
+}
+
+export const DEFAULT_READERS: ReaderSubject[] = [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }];
+export const DEFAULT_NAMESPACE = "eksa-metrics";
+export const DEFAULT_HEALTH_PORT = 10263;
+/** Prometheus' default scrape_timeout. */
+export const PROMETHEUS_SCRAPE_TIMEOUT_SECONDS = 10;
+
+export class SettingsError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid eksa-metrics configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "SettingsError";
+    }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Collects problems as "<key>: <what is wrong>. <how to fix>" lines. */
+class Problems {
+    readonly list: string[] = [];
+    constructor(private readonly prefix: string) {}
+    add(key: string, problem: string, fix: string): void {
+        this.list.push(`${this.prefix}${key}: ${problem}. ${fix}`);
+    }
+}
+
+function isInteger(value: unknown): value is number {
+    return typeof value === "number" && Number.isInteger(value);
+}
+
+function checkInteger(problems: Problems, key: string, value: unknown, min: number, max: number, fallback: number): number {
+    if (value === undefined) {
+        return fallback;
+    }
+    if (!isInteger(value) || value < min || value > max) {
+        problems.add(key, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`, `Set a whole number in that range, or remove it for the default ${fallback}`);
+        return fallback;
+    }
+    return value;
+}
+
+function checkBoolean(problems: Problems, key: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) {
+        return fallback;
+    }
+    if (typeof value !== "boolean") {
+        problems.add(key, `${JSON.stringify(value)} is not true or false`, `Set true or false, or remove it for the default ${fallback}`);
+        return fallback;
+    }
+    return value;
+}
+
+function checkKnownKeys(problems: Problems, key: string, value: object, known: readonly string[]): void {
+    for (const k of Object.keys(value)) {
+        if (!known.includes(k)) {
+            problems.add(key ? `${key}.${k}` : k, "is not a known setting", `Known settings${key ? ` of ${key}` : ""}: ${known.join(", ")}`);
+        }
+    }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function resolveComponents(problems: Problems, value: unknown): CatalogueEntry[] {
+    if (value === undefined) {
+        return [...CATALOGUE];
+    }
+    if (!isPlainObject(value)) {
+        problems.add("components", `${JSON.stringify(value)} is not a map of component to true/false`, `Write e.g. {"etcd": false}; components: ${COMPONENT_NAMES.join(", ")}`);
+        return [...CATALOGUE];
+    }
+    for (const [name, on] of Object.entries(value)) {
+        if (!isComponentName(name)) {
+            problems.add(`components.${name}`, "is not a component this stack exposes", `Use one of: ${COMPONENT_NAMES.join(", ")}`);
+        } else if (typeof on !== "boolean") {
+            problems.add(`components.${name}`, `${JSON.stringify(on)} is not true or false`, "Set true to expose it or false to leave it out");
+        }
+    }
+    return CATALOGUE.filter((entry) => value[entry.name] !== false);
+}
+
+function resolveEtcd(problems: Problems, value: unknown): Settings["etcd"] {
+    if (value === undefined) {
+        return { topology: "stacked", endpoints: [] };
+    }
+    if (!isPlainObject(value)) {
+        problems.add("etcd", `${JSON.stringify(value)} is not an object`, 'Write {"topology": "stacked"} or {"topology": "external", "endpoints": ["https://10.0.0.5:2379"]}');
+        return { topology: "stacked", endpoints: [] };
+    }
+    checkKnownKeys(problems, "etcd", value, ["topology", "endpoints"]);
+    const topology = value.topology ?? "stacked";
+    if (topology !== "stacked" && topology !== "external") {
+        problems.add("etcd.topology", `${JSON.stringify(topology)} is not "stacked" or "external"`, 'Use "stacked" when etcd runs on the control-plane nodes, "external" for unstacked etcd machines');
+        return { topology: "stacked", endpoints: [] };
+    }
+    const endpoints = value.endpoints ?? [];
+    if (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== "string")) {
+        problems.add("etcd.endpoints", `${JSON.stringify(endpoints)} is not a list of URLs`, 'Write e.g. ["https://10.0.0.5:2379"]');
+        return { topology, endpoints: [] };
+    }
+    if (topology === "stacked" && endpoints.length > 0) {
+        problems.add("etcd.endpoints", "is only meaningful with an external etcd", 'Set etcd.topology to "external", or remove etcd.endpoints');
+    }
+    if (topology === "external" && endpoints.length === 0) {
+        problems.add("etcd.endpoints", "is empty but etcd.topology is external", "List the etcd machines' metrics URLs, e.g. https://10.0.0.5:2379");
+    }
+    endpoints.forEach((endpoint: string, i: number) => {
+        const problem = externalEtcdEndpointProblem(endpoint);
+        if (problem) {
+            problems.add(`etcd.endpoints[${i}]`, `${JSON.stringify(endpoint)} ${problem}`, "Write https://<etcd-machine-ip>:2379");
+        }
+    });
+    return { topology, endpoints };
+}
+
+function externalEtcdEndpointProblem(endpoint: string): string | undefined {
+    let url: URL;
+    try {
+        url = new URL(endpoint);
+    } catch {
+        return "is not a URL";
+    }
+    if (url.protocol !== "https:") {
+        return "is not https (external etcd serves its metrics over TLS on the client port)";
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    if (net.isIP(host) === 0 && !DNS_SUBDOMAIN.test(host)) {
+        return "has no valid host";
+    }
+    if (url.pathname !== "/" && url.pathname !== "/metrics") {
+        return "has a path other than /metrics";
+    }
+    return undefined;
+}
+
+function resolveReaders(problems: Problems, value: unknown): ReaderSubject[] {
+    if (value === undefined) {
+        return DEFAULT_READERS;
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        problems.add("readers", `${JSON.stringify(value)} is not a non-empty list of subjects`, 'Write e.g. [{"kind": "ServiceAccount", "name": "prometheus-server", "namespace": "observability"}]');
+        return DEFAULT_READERS;
+    }
+    value.forEach((subject: unknown, i: number) => {
+        const key = `readers[${i}]`;
+        if (!isPlainObject(subject)) {
+            problems.add(key, `${JSON.stringify(subject)} is not an object`, 'Write {"kind": "ServiceAccount", "name": "...", "namespace": "..."}');
+            return;
+        }
+        checkKnownKeys(problems, key, subject, ["kind", "name", "namespace"]);
+        const { kind, name, namespace } = subject;
+        if (kind !== "ServiceAccount" && kind !== "User" && kind !== "Group") {
+            problems.add(`${key}.kind`, `${JSON.stringify(kind)} is not ServiceAccount, User or Group`, "Use one of those RBAC subject kinds");
+        }
+        if (typeof name !== "string" || name.trim() === "") {
+            problems.add(`${key}.name`, "is empty", "Name the service account, user or group that may read metrics");
+        } else if (kind === "ServiceAccount" && !DNS_SUBDOMAIN.test(name)) {
+            problems.add(`${key}.name`, `${JSON.stringify(name)} is not a valid service account name`, "Use lower-case letters, digits, '-' and '.'");
+        }
+        if (kind === "ServiceAccount") {
+            if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
+                problems.add(`${key}.namespace`, `${JSON.stringify(namespace)} is not a valid namespace`, "A ServiceAccount subject needs the namespace it lives in");
+            }
+        } else if (namespace !== undefined) {
+            problems.add(`${key}.namespace`, `is set on a ${String(kind)} subject`, "Only ServiceAccount subjects have a namespace: remove it");
+        }
+    });
+    return value as ReaderSubject[];
+}
+
+function resolveTolerations(problems: Problems, value: unknown): TolerationSetting[] {
+    if (value === undefined) {
+        return [];
+    }
+    if (!Array.isArray(value)) {
+        problems.add("tolerations", `${JSON.stringify(value)} is not a list`, 'Write e.g. [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]');
+        return [];
+    }
+    value.forEach((t: unknown, i: number) => {
+        const key = `tolerations[${i}]`;
+        if (!isPlainObject(t)) {
+            problems.add(key, `${JSON.stringify(t)} is not an object`, "Write a Kubernetes toleration");
+            return;
+        }
+        checkKnownKeys(problems, key, t, ["key", "operator", "value", "effect", "tolerationSeconds"]);
+        if (t.operator !== undefined && t.operator !== "Exists" && t.operator !== "Equal") {
+            problems.add(`${key}.operator`, `${JSON.stringify(t.operator)} is not Exists or Equal`, "Use Exists or Equal");
+        }
+        if (t.operator === "Exists" && t.value !== undefined) {
+            problems.add(`${key}.value`, "is set with operator Exists", "Remove the value, or use operator Equal");
+        }
+        if (t.effect !== undefined && !["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(String(t.effect))) {
+            problems.add(`${key}.effect`, `${JSON.stringify(t.effect)} is not a taint effect`, "Use NoSchedule, PreferNoSchedule or NoExecute, or leave it out to match all");
+        }
+        if (t.key === undefined && t.operator !== "Exists") {
+            problems.add(`${key}.key`, "is missing", 'A toleration without a key must use operator "Exists"');
+        }
+    });
+    return value as TolerationSetting[];
+}
+
+function resolveNodeSelector(problems: Problems, value: unknown): Record<string, string> {
+    if (value === undefined) {
+        return {};
+    }
+    if (!isPlainObject(value)) {
+        problems.add("nodeSelector", `${JSON.stringify(value)} is not a map of label to value`, 'Write e.g. {"kubernetes.io/os": "linux"}');
+        return {};
+    }
+    for (const [label, labelValue] of Object.entries(value)) {
+        if (!LABEL_NAME.test(label)) {
+            problems.add(`nodeSelector.${label}`, "is not a valid label name", "Use a Kubernetes label name such as kubernetes.io/os");
+        }
+        if (typeof labelValue !== "string" || !LABEL_VALUE.test(labelValue)) {
+            problems.add(`nodeSelector.${label}`, `${JSON.stringify(labelValue)} is not a valid label value`, "Use at most 63 letters, digits, '-', '_' or '.'");
+        }
+    }
+    return value as Record<string, string>;
+}
+
+function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubject[]): Settings["verify"] {
+    const raw = value ?? {};
+    if (!isPlainObject(raw)) {
+        problems.add("verify", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": false}');
+        return { enabled: false, timeoutSeconds: 120, concurrency: 8 };
+    }
+    checkKnownKeys(problems, "verify", raw, ["enabled", "timeoutSeconds", "concurrency", "serviceAccount"]);
+    const enabled = checkBoolean(problems, "verify.enabled", raw.enabled, true);
+    const timeoutSeconds = checkInteger(problems, "verify.timeoutSeconds", raw.timeoutSeconds, 10, 3600, 120);
+    const concurrency = checkInteger(problems, "verify.concurrency", raw.concurrency, 1, 64, 8);
+    let serviceAccount: Settings["verify"]["serviceAccount"];
+    if (raw.serviceAccount !== undefined) {
+        const sa = raw.serviceAccount;
+        if (!isPlainObject(sa) || typeof sa.name !== "string" || typeof sa.namespace !== "string" || !DNS_SUBDOMAIN.test(sa.name) || !DNS_LABEL.test(sa.namespace)) {
+            problems.add("verify.serviceAccount", `${JSON.stringify(sa)} is not a service account`, 'Write {"name": "prometheus-server", "namespace": "observability"}');
+        } else {
+            serviceAccount = { name: sa.name, namespace: sa.namespace };
+        }
+    } else {
+        const first = readers.find((r) => r.kind === "ServiceAccount" && r.namespace);
+        serviceAccount = first ? { name: first.name, namespace: first.namespace! } : undefined;
+    }
+    if (enabled && serviceAccount === undefined && !problems.list.some((p) => p.includes("verify.serviceAccount"))) {
+        problems.add("verify", "needs a service account token, but no reader is a ServiceAccount", 'Add a ServiceAccount to readers, set verify.serviceAccount, or set verify.enabled to false');
+    }
+    return { enabled, timeoutSeconds, concurrency, serviceAccount };
+}
+
+/**
+ * Checks the stack options and fills in the defaults. Throws a SettingsError that lists every
+ * problem at once; `keyPrefix` ("eksa-metrics:" for stack config) is put before each key.
+ */
+export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings {
+    const problems = new Problems(keyPrefix);
+    checkKnownKeys(problems, "", options, [
+        "components", "etcd", "namespace", "createNamespace", "readers", "tolerations", "nodeSelector",
+        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify",
+    ]);
+    const etcd = resolveEtcd(problems, options.etcd);
+    let components = resolveComponents(problems, options.components);
+    if (etcd.topology === "external") {
+        components = components.filter((c) => c.name !== "etcd");
+    }
+    if (components.length === 0) {
+        problems.add("components", "turns every component off", `Enable at least one of: ${COMPONENT_NAMES.join(", ")}`);
+    }
+
+    const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
+        problems.add("namespace", `${JSON.stringify(namespace)} is not a valid namespace name`, "Use at most 63 lower-case letters, digits and '-'");
+    }
+    const createNamespace = checkBoolean(problems, "createNamespace", options.createNamespace, true);
+    const readers = resolveReaders(problems, options.readers);
+    const tolerations = resolveTolerations(problems, options.tolerations);
+    const nodeSelector = resolveNodeSelector(problems, options.nodeSelector);
+
+    const healthPort = checkInteger(problems, "healthPort", options.healthPort, 1, 65535, DEFAULT_HEALTH_PORT);
+    const clash = CATALOGUE.find((c) => c.port === healthPort);
+    if (clash) {
+        problems.add("healthPort", `${healthPort} is the metrics port of ${clash.name}`, `Choose a free port, e.g. the default ${DEFAULT_HEALTH_PORT}`);
+    }
+    const serverTimeoutSeconds = checkInteger(problems, "serverTimeoutSeconds", options.serverTimeoutSeconds, PROMETHEUS_SCRAPE_TIMEOUT_SECONDS, 300, 30);
+
+    let tlsServerName = `${DEFAULT_NAMESPACE}-metrics-proxy`;
+    let tlsValidityDays = 365;
+    if (options.tls !== undefined) {
+        if (!isPlainObject(options.tls)) {
+            problems.add("tls", `${JSON.stringify(options.tls)} is not an object`, 'Write e.g. {"serverName": "metrics-proxy.example.internal"}');
+        } else {
+            checkKnownKeys(problems, "tls", options.tls, ["serverName", "validityDays"]);
+            tlsValidityDays = checkInteger(problems, "tls.validityDays", options.tls.validityDays, 2, 3650, 365);
+            if (options.tls.serverName !== undefined) {
+                tlsServerName = options.tls.serverName;
+                if (typeof tlsServerName !== "string" || !DNS_SUBDOMAIN.test(tlsServerName)) {
+                    problems.add("tls.serverName", `${JSON.stringify(tlsServerName)} is not a DNS name`, "Use a lower-case DNS name; clients verify the proxy's certificate against it");
+                }
+            }
+        }
+    }
+    if (options.tls?.serverName === undefined && typeof namespace === "string") {
+        tlsServerName = `${namespace}-metrics-proxy`;
+    }
+    const rolloutTimeoutMinutes = checkInteger(problems, "rolloutTimeoutMinutes", options.rolloutTimeoutMinutes, 1, 120, 10);
+    const verify = resolveVerify(problems, options.verify, readers);
+
+    if (problems.list.length > 0) {
+        throw new SettingsError(problems.list);
+    }
+    return {
+        components, etcd, namespace, createNamespace, readers, tolerations, nodeSelector, healthPort,
+        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify,
+    };
+}
