@@ -1,0 +1,261 @@
+/**
+ * MetricsStack: everything one cluster needs so Prometheus can scrape kube-controller-manager,
+ * kube-scheduler, kube-proxy and etcd without rebinding them off 127.0.0.1 — a host-network proxy
+ * DaemonSet per node role, its TLS, the metrics-reader RBAC and a verification on every change.
+ * Pass the cluster's k8s.Provider through `opts.providers`; children inherit it.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { componentsFor, NODE_ROLES, NodeRole } from "./catalogue";
+import { HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig } from "./haproxy";
+import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
+import { renderScrapeConfigs } from "./scrapeConfig";
+import { ReaderSubject, resolveSettings, Settings, SettingsError, StackOptions } from "./settings";
+import { IssuedCertificate, renewalEpoch } from "./tls";
+import type { VerificationPlan } from "../verify/plan";
+
+/** The haproxy image of the EKS Anywhere docs page; override it for a private mirror. */
+export const DEFAULT_PROXY_IMAGE = "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54";
+export const DEFAULT_GATE_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.21.0";
+export const PROXY_APP_LABEL = "eksa-metrics-proxy";
+
+export interface MetricsStackArgs extends StackOptions {
+    /** The cluster's kubeconfig, for the verification's TokenRequest and node lookup. Required unless verify.enabled is false. */
+    kubeconfig?: pulumi.Input<string>;
+    /** haproxy image (default: the one from the EKS Anywhere docs). */
+    proxyImage?: pulumi.Input<string>;
+    /** kube-rbac-proxy image, the token check in front of kube-proxy and etcd. */
+    gateImage?: pulumi.Input<string>;
+    proxyResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
+    gateResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
+}
+
+export interface EndpointInfo {
+    component: string;
+    /** NODE_IP stands for each eligible node's InternalIP. */
+    url: string;
+    nodes: "control-plane" | "all-nodes" | "external";
+    /** Who checks the bearer token. */
+    authenticatedBy: string;
+}
+
+/** Paths relative to the program's directory, so the commands' inputs are the same on every machine. */
+function scriptPath(...segments: string[]): string {
+    return path.relative(process.cwd(), path.join(__dirname, ...segments));
+}
+const TS_NODE = "node --require ts-node/register/transpile-only";
+
+function rbacSubject(reader: ReaderSubject): k8s.types.input.rbac.v1.Subject {
+    return reader.kind === "ServiceAccount"
+        ? { kind: reader.kind, name: reader.name, namespace: reader.namespace }
+        : { kind: reader.kind, name: reader.name, apiGroup: "rbac.authorization.k8s.io" };
+}
+
+export function endpointsOf(settings: Settings): EndpointInfo[] {
+    const exposed: EndpointInfo[] = settings.components.map((c) => ({
+        component: c.name,
+        url: `https://NODE_IP:${c.port}/metrics`,
+        nodes: c.placement,
+        authenticatedBy: c.authenticator === "upstream" ? c.name : "kube-rbac-proxy",
+    }));
+    const external: EndpointInfo[] = settings.etcd.endpoints.map((url) => ({
+        component: "etcd",
+        url: url.endsWith("/metrics") ? url : `${url.replace(/\/$/, "")}/metrics`,
+        nodes: "external",
+        authenticatedBy: "etcd client certificate",
+    }));
+    return [...exposed, ...external];
+}
+
+export class MetricsStack extends pulumi.ComponentResource {
+    /** The namespace the proxy runs in. */
+    readonly namespace: pulumi.Output<string>;
+    /** Where each component's metrics are served. */
+    readonly endpoints: pulumi.Output<EndpointInfo[]>;
+    /** The ClusterRole that grants GET /metrics; bind more readers to it. */
+    readonly readerRoleName: pulumi.Output<string>;
+    /** The CA that signed the proxy's serving certificate: clients pin it. */
+    readonly caCertificate: pulumi.Output<string>;
+    /** The name clients verify the proxy's certificate against (Prometheus: tls_config.server_name). */
+    readonly tlsServerName: string;
+    /** Ready-made Prometheus scrape jobs. */
+    readonly scrapeConfig: pulumi.Output<string>;
+    /** Input of `npm run verify`, to run the same check on demand. */
+    readonly verificationPlan: pulumi.Output<VerificationPlan>;
+    /** The verification's table (secret, as everything the command prints); undefined when verification is off. */
+    readonly verificationReport?: pulumi.Output<string>;
+    readonly daemonSets: k8s.apps.v1.DaemonSet[];
+
+    constructor(name: string, args: MetricsStackArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validate before anything is registered: a bad value must not leave half a stack behind.
+        const { kubeconfig, proxyImage, gateImage, proxyResources, gateResources, ...options } = args;
+        const settings = resolveSettings(options);
+        if (settings.verify.enabled && kubeconfig === undefined) {
+            throw new SettingsError(["kubeconfig: is required for the verification. Pass the cluster's kubeconfig, or set verify.enabled to false"]);
+        }
+        super("eksa-metrics:index:MetricsStack", name, {}, opts);
+        const parent = { parent: this };
+
+        const namespace = settings.createNamespace
+            ? new k8s.core.v1.Namespace(`${name}-namespace`, {
+                metadata: {
+                    name: settings.namespace,
+                    // Host-network pods are outside the baseline Pod Security profile.
+                    labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+                },
+            }, parent).metadata.name
+            : pulumi.output(settings.namespace);
+
+        const issued = new command.local.Command(`${name}-certificate`, {
+            create: `${TS_NODE} ${scriptPath("issueCertificate.ts")}`,
+            environment: { SERVER_NAME: settings.tlsServerName, VALIDITY_DAYS: String(settings.tlsValidityDays) },
+            // Re-issued on the first `pulumi up` of each renewal period, well before expiry.
+            triggers: [renewalEpoch(settings.tlsValidityDays)],
+            logging: "none",
+        }, { ...parent, additionalSecretOutputs: ["stdout", "stderr"] });
+        const certificate = pulumi.secret(issued.stdout.apply((out) => JSON.parse(out) as IssuedCertificate));
+
+        const tlsSecret = new k8s.core.v1.Secret(`${name}-tls`, {
+            metadata: { namespace },
+            type: "kubernetes.io/tls",
+            // Immutable and auto-named: a new certificate is a new Secret, and the pods roll to it.
+            immutable: true,
+            stringData: {
+                "tls.crt": certificate.certificate,
+                "tls.key": certificate.privateKey,
+                "ca.crt": certificate.caCertificate,
+                [HAPROXY_PEM_FILE]: pulumi.interpolate`${certificate.certificate}${certificate.privateKey}`,
+            },
+        }, parent);
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-proxy`, {
+            metadata: { namespace },
+            automountServiceAccountToken: false,
+        }, parent);
+
+        const readerRole = new k8s.rbac.v1.ClusterRole(`${name}-metrics-reader`, {
+            rules: [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
+        }, parent);
+        const readerBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-metrics-reader`, {
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: readerRole.metadata.name },
+            subjects: settings.readers.map(rbacSubject),
+        }, parent);
+
+        // kube-rbac-proxy asks the API server who a token belongs to and what it may do.
+        const gated = settings.components.some((c) => c.authenticator === "proxy");
+        const gateBinding = gated
+            ? new k8s.rbac.v1.ClusterRoleBinding(`${name}-token-review`, {
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+                subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace }],
+            }, parent)
+            : undefined;
+
+        const images = { proxyImage: proxyImage ?? DEFAULT_PROXY_IMAGE, gateImage: gateImage ?? DEFAULT_GATE_IMAGE };
+        const haproxyConfigMaps: pulumi.Output<string>[] = [];
+        this.daemonSets = NODE_ROLES.flatMap((role: NodeRole) => {
+            const components = componentsFor(role, settings.components);
+            if (components.length === 0) {
+                return [];
+            }
+            const fronted = components.filter((c) => c.authenticator === "upstream");
+            const configMap = fronted.length > 0
+                ? new k8s.core.v1.ConfigMap(`${name}-${role}-haproxy`, {
+                    metadata: { namespace },
+                    // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
+                    immutable: true,
+                    data: {
+                        [HAPROXY_CONFIG_FILE]: renderHaproxyConfig({
+                            components: fronted,
+                            healthPort: settings.healthPort,
+                            serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                            description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
+                        }),
+                    },
+                }, parent)
+                : undefined;
+            if (configMap) {
+                haproxyConfigMaps.push(configMap.metadata.name);
+            }
+            const labels = { "app.kubernetes.io/name": PROXY_APP_LABEL, "app.kubernetes.io/instance": name, "eksa-metrics/node-role": role };
+            return [new k8s.apps.v1.DaemonSet(`${name}-${role}`, {
+                metadata: { namespace, labels },
+                spec: {
+                    selector: { matchLabels: labels },
+                    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+                    template: proxyPodTemplate({
+                        role,
+                        components,
+                        settings,
+                        labels,
+                        serviceAccountName: serviceAccount.metadata.name,
+                        haproxyConfigMapName: configMap?.metadata.name,
+                        tlsSecretName: tlsSecret.metadata.name,
+                        ...images,
+                        proxyResources: proxyResources ?? DEFAULT_PROXY_RESOURCES,
+                        gateResources: gateResources ?? DEFAULT_GATE_RESOURCES,
+                    }),
+                },
+            }, {
+                ...parent,
+                customTimeouts: { create: `${settings.rolloutTimeoutMinutes}m`, update: `${settings.rolloutTimeoutMinutes}m` },
+            })];
+        });
+
+        this.namespace = namespace;
+        this.endpoints = pulumi.output(endpointsOf(settings));
+        this.readerRoleName = readerRole.metadata.name;
+        this.caCertificate = certificate.caCertificate;
+        this.tlsServerName = settings.tlsServerName;
+        this.scrapeConfig = pulumi.output(renderScrapeConfigs({
+            components: settings.components,
+            tlsServerName: settings.tlsServerName,
+            nodeSelector: settings.nodeSelector,
+            caFile: "/etc/prometheus/eksa-metrics/ca.crt",
+            tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        }));
+        this.verificationPlan = pulumi.all([
+            pulumi.unsecret(certificate.caCertificate), tlsSecret.metadata.name, pulumi.all(haproxyConfigMaps), pulumi.output(images),
+            pulumi.output(proxyResources ?? DEFAULT_PROXY_RESOURCES), pulumi.output(gateResources ?? DEFAULT_GATE_RESOURCES),
+        ]).apply(([caCertificate, tlsSecretName, configMapNames, resolvedImages, ...resources]): VerificationPlan => ({
+            serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
+            tlsServerName: settings.tlsServerName,
+            caCertificate,
+            components: settings.components.map(({ name: component, port, placement, authenticator }) => ({ name: component, port, placement, authenticator })),
+            nodeSelector: settings.nodeSelector,
+            tolerations: settings.tolerations,
+            timeoutSeconds: settings.verify.timeoutSeconds,
+            concurrency: settings.verify.concurrency,
+            revision: JSON.stringify({ tlsSecretName, configMapNames, images: resolvedImages, resources, readers: settings.readers, namespace: settings.namespace }),
+        }));
+
+        if (settings.verify.enabled) {
+            const verification = new command.local.Command(`${name}-verify`, {
+                create: `${TS_NODE} ${scriptPath("..", "verify", "main.ts")}`,
+                environment: {
+                    EKSA_METRICS_VERIFY_PLAN: pulumi.jsonStringify(this.verificationPlan),
+                    EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!),
+                },
+                logging: "none",
+            }, {
+                ...parent,
+                additionalSecretOutputs: ["stdout", "stderr"],
+                // After the rollout (the provider awaits the DaemonSets) and the RBAC it relies on.
+                dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : [])],
+            });
+            this.verificationReport = verification.stdout;
+        }
+
+        this.registerOutputs({
+            namespace: this.namespace,
+            endpoints: this.endpoints,
+            readerRoleName: this.readerRoleName,
+            caCertificate: this.caCertificate,
+            tlsServerName: this.tlsServerName,
+            scrapeConfig: this.scrapeConfig,
+            verificationPlan: this.verificationPlan,
+            verificationReport: this.verificationReport,
+        });
+    }
+}

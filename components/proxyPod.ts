@@ -1,0 +1,216 @@
+/**
+ * The pod template of the proxy DaemonSets, one per node role. Pure: it only arranges values
+ * (some of them Pulumi Inputs) into the Kubernetes shape, so tests can read every field.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { CatalogueEntry, NodeRole, upstreamUrl } from "./catalogue";
+import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, HEALTH_PATH, TLS_DIR } from "./haproxy";
+import { Settings } from "./settings";
+
+type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+type ResourceRequirements = k8s.types.input.core.v1.ResourceRequirements;
+
+export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+/** Still set as a taint by some older kubeadm-built control planes. */
+export const LEGACY_MASTER_LABEL = "node-role.kubernetes.io/master";
+/** The unprivileged user the proxies run as ("nobody"). */
+export const PROXY_UID = 65534;
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+export const DEFAULT_PROXY_RESOURCES: ResourceRequirements = {
+    requests: { cpu: "10m", memory: "32Mi" },
+    limits: { memory: "128Mi" },
+};
+export const DEFAULT_GATE_RESOURCES: ResourceRequirements = {
+    requests: { cpu: "5m", memory: "24Mi" },
+    limits: { memory: "96Mi" },
+};
+
+export interface ProxyPodInput {
+    role: NodeRole;
+    /** The enabled components that run on nodes of this role. */
+    components: readonly CatalogueEntry[];
+    settings: Settings;
+    labels: Record<string, string>;
+    serviceAccountName: pulumi.Input<string>;
+    /** Required when a component of this role is fronted by haproxy. */
+    haproxyConfigMapName?: pulumi.Input<string>;
+    tlsSecretName: pulumi.Input<string>;
+    proxyImage: pulumi.Input<string>;
+    gateImage: pulumi.Input<string>;
+    proxyResources: pulumi.Input<ResourceRequirements>;
+    gateResources: pulumi.Input<ResourceRequirements>;
+}
+
+const lockedDown = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+};
+
+const nodeIpEnv = { name: "NODE_IP", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.hostIP" } } };
+
+export function gateContainerName(entry: CatalogueEntry): string {
+    return `rbac-proxy-${entry.name}`;
+}
+
+/** haproxy: TLS, path filter and forwarding for the components that check tokens themselves. */
+function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry[]): Container {
+    const probe = { httpGet: { path: HEALTH_PATH, port: input.settings.healthPort, scheme: "HTTP" }, periodSeconds: 10, timeoutSeconds: 2 };
+    return {
+        name: "haproxy",
+        image: input.proxyImage,
+        // -W: master-worker, so a crashed worker is reported; -db: stay in the foreground.
+        command: ["haproxy", "-W", "-db", "-f", `${HAPROXY_CONFIG_DIR}/${HAPROXY_CONFIG_FILE}`],
+        env: [nodeIpEnv],
+        ports: [
+            ...fronted.map((e) => ({ name: e.portName, containerPort: e.port, hostPort: e.port, protocol: "TCP" })),
+            { name: "proxy-health", containerPort: input.settings.healthPort, hostPort: input.settings.healthPort, protocol: "TCP" },
+        ],
+        readinessProbe: { ...probe, failureThreshold: 3 },
+        livenessProbe: { ...probe, failureThreshold: 6, initialDelaySeconds: 10 },
+        resources: input.proxyResources,
+        securityContext: lockedDown,
+        volumeMounts: [
+            { name: "haproxy-config", mountPath: HAPROXY_CONFIG_DIR, readOnly: true },
+            { name: "tls", mountPath: TLS_DIR, readOnly: true },
+        ],
+    };
+}
+
+/**
+ * kube-rbac-proxy for a component that serves anyone: it checks the token (TokenReview) and the
+ * reader's right to GET /metrics (SubjectAccessReview) before it forwards the scrape.
+ */
+function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
+    const probe = { tcpSocket: { port: entry.port }, periodSeconds: 10, timeoutSeconds: 2 };
+    return {
+        name: gateContainerName(entry),
+        image: input.gateImage,
+        command: ["kube-rbac-proxy"],
+        args: [
+            `--secure-listen-address=$(NODE_IP):${entry.port}`,
+            `--upstream=${upstreamUrl(entry)}/`,
+            "--allow-paths=/metrics",
+            `--tls-cert-file=${TLS_DIR}/tls.crt`,
+            `--tls-private-key-file=${TLS_DIR}/tls.key`,
+            "--tls-min-version=VersionTLS12",
+        ],
+        env: [nodeIpEnv],
+        ports: [{ name: entry.portName, containerPort: entry.port, hostPort: entry.port, protocol: "TCP" }],
+        readinessProbe: { ...probe, failureThreshold: 3 },
+        livenessProbe: { ...probe, failureThreshold: 6, initialDelaySeconds: 10 },
+        resources: input.gateResources,
+        securityContext: lockedDown,
+        volumeMounts: [
+            { name: "tls", mountPath: TLS_DIR, readOnly: true },
+            // Only the gates talk to the API server; haproxy gets no token.
+            { name: "kube-api-access", mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
+        ],
+    };
+}
+
+function volumes(input: ProxyPodInput, withHaproxy: boolean, withGates: boolean): Volume[] {
+    const list: Volume[] = [{
+        name: "tls",
+        secret: {
+            secretName: input.tlsSecretName,
+            defaultMode: 0o440,
+            items: [
+                { key: "tls.crt", path: "tls.crt" },
+                { key: "tls.key", path: "tls.key" },
+                { key: HAPROXY_PEM_FILE, path: HAPROXY_PEM_FILE },
+            ],
+        },
+    }];
+    if (withHaproxy) {
+        if (input.haproxyConfigMapName === undefined) {
+            throw new Error(`the ${input.role} proxy fronts components with haproxy but has no haproxy ConfigMap`);
+        }
+        list.push({ name: "haproxy-config", configMap: { name: input.haproxyConfigMapName, defaultMode: 0o444 } });
+    }
+    if (withGates) {
+        list.push({
+            name: "kube-api-access",
+            projected: {
+                defaultMode: 0o440,
+                sources: [
+                    { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+                    { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                    { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
+                ],
+            },
+        });
+    }
+    return list;
+}
+
+/** Control-plane pods go to control-plane nodes only; worker pods to every other node. */
+function placement(input: ProxyPodInput) {
+    const { settings, role } = input;
+    const extraTolerations = settings.tolerations;
+    if (role === "control-plane") {
+        return {
+            nodeSelector: { ...settings.nodeSelector, [CONTROL_PLANE_LABEL]: "" },
+            tolerations: [
+                { key: CONTROL_PLANE_LABEL, operator: "Exists", effect: "NoSchedule" },
+                { key: LEGACY_MASTER_LABEL, operator: "Exists", effect: "NoSchedule" },
+                ...extraTolerations,
+            ],
+        };
+    }
+    return {
+        nodeSelector: Object.keys(settings.nodeSelector).length > 0 ? settings.nodeSelector : undefined,
+        affinity: {
+            nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [{
+                        matchExpressions: [
+                            { key: CONTROL_PLANE_LABEL, operator: "DoesNotExist" },
+                            { key: LEGACY_MASTER_LABEL, operator: "DoesNotExist" },
+                        ],
+                    }],
+                },
+            },
+        },
+        tolerations: extraTolerations.length > 0 ? extraTolerations : undefined,
+    };
+}
+
+export function proxyPodTemplate(input: ProxyPodInput): PodTemplate {
+    const fronted = input.components.filter((e) => e.authenticator === "upstream");
+    const gated = input.components.filter((e) => e.authenticator === "proxy");
+    if (fronted.length + gated.length === 0) {
+        throw new Error(`no component runs on ${input.role} nodes`);
+    }
+    const containers = [
+        ...(fronted.length > 0 ? [haproxyContainer(input, fronted)] : []),
+        ...gated.map((entry) => gateContainer(input, entry)),
+    ];
+    return {
+        metadata: { labels: input.labels },
+        spec: {
+            hostNetwork: true,
+            dnsPolicy: "ClusterFirstWithHostNet",
+            serviceAccountName: input.serviceAccountName,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            priorityClassName: "system-node-critical",
+            terminationGracePeriodSeconds: 10,
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: PROXY_UID,
+                runAsGroup: PROXY_UID,
+                fsGroup: PROXY_UID,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            ...placement(input),
+            containers,
+            volumes: volumes(input, fronted.length > 0, gated.length > 0),
+        },
+    };
+}

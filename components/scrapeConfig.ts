@@ -1,0 +1,47 @@
+/**
+ * Prometheus scrape jobs for the exposed components. Node service discovery, not pod discovery:
+ * each series is labelled with the component's job and the node it came from, never with the
+ * proxy pod's name (the drawback the design names for a proxy in front of the components).
+ */
+import * as yaml from "js-yaml";
+import { CatalogueEntry } from "./catalogue";
+
+export interface ScrapeConfigInput {
+    components: readonly CatalogueEntry[];
+    tlsServerName: string;
+    nodeSelector: Record<string, string>;
+    /** Where Prometheus finds the proxy CA (mount the stack's caCertificate output there). */
+    caFile: string;
+    /** Prometheus' own service-account token, bound to the metrics-reader role. */
+    tokenFile: string;
+}
+
+/** Prometheus' sanitised form of a node label name in __meta_kubernetes_node_label_*. */
+function metaLabel(label: string): string {
+    return label.replace(/[^a-zA-Z0-9_]/g, "_");
+}
+
+export function renderScrapeConfigs(input: ScrapeConfigInput): string {
+    const selectorRules = Object.entries(input.nodeSelector).map(([label, value]) => ({
+        source_labels: [`__meta_kubernetes_node_label_${metaLabel(label)}`],
+        regex: value.replace(/[.]/g, "\\."),
+        action: "keep",
+    }));
+    const jobs = input.components.map((entry) => ({
+        job_name: entry.name,
+        scheme: "https",
+        metrics_path: "/metrics",
+        authorization: { credentials_file: input.tokenFile },
+        tls_config: { ca_file: input.caFile, server_name: input.tlsServerName },
+        kubernetes_sd_configs: [{ role: "node" }],
+        relabel_configs: [
+            ...(entry.placement === "control-plane"
+                ? [{ source_labels: ["__meta_kubernetes_node_labelpresent_node_role_kubernetes_io_control_plane"], regex: "true", action: "keep" }]
+                : []),
+            ...selectorRules,
+            { source_labels: ["__meta_kubernetes_node_address_InternalIP"], regex: "(.+)", target_label: "__address__", replacement: `$1:${entry.port}` },
+            { source_labels: ["__meta_kubernetes_node_name"], target_label: "node" },
+        ],
+    }));
+    return yaml.dump({ scrape_configs: jobs }, { lineWidth: 200, noRefs: true });
+}
