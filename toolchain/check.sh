@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Prints the version of every tool toolchain/setup.sh provides and exits non-zero if any is
+# missing or not the pinned version. Run after setup (CI: toolchain/setup.sh --check).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+# shellcheck source=versions.sh
+source "$here/versions.sh"
+# shellcheck source=env.sh
+source "$here/env.sh"
+cache=$EKSA_METRICS_CACHE
+
+failed=0
+ok() { printf '  ok    %-26s %s\n' "$1" "$2"; }
+bad() { printf '  FAIL  %-26s %s\n' "$1" "$2"; failed=$((failed + 1)); }
+
+# want NAME EXPECTED ACTUAL: ok when ACTUAL contains EXPECTED.
+want() {
+  if [[ $3 == *"$2"* ]]; then ok "$1" "$3"; else bad "$1" "got '${3:-nothing}', want '$2'"; fi
+}
+
+# run NAME CMD...: a tool's version line, or "" when the command is missing or fails.
+ver() { "$@" 2>&1 | head -n 1 || true; }
+
+# in_cache NAME: the command resolves into $EKSA_METRICS_CACHE (not, e.g., /usr/bin/kubectl).
+in_cache() {
+  local p
+  p=$(command -v "$1" || true)
+  if [ -z "$p" ]; then bad "$1" "not on PATH"; return 1; fi
+  case $(readlink -f "$p") in
+    "$cache"/*) return 0 ;;
+    *) bad "$1" "resolves to $p, not into $cache"; return 1 ;;
+  esac
+}
+
+echo "toolchain check (cache: $cache)"
+
+# Node and npm.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -ge "$NODE_MIN_MAJOR" ]; then ok node "$(node --version) ($(command -v node))"; else bad node "$(ver node --version) is older than $NODE_MIN_MAJOR"; fi
+want npm "" "$(ver npm --version)"
+for dir in "$repo" "$repo/policy"; do
+  name="node_modules (${dir#"$repo"}/)"
+  if [ "$(cat "$dir/node_modules/.eksa-lock-hash" 2>/dev/null)" = "$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)" ]; then
+    ok "$name" "matches package-lock.json"
+  else
+    bad "$name" "missing or stale: run toolchain/setup.sh npm"
+  fi
+done
+for pkg in pulumi kubernetes command policy; do
+  for dir in "$repo" "$repo/policy"; do
+    f="$dir/node_modules/@pulumi/$pkg/package.json"
+    [ -f "$f" ] || continue
+    ok "@pulumi/$pkg (${dir#"$repo"}/)" "$(node -p "require('$f').version")"
+  done
+done
+
+# Debian packages.
+want haproxy "HAProxy version" "$(ver haproxy -v)"
+want curl "curl " "$(ver curl --version)"
+want openssl "OpenSSL" "$(ver openssl version)"
+want socat "socat" "$(socat -V 2>&1 | grep -m1 'socat version' || true)"
+want jq "jq-" "$(ver jq --version)"
+
+# Kubernetes.
+for b in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+  in_cache "$b" && want "$b" "Kubernetes $KUBERNETES_VERSION" "$(ver "$b" --version)"
+done
+if in_cache kubectl; then
+  want kubectl "\"gitVersion\": \"$KUBERNETES_VERSION\"" "$(kubectl version --client -o json 2>&1 | grep -m1 gitVersion | sed 's/^ *//; s/,$//')"
+fi
+
+# etcd.
+in_cache etcd && want etcd "etcd Version: ${ETCD_VERSION#v}" "$(ver etcd --version)"
+in_cache etcdctl && want etcdctl "etcdctl version: ${ETCD_VERSION#v}" "$(ver etcdctl version)"
+
+# kube-rbac-proxy.
+in_cache kube-rbac-proxy && want kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION" "$(ver kube-rbac-proxy --version)"
+
+# Pulumi CLI and what it needs next to itself.
+if in_cache pulumi; then
+  want pulumi "$PULUMI_VERSION" "$(ver pulumi version)"
+  pdir=$(dirname "$(readlink -f "$(command -v pulumi)")")
+  if [ -x "$pdir/pulumi-resource-pulumi-nodejs" ]; then ok pulumi-resource-pulumi-nodejs "$pdir"; else bad pulumi-resource-pulumi-nodejs "not executable next to pulumi ($pdir)"; fi
+fi
+
+# The Go wrappers pin the same versions as versions.sh.
+gomod_has() { grep -q "$2 $3" "$here/go/$1/go.mod" || bad "go/$1/go.mod" "does not require $2 $3"; }
+gomod_has kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
+gomod_has etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+gomod_has kube-rbac-proxy github.com/brancz/kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION"
+gomod_has pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
+
+if [ "$failed" -gt 0 ]; then
+  echo "toolchain check: $failed problem(s); run toolchain/setup.sh"
+  exit 1
+fi
+echo "toolchain check: all tools present at their pinned versions"

