@@ -1,0 +1,237 @@
+/**
+ * The component under Pulumi's mocks: the resource graph and the fields that matter, read from
+ * what the component registers (the engine never runs here; the end-to-end tests run it for real).
+ */
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+    /** As registered, secrets still wrapped. */
+    raw: any;
+}
+
+const registered: Registered[] = [];
+/** How the mock monitor hands over a secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isSecret = (value: any) => typeof value === "object" && value !== null && SECRET_SIG in value;
+const unwrap = (value: any): any => isSecret(value) ? unwrap(value.value)
+    : Array.isArray(value) ? value.map(unwrap)
+    : typeof value === "object" && value !== null ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]))
+    : value;
+const FAKE_CERT = { caCertificate: "CA-PEM\n", certificate: "CERT-PEM\n", privateKey: "KEY-PEM\n", notAfter: "2027-01-01T00:00:00.000Z" };
+
+pulumi.runtime.setMocks({
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+        registered.push({ type: args.type, name: args.name, inputs: unwrap(args.inputs), raw: args.inputs });
+        const state: any = unwrap(args.inputs);
+        if (args.type === "command:local:Command") {
+            state.stdout = args.name.endsWith("-certificate") ? JSON.stringify(FAKE_CERT) : "verified: 15 checks passed";
+            state.stderr = "";
+        }
+        if (args.type.startsWith("kubernetes:")) {
+            state.metadata = { ...args.inputs.metadata, name: args.inputs.metadata?.name ?? `${args.name}-abc123` };
+        }
+        return { id: `${args.name}-id`, state };
+    },
+    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+}, "eksa-metrics", "test", false);
+
+// Imported after setMocks, as Pulumi's testing guide requires.
+import { MetricsStack, MetricsStackArgs } from "../../components/metricsStack";
+
+function output<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+}
+
+interface Captured { type: string; name: string; opts: pulumi.CustomResourceOptions }
+
+async function build(args: MetricsStackArgs) {
+    registered.length = 0;
+    const captured: Captured[] = [];
+    const stack = new MetricsStack("metrics", args, {
+        transformations: [(t) => { captured.push({ type: t.type, name: t.name, opts: t.opts }); return undefined; }],
+    });
+    await output(stack.verificationPlan);
+    await output(pulumi.all([stack.namespace, stack.readerRoleName, stack.caCertificate, stack.verificationReport ?? pulumi.output("")]));
+    await new Promise((r) => setTimeout(r, 50));
+    return { stack, captured, resources: [...registered] };
+}
+
+const KUBECONFIG = "apiVersion: v1\nkind: Config\n# secret-marker-kubeconfig\n";
+const byType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
+const one = (resources: Registered[], type: string, name?: string) => {
+    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+    assert.equal(found.length, 1, `expected one ${type} ${name ?? ""}, got ${found.map((r) => r.name).join(", ")}`);
+    return found[0];
+};
+
+describe("MetricsStack (mocked engine)", function () {
+    this.timeout(20_000);
+
+    it("registers the whole stack as children of the component", async () => {
+        const { resources, captured } = await build({ kubeconfig: KUBECONFIG });
+        assert.deepEqual(resources.map((r) => `${r.type} ${r.name}`).sort(), [
+            "command:local:Command metrics-certificate",
+            "command:local:Command metrics-verify",
+            "eksa-metrics:index:MetricsStack metrics",
+            "kubernetes:apps/v1:DaemonSet metrics-control-plane",
+            "kubernetes:apps/v1:DaemonSet metrics-worker",
+            "kubernetes:core/v1:ConfigMap metrics-control-plane-haproxy",
+            "kubernetes:core/v1:Namespace metrics-namespace",
+            "kubernetes:core/v1:Secret metrics-tls",
+            "kubernetes:core/v1:ServiceAccount metrics-proxy",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole metrics-metrics-reader",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding metrics-metrics-reader",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding metrics-token-review",
+        ].sort());
+        assert.ok(captured.length >= 11 && captured.filter((c) => c.type !== "eksa-metrics:index:MetricsStack").every((c) => c.opts.parent instanceof MetricsStack), "every child has the component as parent");
+    });
+
+    it("grants readers GET on /metrics only, bound to the configured subjects", async () => {
+        const readers = [
+            { kind: "ServiceAccount" as const, name: "prometheus-k8s", namespace: "monitoring" },
+            { kind: "Group" as const, name: "sre" },
+        ];
+        const { resources } = await build({ kubeconfig: KUBECONFIG, readers });
+        assert.deepEqual(one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").inputs.rules, [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }]);
+        const binding = one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "metrics-metrics-reader").inputs;
+        assert.deepEqual(binding.subjects, [
+            { kind: "ServiceAccount", name: "prometheus-k8s", namespace: "monitoring" },
+            { kind: "Group", name: "sre", apiGroup: "rbac.authorization.k8s.io" },
+        ]);
+        assert.equal(binding.roleRef.name, "metrics-metrics-reader-abc123");
+        const review = one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "metrics-token-review").inputs;
+        assert.equal(review.roleRef.name, "system:auth-delegator");
+        assert.deepEqual(review.subjects, [{ kind: "ServiceAccount", name: "metrics-proxy-abc123", namespace: "eksa-metrics" }]);
+    });
+
+    it("runs haproxy for the self-authenticating components and kube-rbac-proxy for the others, locked down", async () => {
+        const { resources } = await build({ kubeconfig: KUBECONFIG });
+        const ds = one(resources, "kubernetes:apps/v1:DaemonSet", "metrics-control-plane").inputs;
+        const pod = ds.spec.template.spec;
+        assert.equal(pod.hostNetwork, true);
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.equal(pod.priorityClassName, "system-node-critical");
+        assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } });
+        assert.deepEqual(pod.nodeSelector, { "node-role.kubernetes.io/control-plane": "" });
+        assert.deepEqual(pod.tolerations, [
+            { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
+            { key: "node-role.kubernetes.io/master", operator: "Exists", effect: "NoSchedule" },
+        ]);
+        assert.deepEqual(pod.containers.map((c: any) => c.name), ["haproxy", "rbac-proxy-kube-proxy", "rbac-proxy-etcd"]);
+        for (const c of pod.containers) {
+            assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
+            assert.deepEqual(c.env, [{ name: "NODE_IP", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.hostIP" } } }]);
+            assert.ok(c.readinessProbe && c.livenessProbe && c.resources.requests && c.resources.limits, `${c.name} lacks probes or resources`);
+        }
+        const [haproxy, kubeProxyGate, etcdGate] = pod.containers;
+        assert.equal(haproxy.image, "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54");
+        assert.deepEqual(haproxy.ports.map((p: any) => [p.name, p.containerPort, p.hostPort]), [["kcm-metrics", 10257, 10257], ["sched-metrics", 10259, 10259], ["proxy-health", 10263, 10263]]);
+        assert.deepEqual(haproxy.readinessProbe.httpGet, { path: "/healthz", port: 10263, scheme: "HTTP" });
+        assert.ok(!haproxy.volumeMounts.some((m: any) => m.name === "kube-api-access"), "haproxy gets no API token");
+        assert.deepEqual(kubeProxyGate.args, [
+            "--secure-listen-address=$(NODE_IP):10249",
+            "--upstream=http://127.0.0.1:10249/",
+            "--allow-paths=/metrics",
+            "--tls-cert-file=/etc/eksa-metrics/tls/tls.crt",
+            "--tls-private-key-file=/etc/eksa-metrics/tls/tls.key",
+            "--tls-min-version=VersionTLS12",
+        ]);
+        assert.equal(etcdGate.ports[0].containerPort, 2381);
+        assert.ok(kubeProxyGate.volumeMounts.some((m: any) => m.name === "kube-api-access" && m.mountPath === "/var/run/secrets/kubernetes.io/serviceaccount"));
+        const configMap = one(resources, "kubernetes:core/v1:ConfigMap").inputs;
+        assert.equal(configMap.immutable, true);
+        assert.match(configMap.data["haproxy.cfg"], /frontend kube-controller-manager[\s\S]*frontend kube-scheduler/);
+        assert.equal(pod.volumes.find((v: any) => v.name === "haproxy-config").configMap.name, "metrics-control-plane-haproxy-abc123");
+    });
+
+    it("puts only kube-proxy's gate on workers, away from control-plane nodes", async () => {
+        const { resources } = await build({ kubeconfig: KUBECONFIG, tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }] });
+        const pod = one(resources, "kubernetes:apps/v1:DaemonSet", "metrics-worker").inputs.spec.template.spec;
+        assert.deepEqual(pod.containers.map((c: any) => c.name), ["rbac-proxy-kube-proxy"]);
+        assert.deepEqual(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions, [
+            { key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" },
+            { key: "node-role.kubernetes.io/master", operator: "DoesNotExist" },
+        ]);
+        assert.deepEqual(pod.tolerations, [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }]);
+        assert.ok(!pod.volumes.some((v: any) => v.name === "haproxy-config"));
+    });
+
+    it("deploys no worker DaemonSet and no gate RBAC when kube-proxy and etcd are off", async () => {
+        const { resources } = await build({ kubeconfig: KUBECONFIG, components: { "kube-proxy": false, etcd: false } });
+        assert.deepEqual(byType(resources, "kubernetes:apps/v1:DaemonSet").map((r) => r.name), ["metrics-control-plane"]);
+        assert.equal(byType(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length, 1);
+    });
+
+    it("keeps haproxy off the worker pods and etcd off the control plane with an external etcd", async () => {
+        const { resources, stack } = await build({ kubeconfig: KUBECONFIG, etcd: { topology: "external", endpoints: ["https://10.0.0.21:2379"] } });
+        const pod = one(resources, "kubernetes:apps/v1:DaemonSet", "metrics-control-plane").inputs.spec.template.spec;
+        assert.deepEqual(pod.containers.map((c: any) => c.name), ["haproxy", "rbac-proxy-kube-proxy"]);
+        const endpoints = await output(stack.endpoints);
+        assert.deepEqual(endpoints.find((e) => e.nodes === "external"), { component: "etcd", url: "https://10.0.0.21:2379/metrics", nodes: "external", authenticatedBy: "etcd client certificate" });
+    });
+
+    it("uses an existing namespace when told to", async () => {
+        const { resources, stack } = await build({ kubeconfig: KUBECONFIG, createNamespace: false, namespace: "monitoring" });
+        assert.equal(byType(resources, "kubernetes:core/v1:Namespace").length, 0);
+        assert.equal(await output(stack.namespace), "monitoring");
+        assert.equal(one(resources, "kubernetes:apps/v1:DaemonSet", "metrics-worker").inputs.metadata.namespace, "monitoring");
+    });
+
+    it("keeps the TLS key in an immutable Secret and the issuing command's output secret", async () => {
+        const { resources, captured } = await build({ kubeconfig: KUBECONFIG });
+        const secret = one(resources, "kubernetes:core/v1:Secret").inputs;
+        assert.equal(secret.immutable, true);
+        assert.equal(secret.stringData["haproxy.pem"], "CERT-PEM\nKEY-PEM\n");
+        assert.ok(isSecret(one(resources, "kubernetes:core/v1:Secret").raw.stringData), "the key material is a secret input");
+        const issuing = captured.find((c) => c.name === "metrics-certificate")!;
+        assert.deepEqual(issuing.opts.additionalSecretOutputs, ["stdout", "stderr"]);
+        const command = one(resources, "command:local:Command", "metrics-certificate").inputs;
+        assert.equal(command.logging, "none");
+        assert.match(command.create, /^node --require ts-node\/register\/transpile-only components\/issueCertificate\.ts$/);
+    });
+
+    it("verifies after the rollout, with the kubeconfig only in a secret environment and never a token in the command", async () => {
+        const { resources, captured } = await build({ kubeconfig: KUBECONFIG });
+        const verify = one(resources, "command:local:Command", "metrics-verify").inputs;
+        assert.equal(verify.create, "node --require ts-node/register/transpile-only verify/main.ts");
+        assert.equal(verify.logging, "none");
+        assert.doesNotMatch(JSON.stringify({ create: verify.create, plan: verify.environment.EKSA_METRICS_VERIFY_PLAN }), /secret-marker-kubeconfig|Bearer|token=/i);
+        const plan = JSON.parse(verify.environment.EKSA_METRICS_VERIFY_PLAN);
+        assert.deepEqual(plan.serviceAccount, { name: "prometheus-server", namespace: "observability" });
+        assert.deepEqual(plan.components.map((c: any) => c.name), ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"]);
+        assert.equal(plan.caCertificate, "CA-PEM\n");
+        const opts = captured.find((c) => c.name === "metrics-verify")!.opts;
+        assert.deepEqual(opts.additionalSecretOutputs, ["stdout", "stderr"]);
+        const dependsOn = (opts.dependsOn as pulumi.Resource[]).map((r) => (r as any).__name);
+        assert.deepEqual(dependsOn, ["metrics-control-plane", "metrics-worker", "metrics-metrics-reader", "metrics-token-review"]);
+        assert.ok(isSecret(one(resources, "command:local:Command", "metrics-verify").raw.environment), "the environment is a secret input");
+        assert.equal(verify.environment.EKSA_METRICS_KUBECONFIG, KUBECONFIG);
+    });
+
+    it("changes the verification's inputs when what it verifies changes, and only then", async () => {
+        const plan = async (args: MetricsStackArgs) => one((await build(args)).resources, "command:local:Command", "metrics-verify").inputs.environment.EKSA_METRICS_VERIFY_PLAN;
+        const base = await plan({ kubeconfig: KUBECONFIG });
+        assert.equal(await plan({ kubeconfig: KUBECONFIG }), base, "same config, same inputs: nothing re-runs");
+        assert.notEqual(await plan({ kubeconfig: KUBECONFIG, proxyImage: "mirror.example/haproxy:1" }), base);
+        assert.notEqual(await plan({ kubeconfig: KUBECONFIG, readers: [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }, { kind: "User", name: "alice" }] }), base);
+        assert.notEqual(await plan({ kubeconfig: KUBECONFIG, components: { etcd: false } }), base);
+    });
+
+    it("leaves the verification out when switched off", async () => {
+        const { resources, stack } = await build({ verify: { enabled: false } });
+        assert.equal(byType(resources, "command:local:Command").map((r) => r.name).join(), "metrics-certificate");
+        assert.equal(stack.verificationReport, undefined);
+    });
+
+    it("fails on bad arguments before registering anything", () => {
+        registered.length = 0;
+        assert.throws(() => new MetricsStack("bad", { kubeconfig: KUBECONFIG, components: { kubelet: true } }),
+            /components\.kubelet: is not a component this stack exposes/);
+        assert.throws(() => new MetricsStack("bad", {}), /kubeconfig: is required for the verification/);
+        assert.equal(registered.length, 0);
+    });
+});
