@@ -15,5 +15,5 @@ async function main(): Promise<void> {
 
 main().catch((err: Error) => {
     process.stderr.write(`issueCertificate: ${err.message}\n`);
-    process.exit(1);
+    process.exitCode = 1;
 });

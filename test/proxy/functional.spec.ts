@@ -1,0 +1,203 @@
+/**
+ * Real haproxy and real kube-rbac-proxy, started exactly as the DaemonSets start them (same
+ * command, args, environment and file paths), on two "nodes" (127.0.0.2 control plane,
+ * 127.0.0.3 worker) in front of stand-ins for the components; then the real verification logic
+ * (curl) against them. Runs in a private network/mount namespace (see sandbox.sh).
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { catalogueEntry, componentsFor, NodeRole } from "../../components/catalogue";
+import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
+import { gateContainerName, proxyPodTemplate } from "../../components/proxyPod";
+import { resolveSettings } from "../../components/settings";
+import { issueProxyCertificate } from "../../components/tls";
+import { ClusterNode, VerificationPlan } from "../../verify/plan";
+import { verify } from "../../verify/verify";
+import {
+    closeAll, fakeApiServer, fakeAuthenticatingComponent, FakeBehaviour, fakeOpenComponent, GATE_SA_TOKEN, READER_TOKEN, STRANGER_TOKEN, Tls,
+} from "../support/fakeComponents";
+import { Running, start, stop, waitForPort } from "../support/processes";
+import { mountScratch } from "../support/sandbox";
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const API_PORT = 6443;
+const NODES: (ClusterNode & { role: NodeRole })[] = [
+    { name: "cp-1", internalIP: "127.0.0.2", role: "control-plane", labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }] },
+    { name: "worker-1", internalIP: "127.0.0.3", role: "worker", labels: {}, taints: [] },
+];
+
+describe("the proxy pods, for real, in front of stand-in components", function () {
+    this.timeout(180_000);
+    const settings = resolveSettings({});
+    const behaviour: Record<string, FakeBehaviour> = { "kube-controller-manager": { denyReader: false }, "kube-scheduler": { denyReader: false } };
+    const processes = new Map<string, Running>();
+    const upstreams = new Map<string, http.Server>();
+    let apiServer: http.Server;
+    let upstreamTls: Tls;
+    let plan: VerificationPlan;
+
+    const template = (role: NodeRole) => proxyPodTemplate({
+        role, components: componentsFor(role, settings.components), settings, labels: {}, serviceAccountName: "proxy",
+        haproxyConfigMapName: "cfg", tlsSecretName: "tls", proxyImage: "haproxy", gateImage: "kube-rbac-proxy", proxyResources: {}, gateResources: {},
+    }).spec as any;
+
+    /** Starts one container of a node's pod the way the kubelet would: its command, args and env. */
+    async function startContainer(node: typeof NODES[number], containerName: string, mutateArgs: (args: string[]) => string[] = (a) => a) {
+        const container = template(node.role).containers.find((c: any) => c.name === containerName);
+        assert.ok(container, `${containerName} is not in the ${node.role} pod`);
+        const expand = (s: string) => s.replace("$(NODE_IP)", node.internalIP!);
+        const argv = mutateArgs([...container.command, ...(container.args ?? [])].map(expand));
+        const running = start(`${node.name}/${containerName}`, argv, {
+            NODE_IP: node.internalIP!,
+            // In a cluster these point at the kubernetes Service; here at the stand-in API server.
+            KUBERNETES_SERVICE_HOST: "localhost",
+            KUBERNETES_SERVICE_PORT: String(API_PORT),
+        });
+        processes.set(`${node.name}/${containerName}`, running);
+        for (const port of container.ports) {
+            await waitForPort(running, node.internalIP!, port.containerPort);
+        }
+    }
+
+    async function restartContainer(node: typeof NODES[number], containerName: string, mutateArgs?: (args: string[]) => string[]) {
+        await stop(processes.get(`${node.name}/${containerName}`));
+        await startContainer(node, containerName, mutateArgs);
+    }
+
+    function writeHaproxyConfig(transform: (cfg: string) => string = (c) => c) {
+        const fronted = componentsFor("control-plane", settings.components).filter((c) => c.authenticator === "upstream");
+        fs.writeFileSync(path.join(HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE),
+            transform(renderHaproxyConfig({ components: fronted, healthPort: settings.healthPort, serverTimeoutSeconds: settings.serverTimeoutSeconds, description: "test" })));
+    }
+
+    async function startUpstream(name: string) {
+        const entry = catalogueEntry(name as never);
+        upstreams.set(name, entry.authenticator === "upstream"
+            ? await fakeAuthenticatingComponent(entry.port, upstreamTls, behaviour[name])
+            : await fakeOpenComponent(entry.port));
+    }
+
+    const run = (token = READER_TOKEN, timeoutSeconds = 20) => verify({ ...plan, timeoutSeconds }, NODES, token, Date.now() + timeoutSeconds * 1000);
+
+    before(async () => {
+        for (const dir of [TLS_DIR, HAPROXY_CONFIG_DIR, SERVICE_ACCOUNT_DIR]) {
+            mountScratch(dir);
+        }
+        const proxyCert = await issueProxyCertificate({ serverName: settings.tlsServerName, validityDays: 2 });
+        fs.writeFileSync(path.join(TLS_DIR, "tls.crt"), proxyCert.certificate);
+        fs.writeFileSync(path.join(TLS_DIR, "tls.key"), proxyCert.privateKey);
+        fs.writeFileSync(path.join(TLS_DIR, HAPROXY_PEM_FILE), proxyCert.certificate + proxyCert.privateKey);
+
+        const local = await issueProxyCertificate({ serverName: "localhost", validityDays: 2 });
+        upstreamTls = { cert: local.certificate, key: local.privateKey };
+        apiServer = await fakeApiServer(API_PORT, upstreamTls);
+        fs.writeFileSync(path.join(SERVICE_ACCOUNT_DIR, "token"), GATE_SA_TOKEN);
+        fs.writeFileSync(path.join(SERVICE_ACCOUNT_DIR, "ca.crt"), local.caCertificate);
+        fs.writeFileSync(path.join(SERVICE_ACCOUNT_DIR, "namespace"), "eksa-metrics");
+
+        for (const entry of settings.components) {
+            await startUpstream(entry.name);
+        }
+        writeHaproxyConfig();
+        for (const node of NODES) {
+            for (const container of template(node.role).containers) {
+                await startContainer(node, container.name);
+            }
+        }
+        plan = {
+            serviceAccount: { name: "prometheus-server", namespace: "observability" },
+            tlsServerName: settings.tlsServerName,
+            caCertificate: proxyCert.caCertificate,
+            components: settings.components.map(({ name, port, placement, authenticator }) => ({ name, port, placement, authenticator })),
+            nodeSelector: {}, tolerations: [], timeoutSeconds: 20, concurrency: 8, revision: "test",
+        };
+    });
+
+    after(async () => {
+        await Promise.all([...processes.values()].map(stop));
+        await closeAll([...upstreams.values(), apiServer].filter(Boolean));
+    });
+
+    it("runs the pods' real processes: haproxy plus two gates on the control plane, one gate on the worker", () => {
+        assert.deepEqual([...processes.keys()], [
+            "cp-1/haproxy", `cp-1/${gateContainerName(catalogueEntry("kube-proxy"))}`, `cp-1/${gateContainerName(catalogueEntry("etcd"))}`,
+            `worker-1/${gateContainerName(catalogueEntry("kube-proxy"))}`,
+        ]);
+    });
+
+    it("passes the verification: 200 with the token, refused without, 403/404 off /metrics, on every node", async () => {
+        const { ok, text } = await run();
+        assert.ok(ok, text);
+        assert.match(text, /verified: 15 checks passed/);
+        assert.match(text, /^worker-1 +127\.0\.0\.3 +kube-proxy +authorised +ok +200 \+ metrics$/m);
+        assert.match(text, /^cp-1 +127\.0\.0\.2 +etcd +anonymous +ok +401$/m);
+        assert.match(text, /^cp-1 +127\.0\.0\.2 +kube-scheduler +off-path +ok +403$/m);
+        assert.doesNotMatch(text, /worker-1 .*(etcd|kube-scheduler|kube-controller-manager)/);
+    });
+
+    it("refuses a token that is not bound to the reader role, everywhere", async () => {
+        const { ok, text } = await run(STRANGER_TOKEN, 4);
+        assert.equal(ok, false);
+        for (const component of ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"]) {
+            assert.match(text, new RegExp(`^FAIL ${component} on node cp-1 \\(127\\.0\\.0\\.2\\): authorised .*: expected 200, got 403`, "m"));
+        }
+    });
+
+    it("fails naming kube-controller-manager when it is down, and passes once it is back", async () => {
+        await closeAll([upstreams.get("kube-controller-manager")!]);
+        try {
+            const { ok, text } = await run(READER_TOKEN, 4);
+            assert.equal(ok, false);
+            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): authorised https:\/\/eksa-metrics-metrics-proxy:10257\/metrics with token: expected 200, got 503/m);
+            assert.doesNotMatch(text, /^FAIL (kube-scheduler|kube-proxy|etcd)/m);
+        } finally {
+            await startUpstream("kube-controller-manager");
+        }
+        const { ok, text } = await run();
+        assert.ok(ok, text);
+    });
+
+    it("fails naming the component whose upstream answers 403 to the reader", async () => {
+        behaviour["kube-scheduler"].denyReader = true;
+        try {
+            const { ok, text } = await run(READER_TOKEN, 4);
+            assert.equal(ok, false);
+            assert.match(text, /^FAIL kube-scheduler on node cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 403/m);
+            assert.doesNotMatch(text, /^FAIL (kube-controller-manager|kube-proxy|etcd)/m);
+        } finally {
+            behaviour["kube-scheduler"].denyReader = false;
+        }
+    });
+
+    it("fails when haproxy lets a non-metrics path through", async () => {
+        const cp = NODES[0];
+        writeHaproxyConfig((cfg) => cfg.split("\n").filter((l) => !l.includes("http-request deny deny_status 403")).join("\n"));
+        await restartContainer(cp, "haproxy");
+        try {
+            const { ok, text } = await run(READER_TOKEN, 4);
+            assert.equal(ok, false);
+            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): off-path https:\/\/eksa-metrics-metrics-proxy:10257\/debug\/pprof\/ with token: got 403, but not from the proxy/m);
+            assert.match(text, /^FAIL kube-scheduler on node cp-1 .*off-path/m);
+        } finally {
+            writeHaproxyConfig();
+            await restartContainer(cp, "haproxy");
+        }
+    });
+
+    it("fails when kube-rbac-proxy lets a non-metrics path through", async () => {
+        const worker = NODES[1];
+        const gate = gateContainerName(catalogueEntry("kube-proxy"));
+        await restartContainer(worker, gate, (args) => args.filter((a) => !a.startsWith("--allow-paths")));
+        try {
+            const { ok, text } = await run(READER_TOKEN, 4);
+            assert.equal(ok, false);
+            assert.match(text, /^FAIL kube-proxy on node worker-1 \(127\.0\.0\.3\): off-path .*: expected 404, got 403/m);
+        } finally {
+            await restartContainer(worker, gate);
+        }
+        const { ok, text } = await run();
+        assert.ok(ok, text);
+    });
+});

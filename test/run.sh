@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's test command: type-check, then every mocha suite. Needs `toolchain/setup.sh` first.
+# Prints "N passed, N failed, N skipped" over all suites last; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=../toolchain/env.sh
+source toolchain/env.sh
+
+counts=$(mktemp)
+trap 'rm -f "$counts"' EXIT
+export EKSA_METRICS_TEST_COUNTS=$counts
+mocha=(node_modules/.bin/mocha --require ts-node/register --reporter ./test/support/summaryReporter.ts)
+status=0
+
+echo "== type-check (tsc --noEmit)"
+node_modules/.bin/tsc --noEmit -p . || status=1
+
+echo "== unit, verification, component (mocked engine) and policy tests"
+"${mocha[@]}" 'test/unit/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/component/**/*.spec.ts' 'test/policy/**/*.spec.ts' || status=1
+
+echo "== real haproxy and kube-rbac-proxy, in a private network namespace"
+test/proxy/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
+
+awk '{p+=$1; f+=$2; s+=$3} END {printf "\nall suites: %d passed, %d failed, %d skipped\n", p, f, s}' "$counts"
+exit $status
