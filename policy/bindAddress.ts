@@ -169,8 +169,11 @@ function notAnAddressReason(text: string): string {
     if (/^[a-z0-9_.-]+$/i.test(text) && /[a-z]/i.test(text)) {
         return "a host or interface name, not an IP address";
     }
-    if (/[/:]\d+$/.test(text) || text.includes("/")) {
-        return "not a bare IP address (no ports or prefix lengths here)";
+    if (/^[\d.]+:\d+$/.test(text) || /^\[[^\]]*\]:\d+$/.test(text)) {
+        return "an address with a port, not a bare IP address (no ports here)";
+    }
+    if (text.includes("/")) {
+        return "an address with a prefix length, not a bare IP address (no prefix lengths here)";
     }
     return "not an IP address";
 }
