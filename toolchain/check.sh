@@ -12,16 +12,19 @@ source "$here/env.sh"
 cache=$EKSA_METRICS_CACHE
 
 failed=0
-ok() { printf '  ok    %-26s %s\n' "$1" "$2"; }
-bad() { printf '  FAIL  %-26s %s\n' "$1" "$2"; failed=$((failed + 1)); }
+ok() { printf '  ok    %-30s %s\n' "$1" "$2"; }
+bad() { printf '  FAIL  %-30s %s\n' "$1" "$2"; failed=$((failed + 1)); }
 
 # want NAME EXPECTED ACTUAL: ok when ACTUAL contains EXPECTED.
 want() {
   if [[ $3 == *"$2"* ]]; then ok "$1" "$3"; else bad "$1" "got '${3:-nothing}', want '$2'"; fi
 }
 
-# run NAME CMD...: a tool's version line, or "" when the command is missing or fails.
-ver() { "$@" 2>&1 | head -n 1 || true; }
+# ver CMD ARGS...: the first line CMD prints, or "" when CMD is not on PATH.
+ver() {
+  command -v "$1" >/dev/null || return 0
+  "$@" 2>&1 | head -n 1 || true
+}
 
 # in_cache NAME: the command resolves into $EKSA_METRICS_CACHE (not, e.g., /usr/bin/kubectl).
 in_cache() {
@@ -39,7 +42,7 @@ echo "toolchain check (cache: $cache)"
 # Node and npm.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -ge "$NODE_MIN_MAJOR" ]; then ok node "$(node --version) ($(command -v node))"; else bad node "$(ver node --version) is older than $NODE_MIN_MAJOR"; fi
-want npm "" "$(ver npm --version)"
+if command -v npm >/dev/null; then ok npm "$(npm --version)"; else bad npm "not on PATH"; fi
 for dir in "$repo" "$repo/policy"; do
   name="node_modules (${dir#"$repo"}/)"
   if [ "$(cat "$dir/node_modules/.eksa-lock-hash" 2>/dev/null)" = "$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)" ]; then
@@ -82,7 +85,12 @@ in_cache kube-rbac-proxy && want kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION" "$(v
 if in_cache pulumi; then
   want pulumi "$PULUMI_VERSION" "$(ver pulumi version)"
   pdir=$(dirname "$(readlink -f "$(command -v pulumi)")")
-  if [ -x "$pdir/pulumi-resource-pulumi-nodejs" ]; then ok pulumi-resource-pulumi-nodejs "$pdir"; else bad pulumi-resource-pulumi-nodejs "not executable next to pulumi ($pdir)"; fi
+  if [ -x "$pdir/pulumi-language-nodejs" ]; then
+    want pulumi-language-nodejs "$PULUMI_VERSION" "$("$pdir/pulumi-language-nodejs" -version 2>&1)"
+  else
+    bad pulumi-language-nodejs "not executable next to pulumi ($pdir)"
+  fi
+  if [ -x "$pdir/pulumi-resource-pulumi-nodejs" ]; then ok pulumi-resource-pulumi-nodejs "next to pulumi"; else bad pulumi-resource-pulumi-nodejs "not executable next to pulumi ($pdir)"; fi
 fi
 
 # The Go wrappers pin the same versions as versions.sh.

@@ -50,7 +50,8 @@ link_bins() {
 }
 
 # go_build NAME MODDIR OUT LDFLAGS PKG...: one `go build` of several mains of the wrapper module
-# MODDIR into OUT (written to OUT.tmp first, so an interrupted build leaves no OUT).
+# MODDIR into OUT.tmp; the caller adds what else belongs there, then calls publish OUT (so an
+# interrupted build never leaves an OUT that looks complete).
 go_build() {
   local name=$1 moddir=$2 out=$3 ldflags=$4 t0
   shift 4
@@ -64,8 +65,8 @@ go_build() {
     die "$name: go build failed (full log: $logf)"
   fi
   log "$name: built in $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0fs", b - a}')"
-  mv "$out.tmp" "$out"
 }
+publish() { mv "$1.tmp" "$1"; }
 
 # PATH without the cache's directories (to find the system's own node).
 path_without_cache() {
@@ -172,6 +173,7 @@ part_kubernetes() {
     go_build kubernetes "$moddir" "$out" "$ld" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
       k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+    publish "$out"
   else
     log "kubernetes: $v cached in $out"
   fi
@@ -185,7 +187,8 @@ part_etcd() {
   if [ ! -x "$out/etcd" ]; then
     # `go build` names the server main after its module path (.../server/v3): "server".
     go_build etcd "$moddir" "$out" "-s -w" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3
-    mv "$out/server" "$out/etcd"
+    mv "$out.tmp/server" "$out.tmp/etcd"
+    publish "$out"
   else
     log "etcd: $ETCD_VERSION cached in $out"
   fi
@@ -200,25 +203,28 @@ part_kube_rbac_proxy() {
     go_build kube-rbac-proxy "$moddir" "$out" \
       "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version/verflag.programName=kube-rbac-proxy" \
       github.com/brancz/kube-rbac-proxy/cmd/kube-rbac-proxy
+    publish "$out"
   else
     log "kube-rbac-proxy: $v cached in $out"
   fi
   link_bins "$out"
 }
 
-# ---------------------------------------------------------------- Pulumi CLI
+# ---------------------------------------------------------------- Pulumi CLI + language host
 part_pulumi() {
   local moddir="$here/go/pulumi" v=$PULUMI_VERSION
-  local out="$cache/pulumi/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  local out="$cache/pulumi/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum" "$moddir"/cmd/*/*.go)"
   if [ ! -x "$out/pulumi" ]; then
+    # Unstamped, `pulumi version` is blank and the Automation API refuses the CLI.
     go_build pulumi "$moddir" "$out" \
       "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" \
-      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-    # The dynamic-provider plugin is a script that the CLI expects next to itself (it is
-    # "bundled"); the module cache's copy has lost its run bit.
+      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./cmd/pulumi-language-nodejs
+    # The dynamic-provider plugin is a script the CLI expects next to itself (a "bundled"
+    # plugin); the module cache's copy has lost its run bit.
     local sdkdir
     sdkdir=$(cd "$moddir" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
-    install -m 0755 "$sdkdir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$out/"
+    install -m 0755 "$sdkdir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$out.tmp/"
+    publish "$out"
   else
     log "pulumi: $v cached in $out"
   fi
