@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Stop everything localcluster/up.sh started, remove its network namespace, and check that
+# nothing is left. The state dir (PKI, etcd data, logs) is kept for a fast warm `up.sh`
+# unless --purge is given.
+#   down.sh [--purge]
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export PATH=$PATH:/usr/sbin:/sbin
+
+purge=false
+[ "${1:-}" = --purge ] && purge=true
+run=$LC_STATE/run
+
+if [ -d "$run" ]; then
+  # The kubelet first: on SIGTERM it stops its container processes (SIGTERM, grace, SIGKILL).
+  lc_stop "$run/kubelet.pid" 30
+  # Container processes a killed kubelet could have left behind (pid + start time must match;
+  # each container leads its own process group).
+  for f in "$LC_STATE"/pods/*/containers/*/pid; do
+    [ -f "$f" ] || continue
+    if lc_alive "$f"; then
+      pid=$(lc_pid "$f")
+      lc_log "stopping leftover container process $pid ($f)"
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      sleep 1
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  for name in kube-proxy nsfwd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    lc_stop "$run/$name.pid" 20
+  done
+  if [ -f "$run/netns" ]; then
+    ns=$(cat "$run/netns")
+    if [ -e "/run/netns/$ns" ]; then
+      ip netns delete "$ns"
+      lc_log "deleted network namespace $ns"
+    fi
+    rm -f "$run/netns"
+  fi
+  rm -f "$run/kubelet.args"
+fi
+
+# Verify: nothing recorded is still alive.
+left=()
+for f in "$run"/*.pid "$LC_STATE"/pods/*/containers/*/pid; do
+  [ -f "$f" ] && lc_alive "$f" && left+=("$f")
+done
+((${#left[@]} == 0)) || lc_die "still running: ${left[*]}"
+
+if $purge; then
+  rm -rf "$LC_STATE"
+  lc_log "removed $LC_STATE"
+fi
+lc_log "localcluster is down"

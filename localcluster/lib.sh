@@ -1,0 +1,77 @@
+# Shared settings and helpers of localcluster/{up,down,selftest,logs}.sh. Sourced, not run.
+# shellcheck shell=bash
+
+LC_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LC_REPO=$(cd "$LC_HERE/.." && pwd)
+LC_STATE=${EKSA_LOCALCLUSTER_DIR:-/tmp/eksa-metrics-localcluster}
+LC_WORKERS=${EKSA_LOCALCLUSTER_WORKERS:-1}
+LC_NETNS=${EKSA_LOCALCLUSTER_NETNS:-eksa-lc-kube-proxy}
+LC_CLUSTER_NAME=eksa-localcluster
+LC_SERVICE_CIDR=10.96.0.0/12
+LC_POD_CIDR=192.168.0.0/16
+LC_CP_NODE=eksa-cp-1
+LC_CP_IP=127.0.0.2
+LC_KUBECONFIG=$LC_STATE/kubeconfig
+
+lc_log() { printf '[localcluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+lc_die() { lc_log "ERROR: $*"; exit 1; }
+
+# Node list: "NAME IP ROLE" lines (control plane first, then eksa-worker-1..N = 127.0.0.(2+N)).
+lc_nodes() {
+  echo "$LC_CP_NODE $LC_CP_IP control-plane"
+  local i
+  for ((i = 1; i <= LC_WORKERS; i++)); do
+    echo "eksa-worker-$i 127.0.0.$((2 + i)) worker"
+  done
+}
+
+lc_validate_workers() {
+  [[ $LC_WORKERS =~ ^[0-9]+$ ]] && ((LC_WORKERS >= 0 && LC_WORKERS <= 200)) ||
+    lc_die "EKSA_LOCALCLUSTER_WORKERS must be an integer in 0..200 (got '$LC_WORKERS')"
+}
+
+# Field 22 of /proc/PID/stat: with the PID it identifies a process across PID reuse.
+lc_starttime() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  # shellcheck disable=SC2086
+  set -- $stat
+  echo "${20}"
+}
+
+# lc_alive PIDFILE: true when the process recorded in PIDFILE ("PID STARTTIME") still runs.
+lc_alive() {
+  local pid st
+  [ -f "$1" ] || return 1
+  read -r pid st _ <"$1" || return 1
+  [ -n "$pid" ] && [ "$(lc_starttime "$pid" 2>/dev/null)" = "$st" ]
+}
+
+lc_pid() { local pid; read -r pid _ <"$1"; echo "$pid"; }
+
+# lc_stop PIDFILE [GRACE]: SIGTERM the recorded process (and its process group when it
+# leads one), SIGKILL after GRACE seconds; removes the pid file.
+lc_stop() {
+  local f=$1 grace=${2:-15} pid i
+  if lc_alive "$f"; then
+    pid=$(lc_pid "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+      lc_alive "$f" || break
+      sleep 0.1
+    done
+    if lc_alive "$f"; then
+      lc_log "$(basename "$f" .pid) (pid $pid) did not stop in ${grace}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+    # its process group, if it led one (container processes do)
+    if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ]; then
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$f"
+}
+
+lc_kubectl() { kubectl --kubeconfig "$LC_KUBECONFIG" "$@"; }

@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# Start eksa-metrics' local control plane (loopback only) and wait until it is healthy.
+# Idempotent: what already runs is kept, what is missing is started. Tear down: down.sh.
+#
+# Environment:
+#   EKSA_LOCALCLUSTER_DIR      state dir (default /tmp/eksa-metrics-localcluster)
+#   EKSA_LOCALCLUSTER_WORKERS  number of worker nodes (default 1); worker N = 127.0.0.(2+N)
+#   EKSA_LOCALCLUSTER_TIMEOUT  seconds to wait for each component (default 120)
+#   EKSA_METRICS_CACHE         toolchain cache (see toolchain/env.sh)
+#
+# Prints the admin kubeconfig path, the nodes and their IPs, and the endpoints.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../toolchain/env.sh
+source "$LC_REPO/toolchain/env.sh"
+
+t_start=$(date +%s.%N)
+timeout=${EKSA_LOCALCLUSTER_TIMEOUT:-120}
+lc_validate_workers
+[ "$(id -u)" = 0 ] || lc_die "must run as root (network and mount namespaces, container uids)"
+
+# ---- prerequisites ----
+need=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd kube-rbac-proxy go)
+missing=()
+for b in "${need[@]}"; do command -v "$b" >/dev/null || missing+=("$b"); done
+((${#missing[@]} == 0)) || lc_die "not on PATH: ${missing[*]} (run toolchain/setup.sh first)"
+# Debian tools: haproxy (the proxy pods), openssl (PKI), curl (health checks), iptables
+# (the real kube-proxy, inside its own netns), iproute2 (ip netns), util-linux (nsenter).
+debs=()
+for pair in haproxy:haproxy openssl:openssl curl:curl iptables:iptables ip:iproute2 nsenter:util-linux; do
+  cmd=${pair%%:*}
+  PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null || debs+=("${pair#*:}")
+done
+if ((${#debs[@]})); then
+  lc_log "installing Debian packages: ${debs[*]}"
+  apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null; } ||
+    lc_die "could not install ${debs[*]}"
+fi
+export PATH=$PATH:/usr/sbin:/sbin
+k8s_version=$(kube-apiserver --version | awk '{print $2}')
+
+mkdir -p "$LC_STATE"
+chmod 700 "$LC_STATE"
+mkdir -p "$LC_STATE/logs" "$LC_STATE/run" "$LC_STATE/kubeconfigs" "$LC_STATE/pods"
+pki=$LC_STATE/pki
+run=$LC_STATE/run
+logs=$LC_STATE/logs
+
+mapfile -t nodes < <(lc_nodes)
+node_names=()
+for n in "${nodes[@]}"; do node_names+=("${n%% *}"); done
+
+# ---- the kubelet binary (our Go code), built in the background meanwhile ----
+kubelet_src=$LC_HERE/kubelet
+kubelet_hash=$(cd "$kubelet_src" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
+kubelet_bin=$EKSA_METRICS_CACHE/localcluster/eksa-localkubelet-$kubelet_hash
+build_pid=
+if [ ! -x "$kubelet_bin" ]; then
+  mkdir -p "$(dirname "$kubelet_bin")"
+  lc_log "building the process kubelet -> $kubelet_bin (background)"
+  (cd "$kubelet_src" && GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -o "$kubelet_bin.tmp" . &&
+    mv "$kubelet_bin.tmp" "$kubelet_bin") >"$logs/kubelet-build.log" 2>&1 &
+  build_pid=$!
+fi
+
+# ---- PKI and kubeconfigs ----
+"$LC_HERE/pki.sh" "$LC_STATE" "${node_names[@]}"
+
+# kubeconfig FILE USER CERTBASE
+mk_kubeconfig() {
+  local f=$1 user=$2 certbase=$3
+  [ -s "$f" ] && return 0
+  kubectl config --kubeconfig="$f.tmp" set-cluster "$LC_CLUSTER_NAME" --server=https://127.0.0.1:6443 \
+    --certificate-authority="$pki/ca.crt" --embed-certs=true >/dev/null
+  kubectl config --kubeconfig="$f.tmp" set-credentials "$user" --client-certificate="$certbase.crt" \
+    --client-key="$certbase.key" --embed-certs=true >/dev/null
+  kubectl config --kubeconfig="$f.tmp" set-context "$user@$LC_CLUSTER_NAME" --cluster="$LC_CLUSTER_NAME" \
+    --user="$user" >/dev/null
+  kubectl config --kubeconfig="$f.tmp" use-context "$user@$LC_CLUSTER_NAME" >/dev/null
+  chmod 600 "$f.tmp"
+  mv "$f.tmp" "$f"
+}
+mk_kubeconfig "$LC_KUBECONFIG" kubernetes-admin "$pki/admin"
+mk_kubeconfig "$LC_STATE/kubeconfigs/controller-manager.conf" system:kube-controller-manager "$pki/controller-manager"
+mk_kubeconfig "$LC_STATE/kubeconfigs/scheduler.conf" system:kube-scheduler "$pki/scheduler"
+mk_kubeconfig "$LC_STATE/kubeconfigs/kube-proxy.conf" system:kube-proxy "$pki/kube-proxy"
+for n in "${node_names[@]}"; do
+  mk_kubeconfig "$LC_STATE/kubeconfigs/kubelet-$n.conf" "system:node:$n" "$pki/kubelet-$n"
+done
+
+# ---- process helpers ----
+# start NAME CMD...: start CMD in its own session unless NAME already runs.
+start() {
+  local name=$1
+  shift
+  local pf=$run/$name.pid
+  if lc_alive "$pf"; then
+    lc_log "$name: already running (pid $(lc_pid "$pf"))"
+    return 0
+  fi
+  printf '\n==== %s starting: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$logs/$name.log"
+  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  local pid=$!
+  sleep 0.05
+  local st
+  st=$(lc_starttime "$pid") || lc_die "$name exited at once; see $logs/$name.log"
+  echo "$pid $st" >"$pf"
+  lc_log "$name: started (pid $pid, log $logs/$name.log)"
+}
+
+# wait_for NAME PIDFILE CMD...: poll CMD until it succeeds; fail if the process dies.
+wait_for() {
+  local name=$1 pf=$2
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if [ -n "$pf" ] && ! lc_alive "$pf"; then
+      tail -n 30 "$logs/$name.log" >&2 || true
+      lc_die "$name died; see $logs/$name.log"
+    fi
+    ((SECONDS < deadline)) || { tail -n 30 "$logs/$name.log" >&2 || true; lc_die "$name not healthy after ${timeout}s"; }
+    sleep 0.5
+  done
+}
+
+# A port must be free unless our own process holds it.
+check_port() {
+  local port=$1 name=$2
+  lc_alive "$run/$name.pid" && return 0
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    lc_die "port $port (for $name) is already in use by another process: $(ss -Hltnp "sport = :$port" | head -1)"
+  fi
+}
+
+admin_curl() { curl -fsS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$@"; }
+
+# ---- etcd ----
+check_port 2379 etcd
+check_port 2381 etcd
+mkdir -p "$LC_STATE/etcd"
+chmod 700 "$LC_STATE/etcd"
+start etcd etcd --name="$LC_CP_NODE" --data-dir="$LC_STATE/etcd" \
+  --listen-client-urls=https://127.0.0.1:2379 --advertise-client-urls=https://127.0.0.1:2379 \
+  --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+  --initial-cluster="$LC_CP_NODE=http://127.0.0.1:2380" \
+  --listen-metrics-urls=http://127.0.0.1:2381 \
+  --cert-file="$pki/etcd/server.crt" --key-file="$pki/etcd/server.key" \
+  --client-cert-auth=true --trusted-ca-file="$pki/etcd/ca.crt" \
+  --snapshot-count=10000 --log-level=warn
+wait_for etcd "$run/etcd.pid" curl -fsS --max-time 2 http://127.0.0.1:2381/health
+
+# ---- kube-apiserver ----
+check_port 6443 kube-apiserver
+start kube-apiserver kube-apiserver \
+  --advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port=6443 \
+  --allow-privileged=true \
+  --authorization-mode=Node,RBAC \
+  --client-ca-file="$pki/ca.crt" \
+  --enable-admission-plugins=NodeRestriction \
+  --enable-bootstrap-token-auth=true \
+  --etcd-servers=https://127.0.0.1:2379 --etcd-cafile="$pki/etcd/ca.crt" \
+  --etcd-certfile="$pki/apiserver-etcd-client.crt" --etcd-keyfile="$pki/apiserver-etcd-client.key" \
+  --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+  --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+  --kubelet-preferred-address-types=InternalIP,Hostname \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --service-cluster-ip-range="$LC_SERVICE_CIDR" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --profiling=false
+wait_for kube-apiserver "$run/kube-apiserver.pid" admin_curl https://127.0.0.1:6443/readyz
+
+# ---- kube-controller-manager and kube-scheduler, as kubeadm runs them ----
+check_port 10257 kube-controller-manager
+kcm_conf=$LC_STATE/kubeconfigs/controller-manager.conf
+start kube-controller-manager kube-controller-manager \
+  --bind-address=127.0.0.1 --secure-port=10257 \
+  --kubeconfig="$kcm_conf" --authentication-kubeconfig="$kcm_conf" --authorization-kubeconfig="$kcm_conf" \
+  --client-ca-file="$pki/ca.crt" \
+  --cluster-name="$LC_CLUSTER_NAME" \
+  --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --controllers='*,bootstrapsigner,tokencleaner' \
+  --leader-elect=true \
+  --root-ca-file="$pki/ca.crt" \
+  --service-account-private-key-file="$pki/sa.key" \
+  --service-cluster-ip-range="$LC_SERVICE_CIDR" \
+  --allocate-node-cidrs=true --cluster-cidr="$LC_POD_CIDR" \
+  --use-service-account-credentials=true
+check_port 10259 kube-scheduler
+sched_conf=$LC_STATE/kubeconfigs/scheduler.conf
+start kube-scheduler kube-scheduler \
+  --bind-address=127.0.0.1 --secure-port=10259 \
+  --kubeconfig="$sched_conf" --authentication-kubeconfig="$sched_conf" --authorization-kubeconfig="$sched_conf" \
+  --leader-elect=true
+wait_for kube-controller-manager "$run/kube-controller-manager.pid" curl -fsSk --max-time 2 https://127.0.0.1:10257/healthz
+wait_for kube-scheduler "$run/kube-scheduler.pid" curl -fsSk --max-time 2 https://127.0.0.1:10259/healthz
+
+# ---- the process kubelet, playing every node ----
+wait_for_build() {
+  if [ -n "$build_pid" ]; then
+    wait "$build_pid" || { cat "$logs/kubelet-build.log" >&2; lc_die "building the kubelet failed"; }
+    build_pid=
+  fi
+}
+wait_for_build
+kubelet_args=(kubelet --state-dir="$LC_STATE" --kubelet-version="$k8s_version"
+  --apiserver-host=127.0.0.1 --apiserver-port=6443)
+for n in "${nodes[@]}"; do
+  read -r name ip role <<<"$n"
+  spec="$name,$ip,$LC_STATE/kubeconfigs/kubelet-$name.conf"
+  [ "$role" = control-plane ] && spec+=",control-plane"
+  kubelet_args+=(--node="$spec")
+done
+args_hash=$(printf '%s\n' "$kubelet_bin" "${kubelet_args[@]}" | sha256sum | cut -c1-16)
+if lc_alive "$run/kubelet.pid" && [ "$(cat "$run/kubelet.args" 2>/dev/null)" != "$args_hash" ]; then
+  lc_log "kubelet: binary or nodes changed, restarting it"
+  lc_stop "$run/kubelet.pid" 30
+fi
+start kubelet "$kubelet_bin" "${kubelet_args[@]}"
+echo "$args_hash" >"$run/kubelet.args"
+
+# ---- kube-proxy: the real binary, in a network namespace of its own ----
+# Its iptables rules go into that namespace only; nsfwd makes its metrics reachable on the
+# host's 127.0.0.1:10249 and the apiserver reachable from inside on 127.0.0.1:6443.
+check_port 10249 nsfwd
+if [ ! -e "/run/netns/$LC_NETNS" ]; then
+  ip netns add "$LC_NETNS"
+  lc_log "created network namespace $LC_NETNS"
+fi
+echo "$LC_NETNS" >"$run/netns"
+ip netns exec "$LC_NETNS" ip link set lo up
+cat >"$LC_STATE/kube-proxy.yaml.new" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: $LC_STATE/kubeconfigs/kube-proxy.conf
+hostnameOverride: $LC_CP_NODE
+mode: iptables
+clusterCIDR: $LC_POD_CIDR
+bindAddress: 0.0.0.0
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+conntrack:
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+EOF
+# kube-proxy exits when its config file changes: only replace it when the content differs.
+if cmp -s "$LC_STATE/kube-proxy.yaml.new" "$LC_STATE/kube-proxy.yaml"; then
+  rm "$LC_STATE/kube-proxy.yaml.new"
+else
+  mv "$LC_STATE/kube-proxy.yaml.new" "$LC_STATE/kube-proxy.yaml"
+fi
+start nsfwd "$kubelet_bin" nsfwd --netns "/run/netns/$LC_NETNS" \
+  --in 127.0.0.1:10249=127.0.0.1:10249 --out 127.0.0.1:6443=127.0.0.1:6443
+start kube-proxy ip netns exec "$LC_NETNS" kube-proxy --config="$LC_STATE/kube-proxy.yaml"
+
+# Nodes of workers beyond EKSA_LOCALCLUSTER_WORKERS (from an earlier, larger run) go away.
+for n in $(lc_kubectl get nodes -o name 2>/dev/null | sed -n 's|^node/\(eksa-worker-[0-9]*\)$|\1|p'); do
+  printf '%s\n' "${node_names[@]}" | grep -qx "$n" || { lc_log "deleting stale node $n"; lc_kubectl delete node "$n" --wait=false >/dev/null; }
+done
+
+all_nodes_ready() {
+  local n
+  for n in "${node_names[@]}"; do
+    [ "$(lc_kubectl get node "$n" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] || return 1
+  done
+}
+wait_for kubelet "$run/kubelet.pid" all_nodes_ready
+# What kubeadm's mark-control-plane phase does (a kubelet may not set node-role labels).
+lc_kubectl label node "$LC_CP_NODE" node-role.kubernetes.io/control-plane= \
+  node.kubernetes.io/exclude-from-external-load-balancers= --overwrite >/dev/null
+# The service-account machinery the proxy pods rely on.
+root_ca_published() { lc_kubectl -n default get configmap kube-root-ca.crt; }
+wait_for kube-controller-manager "$run/kube-controller-manager.pid" root_ca_published
+
+# kube-proxy reports healthy once its Node exists and it has synced its rules.
+wait_for kube-proxy "$run/kube-proxy.pid" ip netns exec "$LC_NETNS" curl -fsS --max-time 2 http://127.0.0.1:10256/healthz
+wait_for nsfwd "$run/nsfwd.pid" curl -fsS --max-time 2 http://127.0.0.1:10249/metrics
+
+elapsed=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+{
+  echo
+  echo "eksa-metrics localcluster is up (Kubernetes $k8s_version) in ${elapsed}s"
+  echo "  kubeconfig (cluster-admin):  $LC_KUBECONFIG"
+  echo "      export KUBECONFIG=$LC_KUBECONFIG"
+  echo "  apiserver:                   https://127.0.0.1:6443"
+  echo "  nodes:"
+  for n in "${nodes[@]}"; do
+    read -r name ip role <<<"$n"
+    printf '    %-16s InternalIP %-10s %s\n' "$name" "$ip" "$role"
+  done
+  echo "  loopback-only metrics:       kube-controller-manager https://127.0.0.1:10257/metrics"
+  echo "                               kube-scheduler          https://127.0.0.1:10259/metrics"
+  echo "                               kube-proxy              http://127.0.0.1:10249/metrics (real kube-proxy in netns $LC_NETNS)"
+  echo "                               etcd                    http://127.0.0.1:2381/metrics"
+  echo "  state and logs:              $LC_STATE (logs/, pods/<ns>_<pod>/<container>.log; localcluster/logs.sh)"
+  echo "  tear down:                   $LC_HERE/down.sh   (add --purge to delete the state dir)"
+}
