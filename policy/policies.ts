@@ -1,6 +1,8 @@
 // The CrossGuard policies. index.ts only puts them into the PolicyPack (which starts a server),
 // so tests import this module instead.
 
+// UnknownValueError is a runtime export of @pulumi/policy's index; its proxy.d.ts is stripped, so
+// TypeScript types it loosely (test/policy/unknownDuringPreview.spec.ts checks it works).
 import { EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
 import { COVERED_RESOURCES, UNKNOWN } from "./clusterDefinitions";
 import { Assessment, assessResource } from "./findings";
