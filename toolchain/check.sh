@@ -93,6 +93,20 @@ if in_cache pulumi; then
   if [ -x "$pdir/pulumi-resource-pulumi-nodejs" ]; then ok pulumi-resource-pulumi-nodejs "next to pulumi"; else bad pulumi-resource-pulumi-nodejs "not executable next to pulumi ($pdir)"; fi
 fi
 
+# Resource plugins the npm packages ask for. None can be built here yet (their Go modules are
+# not served by the module proxy this project reaches: see README.md), so a missing one is
+# reported, not counted as a failure; an installed one must be the exact version.
+for pkg in kubernetes command; do
+  f="$repo/node_modules/@pulumi/$pkg/package.json"
+  [ -f "$f" ] || continue
+  pv=$(node -p "const p = require('$f'); (p.pulumi && p.pulumi.version) || p.version")
+  if [ -x "$PULUMI_HOME/plugins/resource-$pkg-v$pv/pulumi-resource-$pkg" ]; then
+    ok "plugin resource $pkg" "$pv"
+  else
+    printf '  n/a   %-30s %s\n' "plugin resource $pkg" "$pv not installed: not buildable from the registries here"
+  fi
+done
+
 # The Go wrappers pin the same versions as versions.sh.
 gomod_has() { grep -q "$2 $3" "$here/go/$1/go.mod" || bad "go/$1/go.mod" "does not require $2 $3"; }
 gomod_has kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
