@@ -9,8 +9,9 @@
 NODE_MIN_MAJOR=22
 NODE_VERSION=24.21.0
 
-# Debian packages the project's scripts and tests use (installed when missing).
-APT_PACKAGES="haproxy curl openssl socat jq ca-certificates"
+# Debian packages the project's scripts and tests use (installed when missing); iptables and
+# iproute2 are for localcluster/ (kube-proxy, network namespaces).
+APT_PACKAGES="haproxy curl openssl socat jq ca-certificates iptables iproute2"
 
 # Kubernetes (k8s.io/kubernetes on the Go module proxy); toolchain/go/kubernetes/go.mod is
 # generated from it by gen-gomod.sh.
