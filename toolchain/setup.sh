@@ -3,12 +3,13 @@
 # versioned output under $EKSA_METRICS_CACHE (default ~/.cache/eksa-metrics) and is skipped
 # when that output exists, so a warm run takes seconds.
 #
-#   toolchain/setup.sh            all parts, in order
-#   toolchain/setup.sh PART...    only those parts (node npm apt kubernetes etcd
-#                                 kube-rbac-proxy pulumi providers)
-#   toolchain/setup.sh --check    all parts, then toolchain/check.sh
+#   toolchain/setup.sh            all parts, in order: apt node npm kubernetes etcd
+#                                 kube-rbac-proxy pulumi
+#   toolchain/setup.sh PART...    only those parts
+#   toolchain/setup.sh --check    then toolchain/check.sh
 #
-# Then `source toolchain/env.sh`. Go builds log to $EKSA_METRICS_CACHE/logs/NAME.log.
+# Then `source toolchain/env.sh`. Logs: $EKSA_METRICS_CACHE/logs/PART.log. Versions:
+# versions.sh and the wrapper modules under go/. A second setup.sh on the same cache waits.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +20,11 @@ source "$here/versions.sh"
 source "$here/env.sh"
 cache=$EKSA_METRICS_CACHE
 mkdir -p "$cache/bin" "$cache/logs"
+exec 9>"$cache/.setup.lock"
+if ! flock -n 9; then
+  printf '[setup] waiting for another toolchain/setup.sh on %s\n' "$cache"
+  flock 9
+fi
 
 export GOFLAGS="${GOFLAGS:-} -mod=readonly"
 export GOTOOLCHAIN=local
@@ -143,12 +149,13 @@ npm_ci() {
   want=$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)
   have=$(cat "$dir/node_modules/.eksa-lock-hash" 2>/dev/null || true)
   if [ "$want" = "$have" ]; then
-    log "npm: ${dir#"$repo"/} node_modules matches package-lock.json"
+    log "npm: $dir/node_modules matches package-lock.json"
     return
   fi
-  log "npm: npm ci in ${dir#"$repo"/} (node $(node --version), npm $(npm --version))"
-  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >"$cache/logs/npm.log" 2>&1 ||
-    { tail -n 30 "$cache/logs/npm.log" >&2; die "npm: npm ci failed in $dir"; }
+  log "npm: npm ci in $dir (node $(node --version), npm $(npm --version))"
+  local logf="$cache/logs/npm-$(basename "$dir").log"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >"$logf" 2>&1 ||
+    { tail -n 30 "$logf" >&2; die "npm: npm ci failed in $dir (log: $logf)"; }
   echo "$want" >"$dir/node_modules/.eksa-lock-hash"
 }
 part_npm() {
@@ -237,7 +244,7 @@ check=false
 for arg in "$@"; do
   case $arg in
     --check) check=true ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) [[ " ${all_parts[*]} " == *" $arg "* ]] || die "unknown part '$arg' (parts: ${all_parts[*]})"
        parts+=("$arg") ;;
   esac
