@@ -119,42 +119,100 @@ func setupRoot(s *initSpec) error {
 }
 
 // bindInto bind-mounts source (a directory or a file on the host) onto target inside root,
-// creating the mount point in the overlay's upper layer when it does not exist.
+// creating the mount point in the overlay's upper layer when it does not exist. The target
+// is resolved as the container would see it: symlinks on the way (e.g. /var/run -> /run)
+// are followed inside root, never out to the host.
 func bindInto(root, source, target string, readOnly bool) error {
-	clean := filepath.Clean("/" + target)
-	if strings.Contains(target, "..") && clean != filepath.Clean(target) {
-		return fmt.Errorf("mount path %q is not clean", target)
-	}
-	dst := filepath.Join(root, clean)
 	fi, err := os.Stat(source)
 	if err != nil {
 		return err
 	}
+	var dst string
 	if fi.IsDir() {
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return fmt.Errorf("mount point %s: %w", clean, err)
+		if dst, err = resolveInRoot(root, target, true); err != nil {
+			return fmt.Errorf("mount point %s: %w", target, err)
 		}
 	} else {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("mount point %s: %w", clean, err)
+		parent, err := resolveInRoot(root, filepath.Dir(filepath.Clean("/"+target)), true)
+		if err != nil {
+			return fmt.Errorf("mount point %s: %w", target, err)
 		}
-		if _, err := os.Stat(dst); os.IsNotExist(err) {
-			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
+		dst = filepath.Join(parent, filepath.Base(target))
+		lfi, err := os.Lstat(dst)
+		switch {
+		case os.IsNotExist(err):
+			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
 			if err != nil {
-				return fmt.Errorf("mount point %s: %w", clean, err)
+				return fmt.Errorf("mount point %s: %w", target, err)
 			}
 			f.Close()
+		case err != nil:
+			return err
+		case lfi.Mode()&os.ModeSymlink != 0 || lfi.IsDir():
+			return fmt.Errorf("mount point %s: not a regular file in the container", target)
 		}
 	}
 	if err := unix.Mount(source, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind %s on %s: %w", source, clean, err)
+		return fmt.Errorf("bind %s on %s: %w", source, target, err)
 	}
 	if readOnly {
 		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-			return fmt.Errorf("read-only %s: %w", clean, err)
+			return fmt.Errorf("read-only %s: %w", target, err)
 		}
 	}
 	return nil
+}
+
+// resolveInRoot maps an absolute container path to a host path under root, following
+// symlinks the way they resolve inside the container (absolute links restart at root, ".."
+// never climbs above root), and creating missing directories when create is set.
+func resolveInRoot(root, target string, create bool) (string, error) {
+	queue := strings.Split(filepath.Clean("/"+target), "/")
+	cur, hops := root, 0
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if cur != root {
+				cur = filepath.Dir(cur)
+			}
+			continue
+		}
+		next := filepath.Join(cur, c)
+		fi, err := os.Lstat(next)
+		if os.IsNotExist(err) && create {
+			if err := os.Mkdir(next, 0o755); err != nil {
+				return "", err
+			}
+			cur = next
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			if hops++; hops > 40 {
+				return "", unix.ELOOP
+			}
+			link, err := os.Readlink(next)
+			if err != nil {
+				return "", err
+			}
+			if filepath.IsAbs(link) {
+				cur = root
+			}
+			queue = append(strings.Split(link, "/"), queue...)
+			continue
+		}
+		if !fi.IsDir() && len(queue) > 0 {
+			return "", fmt.Errorf("%s: not a directory", next)
+		}
+		cur = next
+	}
+	return cur, nil
 }
 
 func dropAndExec(s *initSpec) error {

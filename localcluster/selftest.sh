@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# End-to-end check of localcluster: up.sh, nodes, a metrics-proxy-shaped DaemonSet pair
+# (haproxy + kube-rbac-proxy, run by the process kubelet), rollouts, authn/authz on the
+# proxied kube-proxy endpoint and on kube-controller-manager/kube-scheduler, a template
+# change, a crash restart, deletion, and down.sh leaving no process.
+#
+#   selftest.sh [--keep]     --keep: leave the cluster up at the end (no down.sh)
+#
+# Bounded in time (EKSA_LOCALCLUSTER_SELFTEST_TIMEOUT, default 600s); exits non-zero on the
+# first failure. Prints "N passed, N failed" last.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=../toolchain/env.sh
+source "$LC_REPO/toolchain/env.sh"
+export PATH=$PATH:/usr/sbin:/sbin
+
+keep=false
+[ "${1:-}" = --keep ] && keep=true
+limit=${EKSA_LOCALCLUSTER_SELFTEST_TIMEOUT:-600}
+ns=eksa-lc-selftest
+work=$(mktemp -d)
+passed=0
+failed=0
+t0=$(date +%s)
+
+# Watchdog: the whole run is bounded.
+main_pid=$$
+(
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  sleep "$limit" &
+  sleeper=$!
+  wait "$sleeper"
+  echo "selftest: TIMEOUT after ${limit}s" >&2
+  kill -TERM "$main_pid" 2>/dev/null
+) &
+watchdog=$!
+
+finish() {
+  local rc=$?
+  kill "$watchdog" 2>/dev/null || true
+  if ((rc != 0)) && ((failed == 0)); then failed=1; fi
+  if ((failed > 0)); then
+    echo "---- diagnostics ----" >&2
+    lc_kubectl get nodes -o wide >&2 2>&1 || true
+    lc_kubectl -n "$ns" get ds,pods -o wide >&2 2>&1 || true
+    tail -n 40 "$LC_STATE/logs/kubelet.log" >&2 2>/dev/null || true
+  fi
+  if ! $keep; then
+    "$LC_HERE/down.sh" >&2 || { echo "FAIL: down.sh" >&2; failed=$((failed + 1)); }
+  fi
+  rm -rf "$work"
+  echo "selftest: $(($(date +%s) - t0))s"
+  echo "$passed passed, $failed failed"
+  ((failed == 0))
+}
+trap finish EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*" >&2; exit 1; }
+# expect_code WANT DESC CURL_ARGS...
+expect_code() {
+  local want=$1 desc=$2 got
+  shift 2
+  got=$(curl -sS -o "$work/body" -w '%{http_code}' --max-time 10 "$@" 2>"$work/curlerr") || true
+  [ "$got" = "$want" ] || fail "$desc: HTTP $got, want $want ($(head -c 300 "$work/body" "$work/curlerr" 2>/dev/null | tr '\n' ' '))"
+  ok "$desc: HTTP $got"
+}
+# retry N CMD...: run CMD until it succeeds, N times one second apart.
+retry() {
+  local n=$1 i
+  shift
+  for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
+  return 1
+}
+k() { lc_kubectl "$@"; }
+
+# ---- up ----
+t_up=$(date +%s)
+"$LC_HERE/up.sh" >"$work/up.out" 2>&1 || { cat "$work/up.out" >&2; fail "up.sh"; }
+ok "up.sh ($(($(date +%s) - t_up))s)"
+
+mapfile -t nodes < <(lc_nodes)
+node_ips=()
+for n in "${nodes[@]}"; do
+  read -r name ip role <<<"$n"
+  node_ips+=("$ip")
+  [ "$(k get node "$name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
+    fail "node $name not Ready"
+  [ "$(k get node "$name" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')" = "$ip" ] ||
+    fail "node $name InternalIP is not $ip"
+  if [ "$role" = control-plane ]; then
+    k get node "$name" -o jsonpath='{.metadata.labels}' | grep -q '"node-role.kubernetes.io/control-plane":""' ||
+      fail "node $name lacks the control-plane label"
+    k get node "$name" -o jsonpath='{.spec.taints}' | grep -q 'node-role.kubernetes.io/control-plane' ||
+      fail "node $name lacks the control-plane taint"
+  fi
+  ok "node $name Ready, InternalIP $ip ($role)"
+done
+expect_code 200 "etcd metrics on 127.0.0.1:2381" http://127.0.0.1:2381/metrics
+grep -q '^etcd_server_has_leader 1' "$work/body" || fail "etcd metrics lack etcd_server_has_leader 1"
+expect_code 200 "kube-proxy metrics on 127.0.0.1:10249 (real kube-proxy via nsfwd)" http://127.0.0.1:10249/metrics
+grep -q '^kubeproxy_sync_proxy_rules_duration_seconds' "$work/body" || fail "no kubeproxy_ metrics on 10249"
+
+# ---- fixtures ----
+if k get ns "$ns" >/dev/null 2>&1; then
+  k delete ns "$ns" --wait=true --timeout=120s >/dev/null
+fi
+k create ns "$ns" >/dev/null
+sans=$(printf 'IP:%s,' "${node_ips[@]}")
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=eksa-lc-selftest \
+  -addext "subjectAltName=${sans%,}" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+k -n "$ns" create secret tls proxy-tls --cert="$work/tls.crt" --key="$work/tls.key" >/dev/null
+k -n "$ns" create serviceaccount metrics-proxy >/dev/null
+k -n "$ns" create serviceaccount prometheus >/dev/null
+k -n "$ns" create serviceaccount nobody >/dev/null
+# kube-rbac-proxy creates TokenReviews and SubjectAccessReviews.
+k create clusterrolebinding eksa-lc-selftest-proxy-auth --clusterrole=system:auth-delegator \
+  --serviceaccount="$ns:metrics-proxy" --dry-run=client -o yaml | k apply -f - >/dev/null
+k create clusterrole eksa-lc-selftest-metrics-reader --verb=get --non-resource-url=/metrics \
+  --dry-run=client -o yaml | k apply -f - >/dev/null
+k create clusterrolebinding eksa-lc-selftest-metrics-reader --clusterrole=eksa-lc-selftest-metrics-reader \
+  --serviceaccount="$ns:prometheus" --dry-run=client -o yaml | k apply -f - >/dev/null
+
+haproxy_cfg() { # $1 = extra frontend port (optional)
+  cat <<EOF
+global
+  log stderr format raw local0
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend health
+  bind "\${NODE_IP}:18080"
+  monitor-uri /healthz
+EOF
+  if [ -n "${1:-}" ]; then
+    printf 'frontend health2\n  bind "${NODE_IP}:%s"\n  monitor-uri /healthz\n' "$1"
+  fi
+}
+haproxy_cfg >"$work/haproxy.cfg"
+k -n "$ns" create configmap haproxy-v1 --from-file=haproxy.cfg="$work/haproxy.cfg" >/dev/null
+
+# daemonset NAME ROLE CONFIGMAP: the shape of the metrics-proxy component's DaemonSets.
+daemonset() {
+  local name=$1 role=$2 cm=$3 placement
+  if [ "$role" = control-plane ]; then
+    placement='      nodeSelector:
+        node-role.kubernetes.io/control-plane: ""
+      tolerations:
+      - {key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}
+      - {key: node-role.kubernetes.io/master, operator: Exists, effect: NoSchedule}'
+  else
+    placement='      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+            - matchExpressions:
+              - {key: node-role.kubernetes.io/control-plane, operator: DoesNotExist}'
+  fi
+  cat <<EOF
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: $name
+  namespace: $ns
+spec:
+  selector:
+    matchLabels: {app: $name}
+  template:
+    metadata:
+      labels: {app: $name}
+    spec:
+      hostNetwork: true
+      automountServiceAccountToken: false
+      serviceAccountName: metrics-proxy
+      priorityClassName: system-node-critical
+      terminationGracePeriodSeconds: 5
+$placement
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65534
+        runAsGroup: 65534
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+      - name: haproxy
+        image: docker.io/library/haproxy:2.8
+        command: ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
+        env:
+        - name: NODE_IP
+          valueFrom: {fieldRef: {fieldPath: status.hostIP}}
+        resources: {requests: {cpu: 10m, memory: 32Mi}}
+        securityContext: &sc
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+        readinessProbe:
+          httpGet: {path: /healthz, port: 18080}
+          periodSeconds: 2
+        livenessProbe:
+          httpGet: {path: /healthz, port: 18080}
+          periodSeconds: 5
+        volumeMounts:
+        - {name: config, mountPath: /usr/local/etc/haproxy, readOnly: true}
+        - {name: tls, mountPath: /etc/eksa-metrics/tls, readOnly: true}
+      - name: kube-proxy-rbac
+        image: quay.io/brancz/kube-rbac-proxy:v0.21.0
+        args:
+        - --secure-listen-address=\$(NODE_IP):10249
+        - --upstream=http://127.0.0.1:10249/
+        - --allow-paths=/metrics
+        - --tls-cert-file=/etc/eksa-metrics/tls/tls.crt
+        - --tls-private-key-file=/etc/eksa-metrics/tls/tls.key
+        env:
+        - name: NODE_IP
+          valueFrom: {fieldRef: {fieldPath: status.hostIP}}
+        resources: {requests: {cpu: 10m, memory: 32Mi}}
+        securityContext: *sc
+        readinessProbe:
+          tcpSocket: {port: 10249}
+          periodSeconds: 2
+        volumeMounts:
+        - {name: tls, mountPath: /etc/eksa-metrics/tls, readOnly: true}
+        - {name: sa-token, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}
+      volumes:
+      - name: config
+        configMap: {name: $cm}
+      - name: tls
+        secret: {secretName: proxy-tls}
+      - name: sa-token
+        projected:
+          sources:
+          - serviceAccountToken: {path: token, expirationSeconds: 3607}
+          - configMap:
+              name: kube-root-ca.crt
+              items: [{key: ca.crt, path: ca.crt}]
+          - downwardAPI:
+              items:
+              - path: namespace
+                fieldRef: {fieldPath: metadata.namespace}
+EOF
+}
+apply_ds() { # CONFIGMAP
+  {
+    daemonset proxy-control-plane control-plane "$1"
+    echo ---
+    daemonset proxy-worker worker "$1"
+  } >"$work/ds.yaml"
+  k apply -f "$work/ds.yaml" >/dev/null
+}
+rollout() {
+  local ds
+  for ds in proxy-control-plane proxy-worker; do
+    k -n "$ns" rollout status "ds/$ds" --timeout=120s >"$work/rollout.out" 2>&1 ||
+      { cat "$work/rollout.out" >&2; fail "rollout status ds/$ds"; }
+  done
+}
+pod_names() { k -n "$ns" get pods -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' | sort; }
+
+# ---- DaemonSets come up on every node ----
+apply_ds haproxy-v1
+rollout
+ok "rollout status: proxy-control-plane and proxy-worker"
+want=${#nodes[@]}
+ready=$(k -n "$ns" get pods -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.phase} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')
+[ "$(grep -c ' Running True$' <<<"$ready")" = "$want" ] || fail "want $want Running/Ready pods, got: $ready"
+for n in "${nodes[@]}"; do
+  read -r name _ role <<<"$n"
+  want_ds=proxy-worker
+  [ "$role" = control-plane ] && want_ds=proxy-control-plane
+  k -n "$ns" get pods -o jsonpath="{range .items[?(@.spec.nodeName==\"$name\")]}{.metadata.ownerReferences[0].name}{end}" |
+    grep -qx "$want_ds" || fail "node $name does not run exactly one $want_ds pod"
+done
+ok "one Running/Ready pod per node, control-plane DS on the control plane, worker DS on workers"
+for ip in "${node_ips[@]}"; do
+  expect_code 200 "haproxy health http://$ip:18080/healthz" "http://$ip:18080/healthz"
+done
+before=$(pod_names)
+
+# ---- kube-rbac-proxy in front of the real kube-proxy's 127.0.0.1:10249 ----
+reader=$(k -n "$ns" create token prometheus --duration=10m)
+nobody=$(k -n "$ns" create token nobody --duration=10m)
+for ip in "${node_ips[@]}"; do
+  u=https://$ip:10249/metrics
+  expect_code 401 "kube-rbac-proxy $u without token" --cacert "$work/tls.crt" "$u"
+  expect_code 403 "kube-rbac-proxy $u with a token lacking the role" --cacert "$work/tls.crt" -H "Authorization: Bearer $nobody" "$u"
+  expect_code 200 "kube-rbac-proxy $u with a metrics-reader token" --cacert "$work/tls.crt" -H "Authorization: Bearer $reader" "$u"
+  grep -q '^kubeproxy_sync_proxy_rules_duration_seconds' "$work/body" || fail "$u did not serve kube-proxy metrics"
+done
+expect_code 404 "kube-rbac-proxy path outside --allow-paths" --cacert "$work/tls.crt" -H "Authorization: Bearer $reader" "https://${node_ips[0]}:10249/healthz"
+
+# ---- delegated authn/authz of kube-controller-manager and kube-scheduler ----
+for port in 10257 10259; do
+  u=https://127.0.0.1:$port/metrics
+  expect_code 200 "$u with a metrics-reader token" -k -H "Authorization: Bearer $reader" "$u"
+  expect_code 403 "$u with a token lacking the role" -k -H "Authorization: Bearer $nobody" "$u"
+  # No credentials: the delegated authenticator lets the request in as system:anonymous and
+  # the SubjectAccessReview denies it, so 403 (an invalid token is 401).
+  expect_code 403 "$u without token (system:anonymous)" -k "$u"
+  expect_code 401 "$u with an invalid token" -k -H "Authorization: Bearer not-a-token" "$u"
+done
+
+# ---- the projected token is a real, pod-bound TokenRequest token ----
+cp_pod=$(k -n "$ns" get pods -l app=proxy-control-plane -o jsonpath='{.items[0].metadata.name}')
+tokfile=$(ls "$LC_STATE/pods/${ns}_$cp_pod/volumes/sa-token/token")
+stat -c '%u %a' "$(readlink -f "$tokfile")" | grep -qx '65534 600' || fail "projected token is not 0600 owned by 65534"
+payload=$(cut -d. -f2 "$tokfile" | tr '_-' '/+')
+while ((${#payload} % 4)); do payload+==; done
+base64 -d <<<"$payload" 2>/dev/null | grep -q "\"name\":\"$cp_pod\"" || fail "token is not bound to pod $cp_pod"
+ok "projected serviceAccountToken: 0600, owned by runAsUser 65534, bound to pod $cp_pod"
+
+# ---- a container that dies is restarted (restartCount++) ----
+hp_pid=$(awk '{print $1}' "$LC_STATE/pods/${ns}_$cp_pod/containers/haproxy/pid")
+restarts0=$(k -n "$ns" get pod "$cp_pod" -o jsonpath='{.status.containerStatuses[?(@.name=="haproxy")].restartCount}')
+kill -KILL "$hp_pid"
+restarted() {
+  [ "$(k -n "$ns" get pod "$cp_pod" -o jsonpath='{.status.containerStatuses[?(@.name=="haproxy")].restartCount}')" = $((restarts0 + 1)) ] &&
+    [ "$(k -n "$ns" get pod "$cp_pod" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+}
+retry 30 restarted || fail "haproxy was not restarted after SIGKILL"
+ok "killed haproxy of $cp_pod: restarted, restartCount $restarts0 -> $((restarts0 + 1)), Ready again"
+
+# ---- ConfigMap + template change: pods are replaced ----
+haproxy_cfg 18081 >"$work/haproxy.cfg"
+k -n "$ns" create configmap haproxy-v2 --from-file=haproxy.cfg="$work/haproxy.cfg" >/dev/null
+apply_ds haproxy-v2
+rollout
+after=$(pod_names)
+[ -z "$(comm -12 <(echo "$before") <(echo "$after"))" ] || fail "old pods survived the template change: $after"
+[ "$(echo "$after" | wc -l)" = "$want" ] || fail "want $want pods after the update, got: $after"
+ok "template change replaced every pod"
+for ip in "${node_ips[@]}"; do
+  expect_code 200 "new config in effect: http://$ip:18081/healthz" "http://$ip:18081/healthz"
+done
+
+# ---- a pod whose image the kubelet does not know stays Pending ----
+last_node=${nodes[-1]%% *}
+# nodeName bypasses the scheduler (and so the control-plane taint when there is no worker).
+k -n "$ns" run unknown-image --image=docker.io/library/busybox:1.36 --restart=Never \
+  --overrides='{"spec":{"hostNetwork":true,"nodeName":"'"$last_node"'"}}' -- sleep 1 >/dev/null
+waiting_reason() { k -n "$ns" get pod unknown-image -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -qx ErrImageNeverPull; }
+retry 20 waiting_reason || fail "unknown-image pod is not waiting with ErrImageNeverPull"
+[ "$(k -n "$ns" get pod unknown-image -o jsonpath='{.status.phase}')" = Pending ] || fail "unknown-image pod is not Pending"
+ok "pod with an unknown image stays Pending (ErrImageNeverPull)"
+k -n "$ns" delete pod unknown-image --wait=true --timeout=60s >/dev/null
+
+# ---- deleting the DaemonSets stops the processes ----
+ctr_pids=$(cat "$LC_STATE"/pods/"${ns}"_proxy-*/containers/*/pid 2>/dev/null | awk '{print $1}')
+[ -n "$ctr_pids" ] || fail "no container pid files found"
+k -n "$ns" delete ds proxy-control-plane proxy-worker --wait=true --timeout=60s >/dev/null
+k -n "$ns" wait --for=delete pod --all --timeout=60s >/dev/null 2>&1 || true
+[ -z "$(k -n "$ns" get pods -o name)" ] || fail "pods left after deleting the DaemonSets: $(k -n "$ns" get pods -o name)"
+procs_gone() { local p; for p in $ctr_pids; do [ ! -e "/proc/$p" ] || return 1; done; }
+retry 15 procs_gone || fail "container processes still running: $(for p in $ctr_pids; do ps -o pid=,cmd= -p "$p"; done)"
+ok "DaemonSets deleted: pods confirmed deleted, their $(wc -w <<<"$ctr_pids") container processes gone"
+k delete clusterrolebinding eksa-lc-selftest-proxy-auth eksa-lc-selftest-metrics-reader >/dev/null
+k delete clusterrole eksa-lc-selftest-metrics-reader >/dev/null
+k delete ns "$ns" --wait=false >/dev/null
+
+# ---- down.sh leaves nothing ----
+if ! $keep; then
+  "$LC_HERE/down.sh" >"$work/down.out" 2>&1 || { cat "$work/down.out" >&2; fail "down.sh"; }
+  keep=true # finish() must not run it again
+  for port in 2379 2381 6443 10249 10257 10259; do
+    ! ss -Hltn "sport = :$port" | grep -q . || fail "port $port still listening after down.sh"
+  done
+  [ ! -e "/run/netns/$LC_NETNS" ] || fail "netns $LC_NETNS still exists"
+  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+    ! pgrep -x "$name" >/dev/null || fail "$name still running after down.sh"
+  done
+  ! pgrep -f 'eksa-localkubelet' >/dev/null || fail "eksa-localkubelet still running after down.sh"
+  ok "down.sh: no process, port or netns left"
+fi
