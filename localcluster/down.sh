@@ -39,7 +39,7 @@ if [ -d "$run" ]; then
     fi
     rm -f "$run/netns"
   fi
-  rm -f "$run/kubelet.args"
+  rm -f "$run"/*.cmd
 fi
 
 # Verify: nothing recorded is still alive.

@@ -360,15 +360,18 @@ k delete ns "$ns" --wait=false >/dev/null
 
 # ---- down.sh leaves nothing ----
 if ! $keep; then
+  # every process up.sh started (pid + start time), checked again after down.sh
+  started_pids=()
+  for f in "$LC_STATE"/run/*.pid; do started_pids+=("$(cat "$f")"); done
   "$LC_HERE/down.sh" >"$work/down.out" 2>&1 || { cat "$work/down.out" >&2; fail "down.sh"; }
   keep=true # finish() must not run it again
-  for port in 2379 2381 6443 10249 10257 10259; do
+  for entry in "${started_pids[@]}"; do
+    read -r pid st <<<"$entry"
+    [ "$(lc_starttime "$pid" 2>/dev/null)" != "$st" ] || fail "process $pid ($(ps -o cmd= -p "$pid")) still running after down.sh"
+  done
+  for port in 2379 2380 2381 6443 10249 10257 10259; do
     ! ss -Hltn "sport = :$port" | grep -q . || fail "port $port still listening after down.sh"
   done
   [ ! -e "/run/netns/$LC_NETNS" ] || fail "netns $LC_NETNS still exists"
-  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
-    ! pgrep -x "$name" >/dev/null || fail "$name still running after down.sh"
-  done
-  ! pgrep -f 'eksa-localkubelet' >/dev/null || fail "eksa-localkubelet still running after down.sh"
-  ok "down.sh: no process, port or netns left"
+  ok "down.sh: the ${#started_pids[@]} processes up.sh started are gone, no port or netns left"
 fi

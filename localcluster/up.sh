@@ -91,15 +91,23 @@ for n in "${node_names[@]}"; do
 done
 
 # ---- process helpers ----
-# start NAME CMD...: start CMD in its own session unless NAME already runs.
+# start NAME CMD...: start CMD in its own session unless NAME already runs with the same
+# command line (a changed command line, e.g. a rebuilt kubelet, restarts it).
 start() {
   local name=$1
   shift
   local pf=$run/$name.pid
+  local cmd_hash
+  cmd_hash=$(printf '%s\n' "$@" | sha256sum | cut -c1-16)
   if lc_alive "$pf"; then
-    lc_log "$name: already running (pid $(lc_pid "$pf"))"
-    return 0
+    if [ "$(cat "$run/$name.cmd" 2>/dev/null)" = "$cmd_hash" ]; then
+      lc_log "$name: already running (pid $(lc_pid "$pf"))"
+      return 0
+    fi
+    lc_log "$name: command line changed, restarting it"
+    lc_stop "$pf" 30
   fi
+  echo "$cmd_hash" >"$run/$name.cmd"
   printf '\n==== %s starting: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$logs/$name.log"
   setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
   local pid=$!
@@ -213,13 +221,7 @@ for n in "${nodes[@]}"; do
   [ "$role" = control-plane ] && spec+=",control-plane"
   kubelet_args+=(--node="$spec")
 done
-args_hash=$(printf '%s\n' "$kubelet_bin" "${kubelet_args[@]}" | sha256sum | cut -c1-16)
-if lc_alive "$run/kubelet.pid" && [ "$(cat "$run/kubelet.args" 2>/dev/null)" != "$args_hash" ]; then
-  lc_log "kubelet: binary or nodes changed, restarting it"
-  lc_stop "$run/kubelet.pid" 30
-fi
 start kubelet "$kubelet_bin" "${kubelet_args[@]}"
-echo "$args_hash" >"$run/kubelet.args"
 
 # ---- kube-proxy: the real binary, in a network namespace of its own ----
 # Its iptables rules go into that namespace only; nsfwd makes its metrics reachable on the

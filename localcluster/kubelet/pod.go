@@ -59,7 +59,16 @@ func newPodWorker(n *nodeAgent, p *v1.Pod) *podWorker {
 		condTimes: map[v1.PodConditionType]condState{},
 	}
 	for _, c := range p.Spec.Containers {
-		w.containers = append(w.containers, &container{w: w, spec: c})
+		ctr := &container{w: w, spec: c}
+		// A pod that already ran (e.g. before this kubelet restarted): its containers are
+		// started again, which counts as a restart, as after a node reboot.
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == c.Name && cs.ContainerID != "" {
+				ctr.restartCount, ctr.everStarted = cs.RestartCount, true
+				ctr.lastTerm = cs.LastTerminationState.Terminated
+			}
+		}
+		w.containers = append(w.containers, ctr)
 	}
 	return w
 }
