@@ -13,8 +13,13 @@ source "$here/env.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/eksa-metrics-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/prog" "$work/policy" "$work/state"
+mkdir -p "$work/prog" "$work/policy" "$work/state" "$work/pulumi-home"
 export PULUMI_BACKEND_URL="file://$work/state" PULUMI_CONFIG_PASSPHRASE=smoke
+# A PULUMI_HOME of its own (no workspace files or logs left in the shared one), with the
+# shared one's installed plugins.
+mkdir -p "$PULUMI_HOME/plugins"
+ln -s "$PULUMI_HOME/plugins" "$work/pulumi-home/plugins"
+export PULUMI_HOME="$work/pulumi-home"
 
 ln -s "$repo/node_modules" "$work/prog/node_modules"
 printf 'name: smoke\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n' >"$work/prog/Pulumi.yaml"
