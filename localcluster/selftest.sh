@@ -334,6 +334,89 @@ for ip in "${node_ips[@]}"; do
   expect_code 200 "new config in effect: http://$ip:18081/healthz" "http://$ip:18081/healthz"
 done
 
+# ---- readiness flips off and on; a failing liveness probe restarts the container ----
+# The pod's haproxy answers /healthz on two frontends only while a dependency is up; the
+# dependencies are two tiny haproxy listeners the test starts and stops on 127.0.0.1.
+listener() { # PORT -> pid
+  printf 'defaults\n  mode tcp\n  timeout client 1s\nfrontend l\n  bind 127.0.0.1:%s\n' "$1" >"$work/listener-$1.cfg"
+  haproxy -db -f "$work/listener-$1.cfg" >/dev/null 2>&1 &
+  echo $!
+}
+ready_dep=$(listener 18099)
+live_dep=$(listener 18098)
+cat >"$work/probe.cfg" <<'EOF'
+global
+  log stderr format raw local0
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 5s
+  timeout server 5s
+backend ready_dep
+  server dep 127.0.0.1:18099 check inter 300ms fall 1 rise 1
+backend live_dep
+  server dep 127.0.0.1:18098 check inter 300ms fall 1 rise 1
+frontend ready
+  bind "${NODE_IP}:18090"
+  monitor-uri /healthz
+  monitor fail if { nbsrv(ready_dep) lt 1 }
+frontend live
+  bind "${NODE_IP}:18091"
+  monitor-uri /healthz
+  monitor fail if { nbsrv(live_dep) lt 1 }
+EOF
+k -n "$ns" create configmap probe-cfg --from-file=haproxy.cfg="$work/probe.cfg" >/dev/null
+probe_node=${nodes[-1]%% *}
+k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: probe-check, namespace: $ns}
+spec:
+  nodeName: $probe_node
+  hostNetwork: true
+  automountServiceAccountToken: false
+  terminationGracePeriodSeconds: 3
+  securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534}
+  containers:
+  - name: haproxy
+    image: haproxy:2.8
+    command: ["haproxy", "-W", "-db", "-f", "/cfg/haproxy.cfg"]
+    env:
+    - name: NODE_IP
+      valueFrom: {fieldRef: {fieldPath: status.hostIP}}
+    readinessProbe:
+      httpGet: {path: /healthz, port: 18090}
+      periodSeconds: 1
+      failureThreshold: 1
+    livenessProbe:
+      httpGet: {path: /healthz, port: 18091}
+      initialDelaySeconds: 2
+      periodSeconds: 1
+      failureThreshold: 2
+    volumeMounts: [{name: cfg, mountPath: /cfg}]
+  volumes: [{name: cfg, configMap: {name: probe-cfg}}]
+EOF
+pod_ready() { [ "$(k -n "$ns" get pod probe-check -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = "$1" ]; }
+restart_count() { k -n "$ns" get pod probe-check -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
+retry 30 pod_ready True || fail "probe-check never became Ready"
+ok "probe-check Ready while its readiness dependency is up"
+kill "$ready_dep"
+retry 15 pod_ready False || fail "probe-check stayed Ready after its readiness probe started failing"
+[ "$(restart_count)" = 0 ] || fail "a failing readiness probe restarted the container"
+ok "readiness probe failing: Ready=False, container not restarted"
+ready_dep=$(listener 18099)
+retry 15 pod_ready True || fail "probe-check did not become Ready again"
+ok "readiness probe passing again: Ready=True"
+kill "$live_dep"
+restarted_by_liveness() { (($(restart_count) >= 1)); }
+retry 20 restarted_by_liveness || fail "a failing liveness probe did not restart the container"
+live_dep=$(listener 18098)
+retry 40 pod_ready True || fail "probe-check not Ready after the liveness restart"
+ok "liveness probe failing: container restarted (restartCount $(restart_count)), Ready again once healthy"
+k -n "$ns" delete pod probe-check --wait=true --timeout=60s >/dev/null
+kill "$ready_dep" "$live_dep" 2>/dev/null || true
+wait "$ready_dep" "$live_dep" 2>/dev/null || true
+
 # ---- a pod whose image the kubelet does not know stays Pending ----
 last_node=${nodes[-1]%% *}
 # nodeName bypasses the scheduler (and so the control-plane taint when there is no worker).
