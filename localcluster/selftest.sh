@@ -173,15 +173,18 @@ spec:
       labels: {app: $name}
     spec:
       hostNetwork: true
+      dnsPolicy: ClusterFirstWithHostNet
       automountServiceAccountToken: false
+      enableServiceLinks: false
       serviceAccountName: metrics-proxy
       priorityClassName: system-node-critical
-      terminationGracePeriodSeconds: 5
+      terminationGracePeriodSeconds: 10
 $placement
       securityContext:
         runAsNonRoot: true
         runAsUser: 65534
         runAsGroup: 65534
+        fsGroup: 65534
         seccompProfile: {type: RuntimeDefault}
       containers:
       - name: haproxy
@@ -190,36 +193,49 @@ $placement
         env:
         - name: NODE_IP
           valueFrom: {fieldRef: {fieldPath: status.hostIP}}
+        ports: [{name: proxy-health, containerPort: 18080, hostPort: 18080, protocol: TCP}]
         resources: {requests: {cpu: 10m, memory: 32Mi}}
         securityContext: &sc
           allowPrivilegeEscalation: false
           readOnlyRootFilesystem: true
           capabilities: {drop: [ALL]}
         readinessProbe:
-          httpGet: {path: /healthz, port: 18080}
+          httpGet: {path: /healthz, port: proxy-health, scheme: HTTP}
           periodSeconds: 2
+          timeoutSeconds: 2
         livenessProbe:
-          httpGet: {path: /healthz, port: 18080}
+          httpGet: {path: /healthz, port: proxy-health, scheme: HTTP}
           periodSeconds: 5
+          timeoutSeconds: 2
+          failureThreshold: 6
+          initialDelaySeconds: 10
         volumeMounts:
         - {name: config, mountPath: /usr/local/etc/haproxy, readOnly: true}
         - {name: tls, mountPath: /etc/eksa-metrics/tls, readOnly: true}
       - name: kube-proxy-rbac
         image: quay.io/brancz/kube-rbac-proxy:v0.21.0
+        command: ["kube-rbac-proxy"]
         args:
         - --secure-listen-address=\$(NODE_IP):10249
         - --upstream=http://127.0.0.1:10249/
         - --allow-paths=/metrics
         - --tls-cert-file=/etc/eksa-metrics/tls/tls.crt
         - --tls-private-key-file=/etc/eksa-metrics/tls/tls.key
+        - --tls-min-version=VersionTLS12
         env:
         - name: NODE_IP
           valueFrom: {fieldRef: {fieldPath: status.hostIP}}
         resources: {requests: {cpu: 10m, memory: 32Mi}}
         securityContext: *sc
+        ports: [{name: kube-proxy, containerPort: 10249, hostPort: 10249, protocol: TCP}]
         readinessProbe:
           tcpSocket: {port: 10249}
           periodSeconds: 2
+        livenessProbe:
+          tcpSocket: {port: 10249}
+          periodSeconds: 10
+          failureThreshold: 6
+          initialDelaySeconds: 10
         volumeMounts:
         - {name: tls, mountPath: /etc/eksa-metrics/tls, readOnly: true}
         - {name: sa-token, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}
@@ -227,9 +243,13 @@ $placement
       - name: config
         configMap: {name: $cm}
       - name: tls
-        secret: {secretName: proxy-tls}
+        secret:
+          secretName: proxy-tls
+          defaultMode: 0440
+          items: [{key: tls.crt, path: tls.crt}, {key: tls.key, path: tls.key}]
       - name: sa-token
         projected:
+          defaultMode: 0440
           sources:
           - serviceAccountToken: {path: token, expirationSeconds: 3607}
           - configMap:
@@ -304,11 +324,14 @@ done
 # ---- the projected token is a real, pod-bound TokenRequest token ----
 cp_pod=$(k -n "$ns" get pods -l app=proxy-control-plane -o jsonpath='{.items[0].metadata.name}')
 tokfile=$(ls "$LC_STATE/pods/${ns}_$cp_pod/volumes/sa-token/token")
-stat -c '%u %a' "$(readlink -f "$tokfile")" | grep -qx '65534 600' || fail "projected token is not 0600 owned by 65534"
+# kubelet rules: token 0600 owned by the pods' single runAsUser, then fsGroup adds g+r.
+stat -c '%u %g %a' "$(readlink -f "$tokfile")" | grep -qx '65534 65534 640' || fail "projected token is not 0640 65534:65534"
+keyfile=$LC_STATE/pods/${ns}_$cp_pod/volumes/tls/tls.key
+stat -c '%u %g %a' "$(readlink -f "$keyfile")" | grep -qx '0 65534 440' || fail "secret defaultMode 0440 + fsGroup: tls.key is not 0440 root:65534"
 payload=$(cut -d. -f2 "$tokfile" | tr '_-' '/+')
 while ((${#payload} % 4)); do payload+==; done
 base64 -d <<<"$payload" 2>/dev/null | grep -q "\"name\":\"$cp_pod\"" || fail "token is not bound to pod $cp_pod"
-ok "projected serviceAccountToken: 0600, owned by runAsUser 65534, bound to pod $cp_pod"
+ok "volumes: token 0640 65534:65534 bound to pod $cp_pod, tls.key 0440 root:65534 (fsGroup)"
 
 # ---- a container that dies is restarted (restartCount++) ----
 hp_pid=$(awk '{print $1}' "$LC_STATE/pods/${ns}_$cp_pod/containers/haproxy/pid")
