@@ -5,10 +5,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MetricsStack } from "./components/metricsStack";
-import { readStackConfig } from "./components/stackConfig";
+import { SettingsError } from "./components/settings";
+import { readStackConfig, StackConfig } from "./components/stackConfig";
 
 // Every problem with the stack's config is reported here, before anything is registered.
-const { args } = readStackConfig(pulumi.runtime.allConfig());
+function stackConfig(): StackConfig {
+    try {
+        return readStackConfig(pulumi.runtime.allConfig());
+    } catch (err) {
+        // A RunError is printed as its message alone: the list of problems, not a stack trace.
+        throw err instanceof SettingsError ? new pulumi.RunError(err.message) : err;
+    }
+}
+const { args } = stackConfig();
 
 const cluster = new k8s.Provider("cluster", {
     kubeconfig: pulumi.secret(args.kubeconfig!),
