@@ -30,13 +30,15 @@ lc_validate_workers() {
     lc_die "EKSA_LOCALCLUSTER_WORKERS must be an integer in 0..200 (got '$LC_WORKERS')"
 }
 
-# Field 22 of /proc/PID/stat: with the PID it identifies a process across PID reuse.
+# Field 22 of /proc/PID/stat: with the PID it identifies a process across PID reuse. Fails
+# for a process that is gone or a zombie (dead, not yet reaped by its parent).
 lc_starttime() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
   # shellcheck disable=SC2086
   set -- $stat
+  case $1 in Z | X) return 1 ;; esac
   echo "${20}"
 }
 

@@ -36,9 +36,12 @@ main_pid=$$
 ) &
 watchdog=$!
 
+ready_dep=
+live_dep=
 finish() {
   local rc=$?
   kill "$watchdog" 2>/dev/null || true
+  for p in $ready_dep $live_dep; do kill "$p" 2>/dev/null || true; done
   if ((rc != 0)) && ((failed == 0)); then failed=1; fi
   if ((failed > 0)); then
     echo "---- diagnostics ----" >&2
@@ -439,6 +442,7 @@ ok "liveness probe failing: container restarted (restartCount $(restart_count)),
 k -n "$ns" delete pod probe-check --wait=true --timeout=60s >/dev/null
 kill "$ready_dep" "$live_dep" 2>/dev/null || true
 wait "$ready_dep" "$live_dep" 2>/dev/null || true
+ready_dep= live_dep=
 
 # ---- a pod whose image the kubelet does not know stays Pending ----
 last_node=${nodes[-1]%% *}

@@ -109,7 +109,12 @@ start() {
   fi
   echo "$cmd_hash" >"$run/$name.cmd"
   printf '\n==== %s starting: %s\n' "$(date -u +%FT%TZ)" "$*" >>"$logs/$name.log"
-  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  # In its own session, with no descriptor of ours but the log (a caller's pipe must not be
+  # held open by a daemon).
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do ((fd > 2)) && eval "exec $fd>&-"; done
+    exec setsid "$@"
+  ) >>"$logs/$name.log" 2>&1 </dev/null &
   local pid=$!
   sleep 0.05
   local st
