@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Read localcluster's logs (kubectl logs does not work: the process kubelet serves no API on
-# :10250).
+# Read localcluster's logs: the control-plane components', and the pods' (also of deleted
+# pods; for live pods `kubectl logs` works too).
 #   logs.sh                          list what there is
 #   logs.sh COMPONENT [-f]           etcd, kube-apiserver, kube-controller-manager,
 #                                    kube-scheduler, kube-proxy, nsfwd, kubelet, kubelet-build

@@ -300,6 +300,10 @@ for ip in "${node_ips[@]}"; do
   expect_code 200 "haproxy health http://$ip:18080/healthz" "http://$ip:18080/healthz"
 done
 before=$(pod_names)
+any_pod=$(echo "$before" | head -1)
+k -n "$ns" logs "$any_pod" -c kube-proxy-rbac | grep -q "Listening securely on" ||
+  fail "kubectl logs $any_pod -c kube-proxy-rbac (kubelet API on :10250) lacks 'Listening securely on'"
+ok "kubectl logs (the kubelet's containerLogs API) shows kube-rbac-proxy's output"
 
 # ---- kube-rbac-proxy in front of the real kube-proxy's 127.0.0.1:10249 ----
 reader=$(k -n "$ns" create token prometheus --duration=10m)
@@ -345,6 +349,8 @@ restarted() {
     [ "$(k -n "$ns" get pod "$cp_pod" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
 retry 30 restarted || fail "haproxy was not restarted after SIGKILL"
+k -n "$ns" logs "$cp_pod" -c haproxy --previous | grep -q "Loading success" ||
+  fail "kubectl logs --previous does not show the killed haproxy's output"
 ok "killed haproxy of $cp_pod: restarted, restartCount $restarts0 -> $((restarts0 + 1)), Ready again"
 
 # ---- ConfigMap + template change: pods are replaced ----

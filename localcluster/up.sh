@@ -210,6 +210,11 @@ start kube-scheduler kube-scheduler \
 wait_for kube-controller-manager "$run/kube-controller-manager.pid" curl -fsSk --max-time 2 https://127.0.0.1:10257/healthz
 wait_for kube-scheduler "$run/kube-scheduler.pid" curl -fsSk --max-time 2 https://127.0.0.1:10259/healthz
 
+# The binding kubeadm creates for its kubeadm:cluster-admins group (here: the apiserver's
+# kubelet client certificate, so `kubectl logs` passes the kubelet's authorization).
+lc_kubectl create clusterrolebinding kubeadm:cluster-admins --clusterrole=cluster-admin \
+  --group=kubeadm:cluster-admins --dry-run=client -o yaml | lc_kubectl apply -f - >/dev/null
+
 # ---- the process kubelet, playing every node ----
 wait_for_build() {
   if [ -n "$build_pid" ]; then
@@ -218,8 +223,9 @@ wait_for_build() {
   fi
 }
 wait_for_build
+check_port 10250 kubelet
 kubelet_args=(kubelet --state-dir="$LC_STATE" --kubelet-version="$k8s_version"
-  --apiserver-host=127.0.0.1 --apiserver-port=6443)
+  --apiserver-host=127.0.0.1 --apiserver-port=6443 --client-ca-file="$pki/ca.crt")
 for n in "${nodes[@]}"; do
   read -r name ip role <<<"$n"
   spec="$name,$ip,$LC_STATE/kubeconfigs/kubelet-$name.conf"

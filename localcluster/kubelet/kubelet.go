@@ -33,6 +33,8 @@ type config struct {
 	statusEvery   time.Duration
 	volumeResync  time.Duration
 	shutdownGrace time.Duration
+	kubeletPort   int
+	clientCAFile  string
 }
 
 type nodeFlag struct {
@@ -82,7 +84,12 @@ func runKubelet(args []string) error {
 	fs.DurationVar(&cfg.statusEvery, "node-status-every", time.Minute, "node status heartbeat period (the lease is renewed every lease-seconds/4)")
 	fs.DurationVar(&cfg.volumeResync, "volume-resync", 30*time.Second, "how often configMap/secret/projected volumes are refreshed")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", 10*time.Second, "max grace for containers when the kubelet itself stops")
+	fs.IntVar(&cfg.kubeletPort, "kubelet-port", 10250, "port of the (containerLogs-only) kubelet API on each node IP; 0 disables it")
+	fs.StringVar(&cfg.clientCAFile, "client-ca-file", "", "CA that signs the apiserver's kubelet client certificate (required for the kubelet API)")
 	_ = fs.Parse(args)
+	if cfg.clientCAFile == "" {
+		cfg.kubeletPort = 0
+	}
 	if len(nodes) == 0 {
 		return fmt.Errorf("at least one --node is required")
 	}

@@ -71,6 +71,7 @@ func (n *nodeAgent) run(ctx context.Context) {
 		return
 	}
 	go n.heartbeat(ctx)
+	go n.serveAPI(ctx)
 
 	factory := informers.NewSharedInformerFactoryWithOptions(n.client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
