@@ -1,5 +1,6 @@
 # Shared settings and helpers of localcluster/{up,down,selftest,logs}.sh. Sourced, not run.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # settings used by the scripts that source this file
 
 LC_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LC_REPO=$(cd "$LC_HERE/.." && pwd)
@@ -26,8 +27,9 @@ lc_nodes() {
 }
 
 lc_validate_workers() {
-  [[ $LC_WORKERS =~ ^[0-9]+$ ]] && ((LC_WORKERS >= 0 && LC_WORKERS <= 200)) ||
+  if ! [[ $LC_WORKERS =~ ^[0-9]+$ ]] || ((LC_WORKERS > 200)); then
     lc_die "EKSA_LOCALCLUSTER_WORKERS must be an integer in 0..200 (got '$LC_WORKERS')"
+  fi
 }
 
 # Field 22 of /proc/PID/stat: with the PID it identifies a process across PID reuse. Fails

@@ -139,6 +139,7 @@ frontend health
   monitor-uri /healthz
 EOF
   if [ -n "${1:-}" ]; then
+    # shellcheck disable=SC2016 # ${NODE_IP} is for haproxy to expand
     printf 'frontend health2\n  bind "${NODE_IP}:%s"\n  monitor-uri /healthz\n' "$1"
   fi
 }
@@ -336,7 +337,7 @@ stat -c '%u %g %a' "$(readlink -f "$tokfile")" | grep -qx '65534 65534 640' || f
 keyfile=$LC_STATE/pods/${ns}_$cp_pod/volumes/tls/tls.key
 stat -c '%u %g %a' "$(readlink -f "$keyfile")" | grep -qx '0 65534 440' || fail "secret defaultMode 0440 + fsGroup: tls.key is not 0440 root:65534"
 payload=$(cut -d. -f2 "$tokfile" | tr '_-' '/+')
-while ((${#payload} % 4)); do payload+==; done
+while ((${#payload} % 4)); do payload+="="; done
 base64 -d <<<"$payload" 2>/dev/null | grep -q "\"name\":\"$cp_pod\"" || fail "token is not bound to pod $cp_pod"
 ok "volumes: token 0640 65534:65534 bound to pod $cp_pod, tls.key 0440 root:65534 (fsGroup)"
 
@@ -448,7 +449,7 @@ ok "liveness probe failing: container restarted (restartCount $(restart_count)),
 k -n "$ns" delete pod probe-check --wait=true --timeout=60s >/dev/null
 kill "$ready_dep" "$live_dep" 2>/dev/null || true
 wait "$ready_dep" "$live_dep" 2>/dev/null || true
-ready_dep= live_dep=
+ready_dep='' live_dep=''
 
 # ---- a pod whose image the kubelet does not know stays Pending ----
 last_node=${nodes[-1]%% *}

@@ -112,7 +112,10 @@ start() {
   # In its own session, with no descriptor of ours but the log (a caller's pipe must not be
   # held open by a daemon).
   (
-    for fd in $(ls /proc/$BASHPID/fd); do ((fd > 2)) && eval "exec $fd>&-"; done
+    for fd in "/proc/$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done
     exec setsid "$@"
   ) >>"$logs/$name.log" 2>&1 </dev/null &
   local pid=$!
@@ -293,6 +296,16 @@ wait_for kube-controller-manager "$run/kube-controller-manager.pid" root_ca_publ
 # kube-proxy reports healthy once its Node exists and it has synced its rules.
 wait_for kube-proxy "$run/kube-proxy.pid" ip netns exec "$LC_NETNS" curl -fsS --max-time 2 http://127.0.0.1:10256/healthz
 wait_for nsfwd "$run/nsfwd.pid" curl -fsS --max-time 2 http://127.0.0.1:10249/metrics
+
+# Kubelet binaries of earlier sources that no process runs any more.
+for f in "$EKSA_METRICS_CACHE"/localcluster/eksa-localkubelet-*; do
+  [ -f "$f" ] && [ "$f" != "$kubelet_bin" ] || continue
+  in_use=false
+  for exe in /proc/[0-9]*/exe; do
+    [ "$(readlink "$exe" 2>/dev/null)" = "$f" ] && { in_use=true; break; }
+  done
+  $in_use || rm -f "$f"
+done
 
 elapsed=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
 {

@@ -233,11 +233,8 @@ func (w *podWorker) startContainer(ctx context.Context, pod *v1.Pod, c *containe
 	w.mu.Unlock()
 	fmt.Fprintf(logf, "==== %s eksa-localkubelet: starting container %q (restart %d): %q as uid %s\n",
 		time.Now().UTC().Format(time.RFC3339), c.spec.Name, rc, spec.Argv, fmtID(spec.UID))
-	self, err := os.Executable()
-	if err != nil {
-		self = "/proc/self/exe"
-	}
-	cmd := exec.Command(self, "container-init", specPath)
+	// /proc/self/exe still works when the binary has been replaced or deleted on disk.
+	cmd := exec.Command("/proc/self/exe", "container-init", specPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
