@@ -16,6 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$LC_REPO/toolchain/env.sh"
 
 t_start=$(date +%s.%N)
+trap 'rc=$?; if ((rc != 0)); then lc_log "up.sh failed; what it started is left running for inspection (logs in $LC_STATE/logs); localcluster/down.sh stops it"; fi' EXIT
 timeout=${EKSA_LOCALCLUSTER_TIMEOUT:-120}
 lc_validate_workers
 [ "$(id -u)" = 0 ] || lc_die "must run as root (network and mount namespaces, container uids)"
