@@ -288,6 +288,9 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) bool {
 	if w.admitted {
 		w.postStatus(ctx, pod, true)
 	}
+	// Clean up before confirming: once the pod object is gone a new pod with the same name
+	// (and so the same directory) may arrive at once.
+	w.cleanup()
 	err := w.n.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: ptr.To(int64(0)),
 		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
@@ -297,7 +300,6 @@ func (w *podWorker) terminate(ctx context.Context, pod *v1.Pod) bool {
 		return false
 	}
 	w.logf("terminated and deleted")
-	w.cleanup()
 	return true
 }
 
@@ -313,8 +315,12 @@ func (w *podWorker) prepareDir() error {
 	return os.WriteFile(uidFile, []byte(string(w.uid)+"\n"), 0o600)
 }
 
-// cleanup removes what the pod had on the host except its logs (kept for debugging).
+// cleanup removes what the pod had on the host except its logs (kept for debugging), unless
+// the directory already belongs to a newer pod of the same name.
 func (w *podWorker) cleanup() {
+	if b, err := os.ReadFile(filepath.Join(w.dir, "uid")); err == nil && strings.TrimSpace(string(b)) != string(w.uid) {
+		return
+	}
 	_ = os.RemoveAll(filepath.Join(w.dir, "volumes"))
 	_ = os.RemoveAll(filepath.Join(w.dir, "containers"))
 	if _, err := os.Stat(w.dir); err == nil {
