@@ -112,6 +112,7 @@ func runKubelet(args []string) error {
 
 	// A previous kubelet that died hard may have left container processes behind.
 	reapStaleContainers(cfg.stateDir)
+	pruneDeletedPods(cfg.stateDir, 24*time.Hour)
 
 	k := &kubelet{cfg: cfg}
 	for _, nf := range nodes {

@@ -455,3 +455,13 @@ func reapStaleContainers(stateDir string) {
 		_ = os.Remove(f)
 	}
 }
+
+// pruneDeletedPods removes the directories (logs) of pods deleted more than maxAge ago.
+func pruneDeletedPods(stateDir string, maxAge time.Duration) {
+	marks, _ := filepath.Glob(filepath.Join(stateDir, "pods", "*", "deleted"))
+	for _, m := range marks {
+		if fi, err := os.Stat(m); err == nil && time.Since(fi.ModTime()) > maxAge {
+			_ = os.RemoveAll(filepath.Dir(m))
+		}
+	}
+}
