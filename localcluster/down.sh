@@ -11,6 +11,10 @@ export PATH=$PATH:/usr/sbin:/sbin
 purge=false
 [ "${1:-}" = --purge ] && purge=true
 run=$LC_STATE/run
+if [ -d "$LC_STATE" ]; then
+  exec 9>"$LC_STATE/lock"
+  flock -w 600 9 || lc_die "another up.sh/down.sh holds $LC_STATE/lock"
+fi
 
 if [ -d "$run" ]; then
   # The kubelet first: on SIGTERM it stops its container processes (SIGTERM, grace, SIGKILL).

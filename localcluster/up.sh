@@ -44,6 +44,9 @@ k8s_version=$(kube-apiserver --version | awk '{print $2}')
 
 mkdir -p "$LC_STATE"
 chmod 700 "$LC_STATE"
+# One up.sh/down.sh at a time per state dir.
+exec 9>"$LC_STATE/lock"
+flock -w 600 9 || lc_die "another up.sh/down.sh holds $LC_STATE/lock"
 mkdir -p "$LC_STATE/logs" "$LC_STATE/run" "$LC_STATE/kubeconfigs" "$LC_STATE/pods"
 pki=$LC_STATE/pki
 run=$LC_STATE/run
@@ -62,7 +65,7 @@ if [ ! -x "$kubelet_bin" ]; then
   mkdir -p "$(dirname "$kubelet_bin")"
   lc_log "building the process kubelet -> $kubelet_bin (background)"
   (cd "$kubelet_src" && GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -o "$kubelet_bin.tmp" . &&
-    mv "$kubelet_bin.tmp" "$kubelet_bin") >"$logs/kubelet-build.log" 2>&1 &
+    mv "$kubelet_bin.tmp" "$kubelet_bin") >"$logs/kubelet-build.log" 2>&1 9>&- &
   build_pid=$!
 fi
 
