@@ -132,7 +132,7 @@ func (n *nodeAgent) podGone(p *v1.Pod) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if w, ok := n.workers[p.UID]; ok {
-		w.setGone()
+		w.setGone(p)
 	}
 }
 

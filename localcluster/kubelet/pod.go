@@ -91,9 +91,12 @@ func (w *podWorker) setPod(p *v1.Pod) {
 	w.notifyUpdate()
 }
 
-func (w *podWorker) setGone() {
+func (w *podWorker) setGone(last *v1.Pod) {
 	w.mu.Lock()
 	w.gone = true
+	if last != nil {
+		w.pod = last
+	}
 	w.mu.Unlock()
 	w.notifyUpdate()
 }
@@ -173,8 +176,10 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	w.mu.Unlock()
 
 	if gone {
-		// Deleted without our confirmation (e.g. force-deleted): just stop everything.
-		w.stopAll(2*time.Second, "pod object deleted")
+		// Deleted without our confirmation (e.g. force-deleted): stop everything with the
+		// grace the deletion asked for (at least 1s), nothing left to confirm. The containers'
+		// mounts go away with their mount namespaces.
+		w.stopAll(w.graceFor(pod, pod.DeletionGracePeriodSeconds), "pod object deleted")
 		w.cleanup()
 		return true
 	}
