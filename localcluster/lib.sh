@@ -6,7 +6,9 @@ LC_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LC_REPO=$(cd "$LC_HERE/.." && pwd)
 LC_STATE=${EKSA_LOCALCLUSTER_DIR:-/tmp/eksa-metrics-localcluster}
 LC_WORKERS=${EKSA_LOCALCLUSTER_WORKERS:-1}
-LC_NETNS=${EKSA_LOCALCLUSTER_NETNS:-eksa-lc-kube-proxy}
+# Named after the state dir, so clusters with different state dirs (e.g. each in a network
+# namespace of its own) never share or delete each other's kube-proxy namespace.
+LC_NETNS=${EKSA_LOCALCLUSTER_NETNS:-eksa-lc-kp-$(printf '%s' "$LC_STATE" | sha256sum | cut -c1-8)}
 LC_CLUSTER_NAME=eksa-localcluster
 LC_SERVICE_CIDR=10.96.0.0/12
 LC_POD_CIDR=192.168.0.0/16

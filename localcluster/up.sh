@@ -245,7 +245,9 @@ start kubelet "$kubelet_bin" "${kubelet_args[@]}"
 # Its iptables rules go into that namespace only; nsfwd makes its metrics reachable on the
 # host's 127.0.0.1:10249 and the apiserver reachable from inside on 127.0.0.1:6443.
 check_port 10249 nsfwd
-if [ ! -e "/run/netns/$LC_NETNS" ]; then
+if ! ip netns exec "$LC_NETNS" true 2>/dev/null; then
+  # absent, or a leftover file that is no namespace mount (e.g. from another mount namespace)
+  ip netns delete "$LC_NETNS" 2>/dev/null || rm -f "/run/netns/$LC_NETNS"
   ip netns add "$LC_NETNS"
   lc_log "created network namespace $LC_NETNS"
 fi
