@@ -145,12 +145,15 @@ wait_for() {
   done
 }
 
-# A port must be free unless our own process holds it.
+# A port must be free on 127.0.0.1 (and on the wildcard addresses) unless our own process holds
+# it. The same port on another loopback address is no clash: the proxy pods bind NODE_IP:10257
+# (127.0.0.2 here) in front of kube-controller-manager's 127.0.0.1:10257, as on a real node.
 check_port() {
-  local port=$1 name=$2
+  local port=$1 name=$2 holders
   lc_alive "$run/$name.pid" && return 0
-  if ss -Hltn "sport = :$port" | grep -q .; then
-    lc_die "port $port (for $name) is already in use by another process: $(ss -Hltnp "sport = :$port" | head -1)"
+  holders=$(ss -Hltnp "sport = :$port" | awk '$4 ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::ffff:127\.0\.0\.1\]):[0-9]+$/')
+  if [ -n "$holders" ]; then
+    lc_die "port $port (for $name) is already in use by another process: $(head -1 <<<"$holders")"
   fi
 }
 
