@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=../toolchain/env.sh
 source toolchain/env.sh
 
-counts=$(mktemp)
+counts=$(mktemp "$EKSA_METRICS_CACHE/test-counts.XXXXXX") # not /tmp: the sandbox has its own
 trap 'rm -f "$counts"' EXIT
 export EKSA_METRICS_TEST_COUNTS=$counts
 mocha=(node_modules/.bin/mocha --require ts-node/register --reporter ./test/support/summaryReporter.ts)
@@ -19,7 +19,10 @@ echo "== unit, verification, component (mocked engine) and policy tests"
 "${mocha[@]}" 'test/unit/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/component/**/*.spec.ts' 'test/policy/**/*.spec.ts' || status=1
 
 echo "== real haproxy and kube-rbac-proxy, in a private network namespace"
-test/proxy/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
+test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
+
+echo "== end to end on a local control plane (localcluster/), in a private network namespace"
+test/sandbox.sh "${mocha[@]}" 'test/e2e/**/*.spec.ts' || status=1
 
 awk '{p+=$1; f+=$2; s+=$3} END {printf "\nall suites: %d passed, %d failed, %d skipped\n", p, f, s}' "$counts"
 exit $status

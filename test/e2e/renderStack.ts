@@ -5,7 +5,8 @@
  * below it — API server, controllers, proxy processes, verification — is real.
  *
  * Usage: node -r ts-node/register/transpile-only test/e2e/renderStack.ts ARGS.json CERT.json
- * Prints {"manifests": [...], "verificationPlan": {...}} on stdout.
+ * Prints {"manifests": [...], "verification": {"create", "environment"}} on stdout: the objects the
+ * kubernetes provider would apply, and the command and environment @pulumi/command would run.
  * Auto-names follow the provider's rule (logical name + suffix); immutable objects get a suffix
  * from their content, so a changed ConfigMap or Secret gets a new name, as a replacement would.
  */
@@ -15,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 const [argsFile, certFile] = process.argv.slice(2);
 const manifests: any[] = [];
-let verificationPlan: string | undefined;
+let verification: { create: string; environment: Record<string, string> } | undefined;
 
 const suffix = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -31,7 +32,7 @@ pulumi.runtime.setMocks({
             if (args.name.endsWith("-certificate")) {
                 return { id: args.name, state: { ...inputs, stdout: fs.readFileSync(certFile, "utf8"), stderr: "" } };
             }
-            verificationPlan = inputs.environment.EKSA_METRICS_VERIFY_PLAN;
+            verification = { create: inputs.create, environment: inputs.environment };
             return { id: args.name, state: { ...inputs, stdout: "", stderr: "" } };
         }
         if (!args.type.startsWith("kubernetes:")) {
@@ -54,9 +55,9 @@ const stack = new MetricsStack("eksa-metrics", JSON.parse(fs.readFileSync(argsFi
 stack.verificationPlan.apply(() => {
     // Let the last registrations (the verification command) land first.
     setTimeout(() => {
-        if (verificationPlan === undefined && stack.verificationReport !== undefined) {
+        if (verification === undefined && stack.verificationReport !== undefined) {
             throw new Error("the verification command was not registered");
         }
-        process.stdout.write(JSON.stringify({ manifests, verificationPlan: JSON.parse(verificationPlan ?? "null") }));
+        process.stdout.write(JSON.stringify({ manifests, verification }));
     }, 500);
 });
