@@ -38,10 +38,16 @@ export interface Rendered {
 }
 
 export class LocalCluster {
-    readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-e2e-cluster-"));
-    readonly kubeconfigFile = path.join(this.dir, "kubeconfig");
-    private readonly env = { ...process.env, EKSA_LOCALCLUSTER_DIR: this.dir };
-    private certificateFile = path.join(this.dir, "stack-certificate.json");
+    readonly kubeconfigFile: string;
+    private readonly env: NodeJS.ProcessEnv;
+    private readonly certificateFile: string;
+
+    /** `dir`: the cluster's state directory (default: a new temporary one). */
+    constructor(readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-e2e-cluster-"))) {
+        this.kubeconfigFile = path.join(dir, "kubeconfig");
+        this.env = { ...process.env, EKSA_LOCALCLUSTER_DIR: dir };
+        this.certificateFile = path.join(dir, "stack-certificate.json");
+    }
 
     async up(): Promise<void> {
         await mustRun(["bash", "localcluster/up.sh"], { env: this.env });
