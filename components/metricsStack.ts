@@ -18,7 +18,8 @@ import type { VerificationPlan } from "../verify/plan";
 
 /** The haproxy image of the EKS Anywhere docs page; override it for a private mirror. */
 export const DEFAULT_PROXY_IMAGE = "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54";
-export const DEFAULT_GATE_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.21.0";
+/** The kube-rbac-proxy release the tests run (toolchain/go/kube-rbac-proxy/go.mod). */
+export const DEFAULT_GATE_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.19.1";
 export const PROXY_APP_LABEL = "eksa-metrics-proxy";
 
 export interface MetricsStackArgs extends StackOptions {
