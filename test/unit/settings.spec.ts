@@ -1,15 +1,8 @@
 import { strict as assert } from "assert";
 import { resolveSettings, SettingsError, StackOptions } from "../../components/settings";
+import { settingsProblems } from "./settingsProblems";
 
-function problemsOf(options: StackOptions, prefix = ""): string[] {
-    try {
-        resolveSettings(options, prefix);
-    } catch (err) {
-        assert.ok(err instanceof SettingsError, `unexpected ${err}`);
-        return err.problems;
-    }
-    assert.fail("expected a SettingsError");
-}
+const problemsOf = (options: StackOptions, prefix = "") => settingsProblems(() => resolveSettings(options, prefix));
 
 describe("settings", () => {
     it("defaults to all components, the design's reader, and verification on", () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { kubeconfigProblems, readStackConfig } from "../../components/stackConfig";
-import { SettingsError } from "../../components/settings";
+import { settingsProblems } from "./settingsProblems";
 
 export const VALID_KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -18,15 +18,7 @@ users:
   user: { token: abc }
 `;
 
-function problemsOf(raw: Record<string, string>): string[] {
-    try {
-        readStackConfig(raw);
-    } catch (err) {
-        assert.ok(err instanceof SettingsError, `unexpected ${err}`);
-        return err.problems;
-    }
-    assert.fail("expected a SettingsError");
-}
+const problemsOf = (raw: Record<string, string>) => settingsProblems(() => readStackConfig(raw));
 
 describe("stack config", () => {
     it("parses each key by its kind and ignores other namespaces", () => {
