@@ -1,0 +1,53 @@
+/** The project's own stack passes its own pack: every object MetricsStack registers, through both policies. */
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { policies } from "../../policy/policies";
+import { issueProxyCertificate } from "../../components/tls";
+import { RegisteredResource, runPolicy } from "./harness";
+
+/** The type token the kubernetes provider registers a manifest under. */
+function typeToken(manifest: { apiVersion: string; kind: string }): string {
+    const groupVersion = manifest.apiVersion.includes("/") ? manifest.apiVersion : `core/${manifest.apiVersion}`;
+    return `kubernetes:${groupVersion}:${manifest.kind}`;
+}
+
+describe("the project's own stack under its own pack", function () {
+    this.timeout(60_000);
+    let resources: RegisteredResource[];
+
+    before(async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-own-stack-"));
+        const argsFile = path.join(dir, "args.json");
+        const certFile = path.join(dir, "cert.json");
+        fs.writeFileSync(argsFile, JSON.stringify({ kubeconfig: "apiVersion: v1\nkind: Config\n" }));
+        fs.writeFileSync(certFile, JSON.stringify(await issueProxyCertificate({ serverName: "x", validityDays: 2 })));
+        // A process of its own: the renderer sets Pulumi's (process-wide) mocks.
+        const out = execFileSync("node", ["--require", "ts-node/register/transpile-only", "test/e2e/renderStack.ts", argsFile, certFile], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" });
+        fs.rmSync(dir, { recursive: true, force: true });
+        resources = JSON.parse(out).manifests.map((m: any) => ({ type: typeToken(m), name: m.metadata.name, props: m }));
+    });
+
+    it("raises no violation on any of its objects", async () => {
+        assert.deepEqual(resources.map((r) => r.type).sort(), [
+            "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        ]);
+        for (const resource of resources) {
+            for (const policy of policies) {
+                const run = await runPolicy(policy, resource);
+                assert.deepEqual(run.violations, [], `${policy.name} on ${resource.type} ${resource.name}`);
+            }
+        }
+    });
+
+    it("would be caught if one of its DaemonSets ran a scheduler on all interfaces (the check can fail)", async () => {
+        const daemonSet = structuredClone(resources.find((r) => r.type === "kubernetes:apps/v1:DaemonSet")!) as any;
+        daemonSet.props.spec.template.spec.containers.push({ name: "sched", image: "registry.k8s.io/kube-scheduler:v1.34.4", command: ["kube-scheduler", "--bind-address=0.0.0.0"] });
+        const runs = await Promise.all(policies.map((policy) => runPolicy(policy, daemonSet)));
+        assert.equal(runs.flatMap((r) => r.violations).length, 1);
+    });
+});
