@@ -24,5 +24,9 @@ test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
 echo "== end to end on a local control plane (localcluster/), in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/e2e/**/*.spec.ts' || status=1
 
-awk '{p+=$1; f+=$2; s+=$3} END {printf "\nall suites: %d passed, %d failed, %d skipped\n", p, f, s}' "$counts"
+summary=$(awk '{p+=$1; f+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$counts")
+if [ $status -ne 0 ]; then
+  summary+=" (and a step above failed: see its output)"
+fi
+printf '\nall suites: %s\n' "$summary"
 exit $status

@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
 # Runs a command in a private network namespace (loopback only, up) and a private mount namespace
-# with its own /tmp, so tests can use the components' real ports and paths without touching the host.
+# with its own TMPDIR (a tmpfs), so tests can use the components' real ports and paths without
+# touching the host's network or files.
 set -euo pipefail
-exec unshare --net --mount --propagation private -- bash -c 'ip link set lo up && mount -t tmpfs -o mode=1777 tmpfs /tmp && EKSA_METRICS_SANDBOX=1 exec "$@"' sandbox "$@"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/eksa-sandbox.XXXXXX")
+trap 'rmdir "$scratch"' EXIT
+unshare --net --mount --propagation private -- bash -c \
+  'ip link set lo up && mount -t tmpfs -o mode=1777 tmpfs "$0" && TMPDIR="$0" EKSA_METRICS_SANDBOX=1 exec "$@"' \
+  "$scratch" "$@"

@@ -1,7 +1,7 @@
 /**
  * The program under the real Pulumi CLI and Node.js language host (built by toolchain/setup.sh):
  * a bad stack config stops `pulumi preview` before any resource is registered, with every
- * problem named by its config key. (Runs in the sandbox, with a file backend in its own /tmp.)
+ * problem named by its config key. (Runs in the sandbox, with a file backend in its own TMPDIR.)
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";

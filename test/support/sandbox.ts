@@ -23,7 +23,7 @@ function privateMountPoint(dir: string): void {
     while (!fs.existsSync(ancestor)) {
         ancestor = path.dirname(ancestor);
     }
-    const layer = fs.mkdtempSync(path.join(os.tmpdir(), "overlay-")); // /tmp is the sandbox's own tmpfs
+    const layer = fs.mkdtempSync(path.join(os.tmpdir(), "overlay-")); // TMPDIR is the sandbox's own tmpfs
     fs.mkdirSync(path.join(layer, "upper"));
     fs.mkdirSync(path.join(layer, "work"));
     execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${ancestor},upperdir=${layer}/upper,workdir=${layer}/work`, ancestor]);
