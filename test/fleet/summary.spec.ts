@@ -1,0 +1,101 @@
+import { strict as assert } from "assert";
+import { exitCode, firstErrorLine, formatChanges, renderSummary, StackResult, succeeded } from "../../fleet/summary";
+
+// Output of the real CLI (pulumi v3.259.0, --color never), trimmed to the lines that matter.
+const POLICY_VIOLATION = `Command failed with exit code 1: pulumi preview --policy-pack /tmp/pack --color never --exec-kind auto.local --stack east --non-interactive
+Previewing update (east):
+ +  pulumi-nodejs:dynamic:Resource namespace create
+ +  pulumi:pulumi:Stack eksa-metrics-fleet-test-east create error: preview failed
+Policies:
+    ❌ fleet-test-pack@v0.0.1 (local: /tmp/pack)
+        - [mandatory]  no-kube-system  (pulumi-nodejs:dynamic:Resource: namespace)
+          Nothing of the metrics stack goes into kube-system.
+          namespace 'kube-system' is reserved for the cluster's own components
+
+Diagnostics:
+  pulumi:pulumi:Stack (eksa-metrics-fleet-test-east):
+    error: preview failed
+`;
+
+const BAD_CONFIG = `Previewing update (t):
+ +  pulumi:pulumi:Stack eksa-metrics-t create error: invalid eksa-metrics configuration:
+Diagnostics:
+  pulumi:pulumi:Stack (eksa-metrics-t):
+    error: invalid eksa-metrics configuration:
+      - eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager. Choose a free port, e.g. the default 10263
+`;
+
+const NO_PLUGIN = `Previewing update (t):
+    pulumi:providers:kubernetes cluster  error: no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH
+Policies:
+    ✅ eksa-metrics@v0.1.0 (local: policy)
+
+Diagnostics:
+  pulumi:providers:kubernetes (cluster):
+    error: no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH
+`;
+
+describe("fleet summary", () => {
+    describe("first error line", () => {
+        it("a mandatory policy violation: policy, resource and message", () => {
+            assert.equal(firstErrorLine(POLICY_VIOLATION),
+                "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): namespace 'kube-system' is reserved for the cluster's own components");
+        });
+
+        it("the program's error, with the first item of the list it introduces", () => {
+            assert.equal(firstErrorLine(BAD_CONFIG),
+                "invalid eksa-metrics configuration: eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager. Choose a free port, e.g. the default 10263");
+        });
+
+        it("an engine error (this machine has no kubernetes plugin)", () => {
+            assert.equal(firstErrorLine(NO_PLUGIN), "no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH");
+        });
+
+        it("a generic error line only when there is nothing better, else the first line", () => {
+            assert.equal(firstErrorLine("Updating (a):\n    error: update failed\n"), "update failed");
+            assert.equal(firstErrorLine("\n  the stack is locked by another update\n"), "the stack is locked by another update");
+            assert.equal(firstErrorLine(""), "failed (no output)");
+        });
+    });
+
+    it("change summaries", () => {
+        assert.equal(formatChanges({ create: 2, same: 1 }), "+2");
+        assert.equal(formatChanges({ update: 1, replace: 2, delete: 3, create: 0 }), "~1 +-2 -3");
+        assert.equal(formatChanges({ same: 4 }), "no changes");
+        assert.equal(formatChanges(undefined), "no changes");
+    });
+
+    const result = (fields: Partial<StackResult> & Pick<StackResult, "stack">): StackResult =>
+        ({ preview: "ok", up: "ok", durationMs: 12_345, logFile: `/logs/${fields.stack}.log`, ...fields });
+
+    it("success and the exit status", () => {
+        const ok = result({ stack: "a", changes: { create: 2 } });
+        const previewOnly = result({ stack: "b", up: "preview only" });
+        const gated = result({ stack: "c", preview: "failed", up: "skipped", error: "policy x" });
+        const upFailed = result({ stack: "d", up: "failed", error: "boom" });
+        const notRun = result({ stack: "e", preview: "not run", up: "skipped", error: "setup: locked" });
+        assert.deepEqual([ok, previewOnly, gated, upFailed, notRun].map(succeeded), [true, true, false, false, false]);
+        assert.equal(exitCode([ok, previewOnly]), 0);
+        for (const failed of [gated, upFailed, notRun]) {
+            assert.equal(exitCode([ok, failed]), 1);
+        }
+        assert.equal(exitCode([]), 1, "no stack run is no success");
+    });
+
+    it("renders a table: stack, preview (with changes), up, duration, first error line", () => {
+        const table = renderSummary([
+            result({ stack: "mgmt-west", changes: { create: 3, same: 1 }, durationMs: 9_812 }),
+            result({ stack: "kube-sys", preview: "failed", up: "skipped", durationMs: 4_000, error: "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): reserved" }),
+            result({ stack: "edge-01", changes: {}, durationMs: 75_400 }),
+        ], "/logs");
+        assert.equal(table, [
+            "stack      preview          up       duration  error",
+            "mgmt-west  ok (+3)          ok           9.8s",
+            "kube-sys   failed           skipped      4.0s  policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): reserved",
+            "edge-01    ok (no changes)  ok          1m15s",
+            "",
+            "2 of 3 stacks succeeded, 1 failed. Logs: /logs/<stack>.log",
+        ].join("\n"));
+        assert.match(renderSummary([result({ stack: "a" })], "/l"), /\n1 of 1 stacks succeeded\. Logs: \/l\/<stack>\.log$/);
+    });
+});
