@@ -15,8 +15,8 @@ status=0
 echo "== type-check (tsc --noEmit)"
 node_modules/.bin/tsc --noEmit -p . || status=1
 
-echo "== unit, verification, component (mocked engine) and policy tests"
-"${mocha[@]}" 'test/unit/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/component/**/*.spec.ts' 'test/policy/**/*.spec.ts' || status=1
+echo "== unit, verification, component (mocked engine), policy and fleet-runner tests"
+"${mocha[@]}" 'test/unit/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/component/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' || status=1
 
 echo "== real haproxy and kube-rbac-proxy, in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
