@@ -5,6 +5,7 @@
  */
 import * as yaml from "js-yaml";
 import { CatalogueEntry } from "./catalogue";
+import { CONTROL_PLANE_LABEL } from "./proxyPod";
 
 export interface ScrapeConfigInput {
     components: readonly CatalogueEntry[];
@@ -36,7 +37,7 @@ export function renderScrapeConfigs(input: ScrapeConfigInput): string {
         kubernetes_sd_configs: [{ role: "node" }],
         relabel_configs: [
             ...(entry.placement === "control-plane"
-                ? [{ source_labels: ["__meta_kubernetes_node_labelpresent_node_role_kubernetes_io_control_plane"], regex: "true", action: "keep" }]
+                ? [{ source_labels: [`__meta_kubernetes_node_labelpresent_${metaLabel(CONTROL_PLANE_LABEL)}`], regex: "true", action: "keep" }]
                 : []),
             ...selectorRules,
             { source_labels: ["__meta_kubernetes_node_address_InternalIP"], regex: "(.+)", target_label: "__address__", replacement: `$1:${entry.port}` },

@@ -3,6 +3,8 @@
  * so every decision is testable; `main.ts` feeds it the cluster's nodes and curl's answers.
  */
 import { Authenticator, ComponentName, Placement } from "../components/catalogue";
+import { REFUSAL_HEADER } from "../components/haproxy";
+import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../components/proxyPod";
 
 export interface PlannedComponent {
     name: ComponentName;
@@ -74,12 +76,12 @@ export interface Verdict {
     attempts: number;
 }
 
-export const CONTROL_PLANE_LABELS = ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"];
+export const CONTROL_PLANE_LABELS = [CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL];
 export const METRICS_PATH = "/metrics";
 /** Any path but /metrics must be refused by the proxy before it reaches the component. */
 export const OFF_PATH = "/debug/pprof/";
-/** haproxy's refusal marker (see components/haproxy.ts REFUSAL_HEADER). */
-const HAPROXY_REFUSAL_HEADER = "x-eksa-metrics-proxy";
+/** haproxy marks its own refusals; curl's header names are lower-cased. */
+const HAPROXY_REFUSAL_HEADER = REFUSAL_HEADER.toLowerCase();
 
 export function isControlPlane(node: ClusterNode): boolean {
     return CONTROL_PLANE_LABELS.some((label) => label in node.labels);
