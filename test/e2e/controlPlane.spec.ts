@@ -6,7 +6,10 @@
  * verification is the stack's own command, run as @pulumi/command runs it.
  */
 import { strict as assert } from "assert";
-import { LocalCluster, Rendered } from "./cluster";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LocalCluster, Rendered, run } from "./cluster";
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 const CP = "eksa-cp-1 +127\\.0\\.0\\.2";
@@ -61,6 +64,36 @@ describe("end to end on a local control plane", function () {
         assert.deepEqual(again, deployed);
         const diff = await cluster.kubectl(["diff", "--server-side", "--field-manager=eksa-metrics-e2e", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: again.manifests }));
         assert.equal(diff.code, 0, `the cluster differs from the stack:\n${diff.stdout}${diff.stderr}`);
+    });
+
+    it("runs the same verification on demand (npm run verify), from the stack's outputs and config", async () => {
+        // A stack whose state holds the outputs a `pulumi up` would have exported (imported, since
+        // the provider plugins cannot run here), and whose config holds the kubeconfig as a secret.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-on-demand-"));
+        const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "e2e-test-passphrase" };
+        const configFile = path.join(dir, "Pulumi.on-demand.yaml");
+        const plan = JSON.parse(deployed!.verification.environment.EKSA_METRICS_VERIFY_PLAN);
+        const state = {
+            version: 3,
+            deployment: {
+                manifest: { time: new Date().toISOString(), magic: "", version: "" },
+                resources: [{ urn: "urn:pulumi:on-demand::eksa-metrics::pulumi:pulumi:Stack::eksa-metrics-on-demand", custom: false, type: "pulumi:pulumi:Stack", outputs: { verificationPlan: plan } }],
+            },
+        };
+        fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify(state));
+        for (const argv of [
+            ["stack", "init", "on-demand"],
+            ["stack", "import", "--stack", "on-demand", "--file", path.join(dir, "state.json")],
+        ]) {
+            const step = await run(["pulumi", ...argv, "--non-interactive"], { env });
+            assert.equal(step.code, 0, `pulumi ${argv.join(" ")}: ${step.stderr}`);
+        }
+        const setKubeconfig = await run(["pulumi", "config", "set", "--secret", "eksa-metrics:kubeconfig", "--stack", "on-demand", "--config-file", configFile, "--non-interactive"], { env, input: cluster.kubeconfig() });
+        assert.equal(setKubeconfig.code, 0, setKubeconfig.stderr);
+        const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", "on-demand", "--config-file", configFile], { env });
+        assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+        assert.match(verify.stdout, /verified: 15 checks passed/);
+        assert.doesNotMatch(verify.stdout + verify.stderr, JWT);
     });
 
     it("fails naming 403 and every component when the reader binding is deleted out of band, and passes once restored", async () => {
