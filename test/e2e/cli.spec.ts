@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { run } from "./cluster";
+import { REPO, run } from "./cluster";
 
 describe("the program under the real Pulumi CLI", function () {
     this.timeout(300_000);
@@ -17,21 +17,20 @@ describe("the program under the real Pulumi CLI", function () {
     const pulumi = (...args: string[]) => run(["pulumi", ...args, "--non-interactive"], { env });
 
     before(async () => {
-        const init = await pulumi("stack", "init", "cli-test");
+        // Made from a copy of Pulumi.yaml, so the stack's config file lands in `dir`, not in the repo.
+        fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        const init = await run(["pulumi", "stack", "init", "cli-test", "--non-interactive"], { env, cwd: dir });
         assert.equal(init.code, 0, init.stderr);
-    });
-    after(async () => {
-        await pulumi("stack", "rm", "cli-test", "--yes", "--force");
     });
 
     it("stops preview on bad config, naming each key and the fix, with nothing registered", async () => {
         for (const [key, value] of [["eksa-metrics:healthPort", "10257"], ["eksa-metrics:colour", "blue"], ["eksa-metrics:namespace", "Not_Valid"]]) {
-            const set = await pulumi("config", "set", key, value, "--config-file", configFile);
+            const set = await pulumi("config", "set", key, value, "--stack", "cli-test", "--config-file", configFile);
             assert.equal(set.code, 0, set.stderr);
         }
-        const set = await pulumi("config", "set", "--secret", "eksa-metrics:kubeconfig", "kind: Config\n", "--config-file", configFile);
+        const set = await pulumi("config", "set", "--secret", "eksa-metrics:kubeconfig", "kind: Config\n", "--stack", "cli-test", "--config-file", configFile);
         assert.equal(set.code, 0, set.stderr);
-        const preview = await pulumi("preview", "--config-file", configFile);
+        const preview = await pulumi("preview", "--stack", "cli-test", "--config-file", configFile);
         const output = preview.stdout + preview.stderr;
         assert.notEqual(preview.code, 0, output);
         assert.match(output, /error: invalid eksa-metrics configuration:/);

@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalCluster, Rendered, run } from "./cluster";
+import { LocalCluster, Rendered, REPO, run } from "./cluster";
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 const CP = "eksa-cp-1 +127\\.0\\.0\\.2";
@@ -71,6 +71,8 @@ describe("end to end on a local control plane", function () {
         // the provider plugins cannot run here), and whose config holds the kubeconfig as a secret.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-on-demand-"));
         const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "e2e-test-passphrase" };
+        // The stack is made from a copy of Pulumi.yaml, so its config file lands there, not in the repo.
+        fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
         const configFile = path.join(dir, "Pulumi.on-demand.yaml");
         const plan = JSON.parse(deployed!.verification.environment.EKSA_METRICS_VERIFY_PLAN);
         const state = {
@@ -81,15 +83,14 @@ describe("end to end on a local control plane", function () {
             },
         };
         fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify(state));
-        for (const argv of [
-            ["stack", "init", "on-demand"],
-            ["stack", "import", "--stack", "on-demand", "--file", path.join(dir, "state.json")],
-        ]) {
-            const step = await run(["pulumi", ...argv, "--non-interactive"], { env });
+        for (const [argv, input] of [
+            [["stack", "init", "on-demand"]],
+            [["stack", "import", "--file", path.join(dir, "state.json")]],
+            [["config", "set", "--secret", "eksa-metrics:kubeconfig"], cluster.kubeconfig()],
+        ] as [string[], string?][]) {
+            const step = await run(["pulumi", ...argv, "--non-interactive"], { env, cwd: dir, input });
             assert.equal(step.code, 0, `pulumi ${argv.join(" ")}: ${step.stderr}`);
         }
-        const setKubeconfig = await run(["pulumi", "config", "set", "--secret", "eksa-metrics:kubeconfig", "--stack", "on-demand", "--config-file", configFile, "--non-interactive"], { env, input: cluster.kubeconfig() });
-        assert.equal(setKubeconfig.code, 0, setKubeconfig.stderr);
         const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", "on-demand", "--config-file", configFile], { env });
         assert.equal(verify.code, 0, verify.stdout + verify.stderr);
         assert.match(verify.stdout, /verified: 15 checks passed/);
