@@ -54,25 +54,31 @@ const lockedDown = {
 
 const nodeIpEnv = { name: "NODE_IP", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.hostIP" } } };
 
+/** Readiness and liveness on the same check; liveness is slower to give up, so a slow start is not a restart. */
+function probes(check: Pick<k8s.types.input.core.v1.Probe, "httpGet" | "tcpSocket">): Pick<Container, "readinessProbe" | "livenessProbe"> {
+    const probe = { ...check, periodSeconds: 10, timeoutSeconds: 2 };
+    return {
+        readinessProbe: { ...probe, failureThreshold: 3 },
+        livenessProbe: { ...probe, failureThreshold: 6, initialDelaySeconds: 10 },
+    };
+}
+
+const hostPort = (name: string, port: number) => ({ name, containerPort: port, hostPort: port, protocol: "TCP" });
+
 export function gateContainerName(entry: CatalogueEntry): string {
     return `rbac-proxy-${entry.name}`;
 }
 
 /** haproxy: TLS, path filter and forwarding for the components that check tokens themselves. */
 function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry[]): Container {
-    const probe = { httpGet: { path: HEALTH_PATH, port: input.settings.healthPort, scheme: "HTTP" }, periodSeconds: 10, timeoutSeconds: 2 };
     return {
         name: "haproxy",
         image: input.proxyImage,
         // -W: master-worker, so a crashed worker is reported; -db: stay in the foreground.
         command: ["haproxy", "-W", "-db", "-f", `${HAPROXY_CONFIG_DIR}/${HAPROXY_CONFIG_FILE}`],
         env: [nodeIpEnv],
-        ports: [
-            ...fronted.map((e) => ({ name: e.portName, containerPort: e.port, hostPort: e.port, protocol: "TCP" })),
-            { name: "proxy-health", containerPort: input.settings.healthPort, hostPort: input.settings.healthPort, protocol: "TCP" },
-        ],
-        readinessProbe: { ...probe, failureThreshold: 3 },
-        livenessProbe: { ...probe, failureThreshold: 6, initialDelaySeconds: 10 },
+        ports: [...fronted.map((e) => hostPort(e.portName, e.port)), hostPort("proxy-health", input.settings.healthPort)],
+        ...probes({ httpGet: { path: HEALTH_PATH, port: input.settings.healthPort, scheme: "HTTP" } }),
         resources: input.proxyResources,
         securityContext: lockedDown,
         volumeMounts: [
@@ -87,7 +93,6 @@ function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry
  * reader's right to GET /metrics (SubjectAccessReview) before it forwards the scrape.
  */
 function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
-    const probe = { tcpSocket: { port: entry.port }, periodSeconds: 10, timeoutSeconds: 2 };
     return {
         name: gateContainerName(entry),
         image: input.gateImage,
@@ -101,9 +106,8 @@ function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
             "--tls-min-version=VersionTLS12",
         ],
         env: [nodeIpEnv],
-        ports: [{ name: entry.portName, containerPort: entry.port, hostPort: entry.port, protocol: "TCP" }],
-        readinessProbe: { ...probe, failureThreshold: 3 },
-        livenessProbe: { ...probe, failureThreshold: 6, initialDelaySeconds: 10 },
+        ports: [hostPort(entry.portName, entry.port)],
+        ...probes({ tcpSocket: { port: entry.port } }),
         resources: input.gateResources,
         securityContext: lockedDown,
         volumeMounts: [
