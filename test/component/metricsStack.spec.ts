@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { isSecret, unwrapSecrets as unwrap } from "../support/mockSecrets";
 
 interface Registered {
     type: string;
@@ -14,13 +15,6 @@ interface Registered {
 }
 
 const registered: Registered[] = [];
-/** How the mock monitor hands over a secret value. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const isSecret = (value: any) => typeof value === "object" && value !== null && SECRET_SIG in value;
-const unwrap = (value: any): any => isSecret(value) ? unwrap(value.value)
-    : Array.isArray(value) ? value.map(unwrap)
-    : typeof value === "object" && value !== null ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]))
-    : value;
 const FAKE_CERT = { caCertificate: "CA-PEM\n", certificate: "CERT-PEM\n", privateKey: "KEY-PEM\n", notAfter: "2027-01-01T00:00:00.000Z" };
 
 pulumi.runtime.setMocks({

@@ -13,18 +13,13 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
+import { unwrapSecrets as unwrap } from "../support/mockSecrets";
 
 const [argsFile, certFile] = process.argv.slice(2);
 const manifests: any[] = [];
 let verification: { create: string; environment: Record<string, string> } | undefined;
 
 const suffix = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const unwrap = (value: any): any => (typeof value === "object" && value !== null && SECRET_SIG in value) ? unwrap(value.value)
-    : Array.isArray(value) ? value.map(unwrap)
-    : typeof value === "object" && value !== null ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]))
-    : value;
-
 pulumi.runtime.setMocks({
     newResource(args) {
         const inputs = unwrap(args.inputs);
