@@ -67,7 +67,7 @@ export function preflight(policyPacks: string[]): string[] {
         try {
             require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [pack] });
         } catch {
-            problems.push(`policy pack ${pack}: @pulumi/pulumi is not installed there. Install its node_modules (bash toolchain/setup.sh, or npm ci in ${pack})`);
+            problems.push(`policy pack ${pack}: @pulumi/pulumi is not installed there. Install its node_modules (bash dev/toolchain/setup.sh, or npm ci in ${pack})`);
         }
     }
     return problems;

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: type-check, then every suite (mocha, go test, the local control plane's self-test).
-# Needs `toolchain/setup.sh` first. Prints "N passed, N failed, N skipped" over all suites last; exits non-zero on any failure.
+# Needs `dev/toolchain/setup.sh` first. Prints "N passed, N failed, N skipped" over all suites last; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=../toolchain/env.sh
-source toolchain/env.sh
+# shellcheck source=../dev/toolchain/env.sh
+source dev/toolchain/env.sh
 
 counts=$(mktemp "$EKSA_METRICS_CACHE/test-counts.XXXXXX") # not /tmp: the sandbox has its own
 trap 'rm -f "$counts"' EXIT
@@ -23,14 +23,14 @@ test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
 
 echo "== the local control plane: its process kubelet's Go tests, then its self-test (in a private network namespace)"
 log=$(mktemp "$EKSA_METRICS_CACHE/test-log.XXXXXX")
-(cd localcluster/kubelet && go test -v ./...) >"$log" 2>&1 || status=1
+(cd dev/localcluster/kubelet && go test -v ./...) >"$log" 2>&1 || status=1
 grep -E '^(ok|FAIL|---)' "$log" | grep -v -- '--- PASS' || true
 printf '%s %s 0\n' "$(grep -c -- '--- PASS' "$log")" "$(grep -c -- '--- FAIL' "$log")" >>"$counts"
-test/sandbox.sh bash -c 'EKSA_LOCALCLUSTER_DIR=$TMPDIR/localcluster exec bash localcluster/selftest.sh' | tee "$log" || status=1
+test/sandbox.sh bash -c 'EKSA_LOCALCLUSTER_DIR=$TMPDIR/localcluster exec bash dev/localcluster/selftest.sh' | tee "$log" || status=1
 sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2 0/p' "$log" | tail -n 1 >>"$counts"
 rm -f "$log"
 
-echo "== end to end on a local control plane (localcluster/), in a private network namespace"
+echo "== end to end on a local control plane (dev/localcluster/), in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/e2e/**/*.spec.ts' || status=1
 
 summary=$(awk '{p+=$1; f+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}' "$counts")

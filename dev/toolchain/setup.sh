@@ -3,17 +3,17 @@
 # versioned output under $EKSA_METRICS_CACHE (default ~/.cache/eksa-metrics) and is skipped
 # when that output exists, so a warm run takes seconds.
 #
-#   toolchain/setup.sh            all parts, in order: apt node npm kubernetes etcd
-#                                 kube-rbac-proxy pulumi
-#   toolchain/setup.sh PART...    only those parts
-#   toolchain/setup.sh --check    then toolchain/check.sh
+#   dev/toolchain/setup.sh        all parts, in order: apt node npm kubernetes etcd
+#                                 kube-rbac-proxy pulumi pulumi-kubernetes prometheus
+#   dev/toolchain/setup.sh PART...    only those parts
+#   dev/toolchain/setup.sh --check then check.sh
 #
-# Then `source toolchain/env.sh`. Logs: $EKSA_METRICS_CACHE/logs/PART.log. Versions:
+# Then `source dev/toolchain/env.sh`. Logs: $EKSA_METRICS_CACHE/logs/PART.log. Versions:
 # versions.sh and the wrapper modules under go/. A second setup.sh on the same cache waits.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
 # shellcheck source=versions.sh
 source "$here/versions.sh"
 # shellcheck source=env.sh
@@ -22,7 +22,7 @@ cache=$EKSA_METRICS_CACHE
 mkdir -p "$cache/bin" "$cache/logs"
 exec 9>"$cache/.setup.lock"
 if ! flock -n 9; then
-  printf '[setup] waiting for another toolchain/setup.sh on %s\n' "$cache"
+  printf '[setup] waiting for another dev/toolchain/setup.sh on %s\n' "$cache"
   flock 9
 fi
 
@@ -238,7 +238,57 @@ part_pulumi() {
   link_bins "$out"
 }
 
-all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi)
+# ---------------------------------------------------------------- kubernetes resource provider
+# Registered in $PULUMI_HOME under its own version (the one @pulumi/kubernetes asks for), never
+# put on PATH: an ambient plugin would answer for any version.
+part_pulumi_kubernetes() {
+  local moddir="$here/go/pulumi-kubernetes" v=$PULUMI_KUBERNETES_VERSION
+  local main="$moddir/cmd/pulumi-resource-kubernetes"
+  local out="$cache/pulumi-kubernetes/v$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum" "$main/main.go")"
+  if [ ! -x "$out/pulumi-resource-kubernetes" ]; then
+    # Upstream's main embeds files its go:generate step writes from the module's own copies.
+    local srcdir
+    srcdir=$(cd "$moddir" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes
+    jq -c --arg v "$v" '.version = $v' "$srcdir/schema.json" >"$main/schema-embed.json"
+    jq -c . "$srcdir/terraform-mapping.json" >"$main/terraform-mapping-embed.json"
+    go_build pulumi-kubernetes "$moddir" "$out" \
+      "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" \
+      ./cmd/pulumi-resource-kubernetes
+    publish "$out"
+  else
+    log "pulumi-kubernetes: v$v cached in $out"
+  fi
+  local installed="$PULUMI_HOME/plugins/resource-kubernetes-v$v/pulumi-resource-kubernetes"
+  if ! cmp -s "$out/pulumi-resource-kubernetes" "$installed"; then
+    command -v pulumi >/dev/null || die "pulumi-kubernetes: pulumi is not on PATH; run the pulumi part first"
+    pulumi plugin install resource kubernetes "$v" --file "$out/pulumi-resource-kubernetes" --reinstall >"$cache/logs/pulumi-kubernetes-install.log" 2>&1 ||
+      { cat "$cache/logs/pulumi-kubernetes-install.log" >&2; die "pulumi-kubernetes: plugin install failed"; }
+    log "pulumi-kubernetes: registered as resource plugin kubernetes v$v in $PULUMI_HOME"
+  fi
+}
+
+# ---------------------------------------------------------------- Prometheus + promtool
+part_prometheus() {
+  local moddir="$here/go/prometheus" v=$PROMETHEUS_VERSION
+  local out="$cache/prometheus/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/prometheus" ]; then
+    # Module v0.3XX.Y is Prometheus 3.XX.Y; unstamped, `prometheus --version` prints no version.
+    # The proxy serves no commit hash, so the revision is the module version and the build
+    # date the module's release time (reproducible).
+    local n=${v#v0.} pv released pkg=github.com/prometheus/common/version
+    pv="$((${n%%.*} / 100)).$((${n%%.*} % 100)).${n#*.}"
+    released=$(cd "$moddir" && go list -m -f '{{.Time.Format "20060102-15:04:05"}}' github.com/prometheus/prometheus)
+    go_build prometheus "$moddir" "$out" \
+      "-s -w -X $pkg.Version=$pv -X $pkg.Revision=$v -X $pkg.Branch=v$pv -X $pkg.BuildUser=eksa-metrics -X $pkg.BuildDate=$released" \
+      github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
+    publish "$out"
+  else
+    log "prometheus: $v cached in $out"
+  fi
+  link_bins "$out"
+}
+
+all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes prometheus)
 parts=()
 check=false
 for arg in "$@"; do

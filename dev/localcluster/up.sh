@@ -13,7 +13,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=../toolchain/env.sh
-source "$LC_REPO/toolchain/env.sh"
+source "$LC_REPO/dev/toolchain/env.sh"
 
 t_start=$(date +%s.%N)
 trap 'rc=$?; if ((rc != 0)); then lc_log "up.sh failed; what it started is left running for inspection (logs in $LC_STATE/logs); localcluster/down.sh stops it"; fi' EXIT

@@ -12,7 +12,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=../toolchain/env.sh
-source "$LC_REPO/toolchain/env.sh"
+source "$LC_REPO/dev/toolchain/env.sh"
 export PATH=$PATH:/usr/sbin:/sbin
 
 keep=false

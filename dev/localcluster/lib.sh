@@ -3,7 +3,7 @@
 # shellcheck disable=SC2034 # settings used by the scripts that source this file
 
 LC_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LC_REPO=$(cd "$LC_HERE/.." && pwd)
+LC_REPO=$(cd "$LC_HERE/../.." && pwd)
 LC_STATE=${EKSA_LOCALCLUSTER_DIR:-/tmp/eksa-metrics-localcluster}
 LC_WORKERS=${EKSA_LOCALCLUSTER_WORKERS:-1}
 # Named after the state dir, so clusters with different state dirs (e.g. each in a network

@@ -1,4 +1,4 @@
-# Pinned versions of every tool that toolchain/setup.sh provides. Sourced by setup.sh,
+# Pinned versions of every tool that dev/toolchain/setup.sh provides. Sourced by setup.sh,
 # check.sh and go/kubernetes/gen-gomod.sh. The Go wrappers' go.mod files pin the same
 # versions (check.sh compares them); each build's cache key is the version plus a hash of
 # its wrapper module, so editing either rebuilds.
@@ -22,3 +22,10 @@ ETCD_VERSION=v3.6.16
 KUBE_RBAC_PROXY_VERSION=v0.19.1
 # Pulumi CLI (github.com/pulumi/pulumi/pkg/v3 + sdk/v3): toolchain/go/pulumi/go.mod.
 PULUMI_VERSION=v3.259.0
+# The kubernetes resource provider (github.com/pulumi/pulumi-kubernetes/provider/v4 at the commit
+# of tag v4.25.0): go/pulumi-kubernetes/go.mod. @pulumi/kubernetes in both package.json files is
+# pinned to the same version, since the SDK asks for the plugin of its own version.
+PULUMI_KUBERNETES_VERSION=4.25.0
+# Prometheus and promtool (github.com/prometheus/prometheus; module v0.3XX.Y is Prometheus
+# v3.XX.Y): go/prometheus/go.mod.
+PROMETHEUS_VERSION=v0.316.0
