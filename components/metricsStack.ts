@@ -11,6 +11,7 @@ import * as path from "path";
 import { componentsFor, NODE_ROLES, NodeRole } from "./catalogue";
 import { HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig } from "./haproxy";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
+import { renderAlertRules } from "./alertRules";
 import { renderScrapeConfigs } from "./scrapeConfig";
 import { ReaderSubject, resolveSettings, Settings, SettingsError, StackOptions } from "./settings";
 import { IssuedCertificate, renewalEpoch } from "./tls";
@@ -83,9 +84,11 @@ export class MetricsStack extends pulumi.ComponentResource {
     readonly tlsServerName: string;
     /** Ready-made Prometheus scrape jobs. */
     readonly scrapeConfig: pulumi.Output<string>;
+    /** A Prometheus rule file (rule_files) with the stack's alerts. */
+    readonly alertRules: pulumi.Output<string>;
     /** Input of `npm run verify`, to run the same check on demand. */
     readonly verificationPlan: pulumi.Output<VerificationPlan>;
-    /** The verification's table (secret, as everything the command prints); undefined when verification is off. */
+    /** The verification's table; undefined when verification is off. */
     readonly verificationReport?: pulumi.Output<string>;
     readonly daemonSets: k8s.apps.v1.DaemonSet[];
 
@@ -207,19 +210,30 @@ export class MetricsStack extends pulumi.ComponentResource {
         this.namespace = namespace;
         this.endpoints = pulumi.output(endpointsOf(settings));
         this.readerRoleName = readerRole.metadata.name;
-        this.caCertificate = certificate.caCertificate;
+        // Public: clients pin it (`pulumi stack output caCertificate > ca.crt` must write the PEM).
+        this.caCertificate = pulumi.unsecret(certificate.caCertificate);
         this.tlsServerName = settings.tlsServerName;
         this.scrapeConfig = pulumi.output(renderScrapeConfigs({
             components: settings.components,
+            jobNames: settings.prometheus.jobNames,
             tlsServerName: settings.tlsServerName,
             nodeSelector: settings.nodeSelector,
             caFile: "/etc/prometheus/eksa-metrics/ca.crt",
             tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
         }));
+        // A certificate's end of validity is public; the rules must not read as secret.
+        this.alertRules = pulumi.unsecret(certificate.notAfter).apply((notAfter) => renderAlertRules({
+            components: settings.components,
+            jobNames: settings.prometheus.jobNames,
+            alertForSeconds: settings.prometheus.alertForSeconds,
+            certificate: { serverName: settings.tlsServerName, notAfter, validityDays: settings.tlsValidityDays },
+        }));
+        // The RBAC objects' uids: one recreated (say after an out-of-band delete and a refresh) is verified again.
+        const rbacUids = pulumi.all([readerRole.metadata.uid, readerBinding.metadata.uid, gateBinding?.metadata.uid ?? ""]);
         this.verificationPlan = pulumi.all([
-            pulumi.unsecret(certificate.caCertificate), tlsSecret.metadata.name, pulumi.all(haproxyConfigMaps), pulumi.output(images),
-            pulumi.output(proxyResources ?? DEFAULT_PROXY_RESOURCES), pulumi.output(gateResources ?? DEFAULT_GATE_RESOURCES),
-        ]).apply(([caCertificate, tlsSecretName, configMapNames, resolvedImages, ...resources]): VerificationPlan => ({
+            this.caCertificate, tlsSecret.metadata.name, pulumi.all(haproxyConfigMaps), pulumi.output(images),
+            pulumi.output(proxyResources ?? DEFAULT_PROXY_RESOURCES), pulumi.output(gateResources ?? DEFAULT_GATE_RESOURCES), rbacUids,
+        ]).apply(([caCertificate, tlsSecretName, configMapNames, resolvedImages, proxyRequirements, gateRequirements, uids]): VerificationPlan => ({
             serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
             tlsServerName: settings.tlsServerName,
             caCertificate,
@@ -228,7 +242,10 @@ export class MetricsStack extends pulumi.ComponentResource {
             tolerations: settings.tolerations,
             timeoutSeconds: settings.verify.timeoutSeconds,
             concurrency: settings.verify.concurrency,
-            revision: JSON.stringify({ tlsSecretName, configMapNames, images: resolvedImages, resources, readers: settings.readers, namespace: settings.namespace }),
+            revision: JSON.stringify({
+                tlsSecretName, configMapNames, images: resolvedImages, resources: [proxyRequirements, gateRequirements],
+                readers: settings.readers, namespace: settings.namespace, rbacUids: uids,
+            }),
         }));
 
         if (settings.verify.enabled) {
@@ -245,7 +262,8 @@ export class MetricsStack extends pulumi.ComponentResource {
                 // After the rollout (the provider awaits the DaemonSets) and the RBAC it relies on.
                 dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : [])],
             });
-            this.verificationReport = verification.stdout;
+            // The table names nodes, addresses and status codes, never the token: readable without --show-secrets.
+            this.verificationReport = pulumi.unsecret(verification.stdout);
         }
 
         this.registerOutputs({
@@ -255,6 +273,7 @@ export class MetricsStack extends pulumi.ComponentResource {
             caCertificate: this.caCertificate,
             tlsServerName: this.tlsServerName,
             scrapeConfig: this.scrapeConfig,
+            alertRules: this.alertRules,
             verificationPlan: this.verificationPlan,
             verificationReport: this.verificationReport,
         });

@@ -1,7 +1,8 @@
 /**
  * The verification: run by the stack's command on every `pulumi up` that changes what it verifies,
  * and on demand by `npm run verify`. Input: EKSA_METRICS_VERIFY_PLAN (JSON, see plan.ts) and the
- * cluster's kubeconfig in EKSA_METRICS_KUBECONFIG (its content) or KUBECONFIG (a path).
+ * cluster's kubeconfig in EKSA_METRICS_KUBECONFIG (its content) or KUBECONFIG (a path);
+ * EKSA_METRICS_VERIFY_TIMEOUT_SECONDS overrides the plan's deadline (npm run verify --timeout-seconds).
  * Prints the table; exits non-zero when any check fails.
  */
 import * as fs from "fs";
@@ -17,6 +18,10 @@ async function main(): Promise<number> {
         throw new Error("EKSA_METRICS_VERIFY_PLAN is not set");
     }
     const plan = JSON.parse(planJson) as VerificationPlan;
+    const timeoutSeconds = Number(process.env.EKSA_METRICS_VERIFY_TIMEOUT_SECONDS ?? plan.timeoutSeconds);
+    if (!(timeoutSeconds > 0)) {
+        throw new Error(`EKSA_METRICS_VERIFY_TIMEOUT_SECONDS: "${process.env.EKSA_METRICS_VERIFY_TIMEOUT_SECONDS}" is not a positive number of seconds`);
+    }
     const started = Date.now();
     let kubeconfig = process.env.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config");
     let privateDir: string | undefined;
@@ -27,7 +32,7 @@ async function main(): Promise<number> {
             fs.writeFileSync(kubeconfig, process.env.EKSA_METRICS_KUBECONFIG, { mode: 0o600 });
         }
         const [nodes, token] = await Promise.all([listNodes(kubeconfig), requestToken(kubeconfig, plan.serviceAccount)]);
-        const { text, ok } = await verify(plan, nodes, token, started + plan.timeoutSeconds * 1000);
+        const { text, ok } = await verify(plan, nodes, token, started + timeoutSeconds * 1000);
         process.stdout.write(`${text}\n(${((Date.now() - started) / 1000).toFixed(1)} s, token of ${plan.serviceAccount.namespace}/${plan.serviceAccount.name})\n`);
         return ok ? 0 : 1;
     } finally {

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the stack's verification now, without `pulumi up`: `npm run verify -- [--stack NAME] [--config-file FILE]`.
+# Runs the stack's verification now, without `pulumi up`:
+#   npm run verify -- [--stack NAME] [--config-file FILE] [--timeout-seconds N]
+# (--timeout-seconds: how long to retry failing checks; default the stack's verify.timeoutSeconds).
 # Reads the plan from the stack's outputs and the kubeconfig from its config (both stay off the command line).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +10,8 @@ while [ $# -gt 0 ]; do
   case $1 in
     --stack) stack=(--stack "$2"); shift 2 ;;
     --config-file) config_file=(--config-file "$2"); shift 2 ;;
-    *) echo "usage: npm run verify -- [--stack NAME] [--config-file FILE]" >&2; exit 64 ;;
+    --timeout-seconds) export EKSA_METRICS_VERIFY_TIMEOUT_SECONDS=$2; shift 2 ;;
+    *) echo "usage: npm run verify -- [--stack NAME] [--config-file FILE] [--timeout-seconds N]" >&2; exit 64 ;;
   esac
 done
 EKSA_METRICS_VERIFY_PLAN=$(pulumi stack output verificationPlan --json --show-secrets "${stack[@]}")

@@ -188,6 +188,13 @@ describe("MetricsStack (mocked engine)", function () {
         assert.match(command.create, /^node --require ts-node\/register\/transpile-only components\/issueCertificate\.ts$/);
     });
 
+    it("publishes the CA certificate and the verification table as plain outputs (the private key stays secret)", async () => {
+        const { stack } = await build({ kubeconfig: KUBECONFIG });
+        assert.equal(await output(stack.caCertificate), "CA-PEM\n");
+        assert.equal(await pulumi.isSecret(stack.caCertificate), false, "clients save it with pulumi stack output caCertificate");
+        assert.equal(await pulumi.isSecret(stack.verificationReport!), false);
+    });
+
     it("verifies after the rollout, with the kubeconfig only in a secret environment and never a token in the command", async () => {
         const { resources, captured } = await build({ kubeconfig: KUBECONFIG });
         const verify = one(resources, "command:local:Command", "metrics-verify").inputs;
