@@ -6,7 +6,8 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { controlPlaneBindAddressUnknownDuringPreview, controlPlaneMetricsNotOnAllInterfaces } from "../../policy/policies";
+import { controlPlaneBindAddressUnknownDuringPreview } from "../../policy/policies/controlPlaneBindAddressUnknownDuringPreview";
+import { controlPlaneMetricsNotOnAllInterfaces } from "../../policy/policies/controlPlaneNotOnAllInterfaces";
 import { asConfigFileChild, FIXTURES, fixtureDocuments, RegisteredResource, runPolicy } from "./harness";
 
 interface Registration extends RegisteredResource {

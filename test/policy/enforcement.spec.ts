@@ -19,7 +19,8 @@ import {
     EnforcementLevel,
     PolicyConfig,
 } from "../../policy/node_modules/@pulumi/pulumi/proto/analyzer_pb";
-import { NOT_ON_ALL_INTERFACES, UNKNOWN_DURING_PREVIEW } from "../../policy/policies";
+import { UNKNOWN_DURING_PREVIEW } from "../../policy/policies/controlPlaneBindAddressUnknownDuringPreview";
+import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneNotOnAllInterfaces";
 import { asConfigFileChild, fixture, RegisteredResource, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "./harness";
 
 const POLICY_DIR = path.join(__dirname, "..", "..", "policy");

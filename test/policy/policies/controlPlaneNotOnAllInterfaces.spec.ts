@@ -1,10 +1,7 @@
 import * as assert from "assert";
-import {
-    controlPlaneBindAddressUnknownDuringPreview,
-    controlPlaneMetricsNotOnAllInterfaces,
-    NOT_ON_ALL_INTERFACES,
-} from "../../policy/policies";
-import { asConfigFileChild, fixture, PolicyRun, RegisteredResource, runPolicy } from "./harness";
+import { controlPlaneBindAddressUnknownDuringPreview } from "../../../policy/policies/controlPlaneBindAddressUnknownDuringPreview";
+import { controlPlaneMetricsNotOnAllInterfaces, NOT_ON_ALL_INTERFACES } from "../../../policy/policies/controlPlaneNotOnAllInterfaces";
+import { asConfigFileChild, fixture, PolicyRun, RegisteredResource, runPolicy } from "../harness";
 
 type Component = "kube-scheduler" | "kube-controller-manager";
 

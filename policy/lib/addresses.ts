@@ -1,4 +1,6 @@
-// Address classification and command-line flag parsing for --bind-address.
+// What an address a component or proxy listens on means: all interfaces, loopback, or one other
+// address. Bare addresses (--bind-address), host:port (--metrics-bind-address, haproxy `bind`),
+// URLs (etcd's --listen-metrics-urls) and address ranges are parsed, never compared as strings.
 // Pure: no Pulumi import, so tests (and other tools) can use it directly.
 
 import { isIP } from "net";
@@ -178,57 +180,114 @@ function notAnAddressReason(text: string): string {
     return "not an IP address";
 }
 
-/** pflag (used by all Kubernetes components) treats "_" and "-" in flag names alike. */
-export function normalizeFlagName(name: string): string {
-    return name.replace(/_/g, "-");
+/**
+ * How far a listener reaches:
+ * - "all-interfaces": every interface of the node (unspecified address, no host, a /0 range);
+ * - "loopback": the node itself only (127.0.0.0/8, ::1, localhost);
+ * - "specific": one other address (e.g. the node's IP), reachable off the node;
+ * - "unparsable": not an address (an unexpanded variable, a host name ...).
+ */
+export type Reach = "all-interfaces" | "loopback" | "specific" | "unparsable";
+
+export interface ListenVerdict {
+    readonly reach: Reach;
+    /** The host part as written ("" when there is none). */
+    readonly host: string;
+    readonly port?: string;
+    /** Why, in words: "0.0.0.0 is the unspecified IPv4 address", "no host, so every interface" ... */
+    readonly reason: string;
+}
+
+/** Classifies a host (no port): an address, a range (CIDR) or a name. */
+export function classifyHost(host: string): ListenVerdict {
+    const text = host.trim();
+    if (text === "" || text === "*") {
+        return { reach: "all-interfaces", host: text, reason: text === "" ? "no host, so every interface" : '"*" is every interface' };
+    }
+    if (text.toLowerCase() === "localhost") {
+        return { reach: "loopback", host: text, reason: "localhost is the loopback interface" };
+    }
+    const range = /^\[?([^\]/]+)\]?\/(\d{1,3})$/.exec(text);
+    if (range) {
+        return classifyRange(text, range[1], Number(range[2]));
+    }
+    const verdict = classifyBindAddress(text);
+    if (verdict.addressClass === "all-interfaces") {
+        const what = verdict.canonical === "::ffff:0.0.0.0" ? "the IPv4-mapped unspecified address" : `the unspecified IPv${verdict.family} address`;
+        return { reach: "all-interfaces", host: text, reason: `${JSON.stringify(text)} is ${what} (every interface)` };
+    }
+    // Brackets are the host:port notation of IPv6, fine once the port is split off.
+    const address = verdict.addressClass === "specific" ? verdict : classifyBindAddress(text.replace(/^\[(.*)\]$/, "$1"));
+    if (address.addressClass === "specific") {
+        return isLoopback(address.canonical!, address.family!)
+            ? { reach: "loopback", host: text, reason: `${address.canonical} is a loopback address` }
+            : { reach: "specific", host: text, reason: `${address.canonical} is reachable from off the node` };
+    }
+    return { reach: "unparsable", host: text, reason: `${JSON.stringify(text)} is ${verdict.reason}` };
+}
+
+function classifyRange(text: string, network: string, prefixLength: number): ListenVerdict {
+    const address = classifyBindAddress(network);
+    if (address.addressClass === "unparsable" || prefixLength > (address.family === 6 ? 128 : 32)) {
+        return { reach: "unparsable", host: text, reason: `${JSON.stringify(text)} is not an address range` };
+    }
+    if (prefixLength === 0) {
+        return { reach: "all-interfaces", host: text, reason: `${JSON.stringify(text)} is the range of every address (every interface)` };
+    }
+    const loopbackRange = address.family === 4 ? prefixLength >= 8 && network.trim().startsWith("127.") : prefixLength === 128 && address.canonical === "::1";
+    return loopbackRange
+        ? { reach: "loopback", host: text, reason: `${text} holds loopback addresses only` }
+        : { reach: "specific", host: text, reason: `${text} holds addresses reachable from off the node` };
+}
+
+function isLoopback(canonical: string, family: 4 | 6): boolean {
+    return family === 4 ? canonical.startsWith("127.") : canonical === "::1";
 }
 
 /**
- * One hit of a flag in an argument list.
- * - "value": `--flag=value` (valueIndex === flagIndex) or `--flag value` (valueIndex === flagIndex + 1).
- *   `value` is whatever the list holds there (a string, or an opaque non-string token).
- * - "no-value": `--flag` is the last argument, so the component refuses to start.
- * - "opaque": a non-string token (e.g. unknown during preview) that could itself be the flag.
+ * Classifies a `host:port` listen address as Go's net.Listen reads it, plus the forms people
+ * write: `0.0.0.0:10249`, `:10249`, `[::]:10249`, a bare port `10249` (no host: every interface),
+ * a bare address `0.0.0.0` or `::`, and an address range `0.0.0.0/0` (optionally `:port`).
+ * YAML turns a bare port into a number, so numbers are ports.
  */
-export type FlagScanHit =
-    | { readonly kind: "value"; readonly flagIndex: number; readonly valueIndex: number; readonly value: unknown }
-    | { readonly kind: "no-value"; readonly flagIndex: number }
-    | { readonly kind: "opaque"; readonly index: number };
+export function classifyListenAddress(value: unknown): ListenVerdict {
+    if (typeof value === "number" && Number.isInteger(value)) {
+        return { reach: "all-interfaces", host: "", port: String(value), reason: "a bare port with no host, so every interface" };
+    }
+    if (typeof value !== "string") {
+        return { reach: "unparsable", host: String(value), reason: "not a string" };
+    }
+    const text = value.trim();
+    if (/^\d+$/.test(text)) {
+        return { reach: "all-interfaces", host: "", port: text, reason: "a bare port with no host, so every interface" };
+    }
+    const bracketed = /^(\[[^\]]*\](?:\/\d+)?)(?::(\d*))?$/.exec(text);
+    const hostPort = bracketed ?? /^([^:]*):(\d*)$/.exec(text);
+    if (hostPort) {
+        const verdict = classifyHost(hostPort[1]);
+        return { ...verdict, port: hostPort[2] || undefined };
+    }
+    return classifyHost(text); // no port: a bare IPv4/IPv6 address, range or name
+}
 
 /**
- * Finds every occurrence of a long flag (e.g. "bind-address") in an argument list the way pflag
- * parses it: `--name=value`, `--name value` (the next argument, whatever it looks like), flag
- * names normalised "_" -> "-", and nothing after a bare "--". Strings are arguments; any other
- * element is reported as "opaque". Every occurrence is returned, not only the last (which wins).
+ * Splits a URL list (etcd's --listen-metrics-urls: comma-separated) into scheme and listen
+ * verdict per URL. `unix://` sockets are local to the node.
  */
-export function scanForFlag(argv: readonly unknown[], flagName: string): FlagScanHit[] {
-    const wanted = normalizeFlagName(flagName);
-    const hits: FlagScanHit[] = [];
-    for (let i = 0; i < argv.length; i++) {
-        const token = argv[i];
-        if (typeof token !== "string") {
-            hits.push({ kind: "opaque", index: i });
-            continue;
-        }
-        if (token === "--") {
-            break;
-        }
-        if (!token.startsWith("--")) {
-            continue;
-        }
-        const equals = token.indexOf("=");
-        const name = normalizeFlagName(equals >= 0 ? token.slice(2, equals) : token.slice(2));
-        if (name !== wanted) {
-            continue;
-        }
-        if (equals >= 0) {
-            hits.push({ kind: "value", flagIndex: i, valueIndex: i, value: token.slice(equals + 1) });
-        } else if (i + 1 < argv.length) {
-            hits.push({ kind: "value", flagIndex: i, valueIndex: i + 1, value: argv[i + 1] });
-            i++;
-        } else {
-            hits.push({ kind: "no-value", flagIndex: i });
-        }
-    }
-    return hits;
+export function classifyListenUrls(value: string): { readonly url: string; readonly scheme: string; readonly verdict: ListenVerdict }[] {
+    return value
+        .split(",")
+        .map((url) => url.trim())
+        .filter((url) => url !== "")
+        .map((url) => {
+            const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(url);
+            if (!match) {
+                return { url, scheme: "", verdict: { reach: "unparsable" as const, host: url, reason: `${JSON.stringify(url)} is not a URL` } };
+            }
+            const scheme = match[1].toLowerCase();
+            if (scheme === "unix" || scheme === "unixs") {
+                return { url, scheme, verdict: { reach: "loopback" as const, host: match[2], reason: "a unix socket is local to the node" } };
+            }
+            return { url, scheme, verdict: classifyListenAddress(match[2]) };
+        });
 }

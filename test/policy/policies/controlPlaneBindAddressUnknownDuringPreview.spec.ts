@@ -4,15 +4,12 @@
 // instead check everything known and name each unknown field.
 
 import * as assert from "assert";
-import { UNKNOWN } from "../../policy/clusterDefinitions";
-import {
-    controlPlaneBindAddressUnknownDuringPreview,
-    controlPlaneMetricsNotOnAllInterfaces,
-    materializePreviewProps,
-    UNKNOWN_DURING_PREVIEW,
-} from "../../policy/policies";
-import { ResourceValidationPolicy, unknownCheckingProxy } from "../../policy/node_modules/@pulumi/policy";
-import { asConfigFileChild, fixture, RegisteredResource, runPolicy, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "./harness";
+import { UNKNOWN } from "../../../policy/lib/resources";
+import { materializePreviewProps } from "../../../policy/lib/preview";
+import { controlPlaneBindAddressUnknownDuringPreview, UNKNOWN_DURING_PREVIEW } from "../../../policy/policies/controlPlaneBindAddressUnknownDuringPreview";
+import { controlPlaneMetricsNotOnAllInterfaces } from "../../../policy/policies/controlPlaneNotOnAllInterfaces";
+import { ResourceValidationPolicy, unknownCheckingProxy } from "../../../policy/node_modules/@pulumi/policy";
+import { asConfigFileChild, fixture, RegisteredResource, runPolicy, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
 
 interface Outcome {
     violations: string[];
