@@ -69,6 +69,12 @@ export interface StackOptions {
     /** How long Pulumi waits for the DaemonSets to roll out (default 10). */
     rolloutTimeoutMinutes?: number;
     verify?: VerifyOptions;
+    /** Bind readers that do not exist yet (Prometheus comes later); the verification then uses a service account the stack creates. */
+    readersMayNotExistYet?: boolean;
+    /** Let `pulumi preview` pass when the cluster cannot be read, saying what it could not check (`up` always needs the cluster). */
+    offlinePreview?: boolean;
+    /** Let `pulumi up` delete the EKS Anywhere docs page's `metrics-proxy` DaemonSet and ConfigMap before the proxy rolls out. */
+    replaceDocsMetricsProxy?: boolean;
 }
 
 export interface Settings {
@@ -90,17 +96,24 @@ export interface Settings {
         concurrency: number;
         serviceAccount?: { name: string; namespace: string };
     };
+    readersMayNotExistYet: boolean;
+    /** The verification's own service account, which the stack creates: set when readers may not exist yet. */
+    verifierServiceAccount?: { name: string; namespace: string };
+    offlinePreview: boolean;
+    replaceDocsMetricsProxy: boolean;
 }
 
 export const DEFAULT_READERS: ReaderSubject[] = [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }];
 export const DEFAULT_NAMESPACE = "eksa-metrics";
 export const DEFAULT_HEALTH_PORT = 10263;
+/** The service account the stack creates for the verification when readers may not exist yet. */
+export const VERIFIER_SERVICE_ACCOUNT = "eksa-metrics-verifier";
 /** Prometheus' default scrape_timeout. */
 export const PROMETHEUS_SCRAPE_TIMEOUT_SECONDS = 10;
 
 export class SettingsError extends Error {
-    constructor(readonly problems: string[]) {
-        super(`invalid eksa-metrics configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    constructor(readonly problems: string[], heading = "invalid eksa-metrics configuration") {
+        super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "SettingsError";
     }
 }
@@ -314,7 +327,7 @@ function resolveNodeSelector(problems: Problems, value: unknown): Record<string,
     return value as Record<string, string>;
 }
 
-function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubject[]): Settings["verify"] {
+function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubject[], verifier: Settings["verifierServiceAccount"]): Settings["verify"] {
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
         problems.add("verify", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": false}');
@@ -332,6 +345,8 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
         } else {
             serviceAccount = { name: sa.name, namespace: sa.namespace };
         }
+    } else if (verifier) {
+        serviceAccount = verifier;
     } else {
         const first = readers.find((r) => r.kind === "ServiceAccount" && r.namespace);
         serviceAccount = first ? { name: first.name, namespace: first.namespace! } : undefined;
@@ -350,6 +365,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     const problems = new Problems(keyPrefix);
     checkKnownKeys(problems, "", options, [
         "components", "etcd", "namespace", "createNamespace", "readers", "tolerations", "nodeSelector",
+        "readersMayNotExistYet", "offlinePreview", "replaceDocsMetricsProxy",
         "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify",
     ]);
     const etcd = resolveEtcd(problems, options.etcd);
@@ -397,13 +413,22 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         tlsServerName = `${namespace}-metrics-proxy`;
     }
     const rolloutTimeoutMinutes = checkInteger(problems, "rolloutTimeoutMinutes", options.rolloutTimeoutMinutes, 1, 120, 10);
-    const verify = resolveVerify(problems, options.verify, readers);
+    const readersMayNotExistYet = checkBoolean(problems, "readersMayNotExistYet", options.readersMayNotExistYet, false);
+    // Readers that may not exist yet cannot lend their token: the verification gets a service account of its own.
+    const ownVerifier = readersMayNotExistYet && !(isPlainObject(options.verify) && options.verify.serviceAccount !== undefined) && typeof namespace === "string"
+        ? { name: VERIFIER_SERVICE_ACCOUNT, namespace }
+        : undefined;
+    const verify = resolveVerify(problems, options.verify, readers, ownVerifier);
+    const verifierServiceAccount = verify.enabled ? ownVerifier : undefined;
+    const offlinePreview = checkBoolean(problems, "offlinePreview", options.offlinePreview, false);
+    const replaceDocsMetricsProxy = checkBoolean(problems, "replaceDocsMetricsProxy", options.replaceDocsMetricsProxy, false);
 
     if (problems.list.length > 0) {
         throw new SettingsError(problems.list);
     }
     return {
         components, etcd, namespace, createNamespace, readers, tolerations, nodeSelector, healthPort,
+        readersMayNotExistYet, verifierServiceAccount, offlinePreview, replaceDocsMetricsProxy,
         serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify,
     };
 }

@@ -1,17 +1,54 @@
-/** The two questions the verification asks the API server, through the user's own kubectl. */
-import { execFile } from "child_process";
+/**
+ * What the verification and the preflight ask the API server, through the user's own kubectl,
+ * with the stack's kubeconfig in a file only this user can read.
+ */
+import { execFile, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { ClusterNode } from "./plan";
 
-function kubectl(kubeconfig: string, args: string[]): Promise<string> {
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+const argv = (kubeconfig: string, args: string[], requestTimeoutSeconds: number) => ["--kubeconfig", kubeconfig, `--request-timeout=${requestTimeoutSeconds}s`, ...args];
+
+function failure(args: string[], stderr: string, fallback: string): Error {
+    return new Error(`kubectl ${args.slice(0, 2).join(" ")} failed: ${stderr.trim() || fallback}`);
+}
+
+export function kubectl(kubeconfig: string, args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-        execFile("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+        execFile("kubectl", argv(kubeconfig, args, 20), { maxBuffer: MAX_OUTPUT }, (error, stdout, stderr) => {
             if (error) {
-                reject(new Error(`kubectl ${args.slice(0, 2).join(" ")} failed: ${stderr.trim() || error.message}`));
+                reject(failure(args, stderr, error.message));
             } else {
                 resolve(stdout);
             }
         });
     });
+}
+
+export interface KubectlAnswer { status: number; stdout: string; error?: Error }
+
+/**
+ * The same, blocking: the preflight runs before the program registers anything, at the top level
+ * of index.ts. `status` is kubectl's exit code (`auth can-i` answers "no" with 1).
+ */
+export function kubectlSync(kubeconfig: string, args: string[], requestTimeoutSeconds: number): KubectlAnswer {
+    const result = spawnSync("kubectl", argv(kubeconfig, args, requestTimeoutSeconds), { encoding: "utf8", maxBuffer: MAX_OUTPUT });
+    if (result.error) {
+        return { status: -1, stdout: "", error: failure(args, "", result.error.message) };
+    }
+    const status = result.status ?? -1;
+    return { status, stdout: result.stdout, error: status === 0 ? undefined : failure(args, result.stderr, `exit status ${status}`) };
+}
+
+/** Writes a kubeconfig's text to a file in a private directory; `remove()` deletes both. */
+export function privateKubeconfigFile(content: string): { file: string; remove: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-metrics-kubeconfig-"));
+    const file = path.join(dir, "kubeconfig");
+    fs.writeFileSync(file, content, { mode: 0o600 });
+    return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A short-lived token for the reader, from the TokenRequest API (never stored anywhere). */

@@ -1,0 +1,117 @@
+/**
+ * The preflight's reads of the cluster, read-only, through the user's kubectl with the stack's own
+ * kubeconfig (the one the provider gets). Three requests: /version, one list of the objects the
+ * checks look at, and whether the kubeconfig's user may request the verification's token.
+ */
+import { ClusterFacts, DaemonSetFact, PodFact, TOKEN_PERMISSION } from "./preflight";
+import { Settings } from "./settings";
+import { kubectlSync, parseNodes, privateKubeconfigFile } from "../verify/kubectl";
+
+/** An unreachable server should fail a preview in seconds, not in kubectl's default minute. */
+const REQUEST_TIMEOUT_SECONDS = 10;
+const LISTED = "nodes,namespaces,serviceaccounts,daemonsets.apps,pods";
+
+export interface Item {
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
+    spec?: any;
+    status?: any;
+}
+
+function declaredHostPorts(podSpec: any): number[] {
+    const ports = new Set<number>();
+    for (const container of podSpec?.containers ?? []) {
+        for (const p of container.ports ?? []) {
+            if ((p.protocol ?? "TCP") !== "TCP") {
+                continue;
+            }
+            // A host-network container listens on the node itself: its container port is a host port.
+            const port = podSpec.hostNetwork ? (p.hostPort ?? p.containerPort) : p.hostPort;
+            if (typeof port === "number" && port > 0) {
+                ports.add(port);
+            }
+        }
+    }
+    return [...ports];
+}
+
+/** The node a Pending DaemonSet pod is pinned to (the DaemonSet controller's node affinity). */
+function pinnedNode(podSpec: any): string | undefined {
+    const terms = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    for (const term of terms) {
+        const field = (term.matchFields ?? []).find((f: any) => f.key === "metadata.name" && f.operator === "In" && f.values?.length === 1);
+        if (field) {
+            return field.values[0];
+        }
+    }
+    return undefined;
+}
+
+function podFact(item: Item): PodFact {
+    const owner = item.metadata.ownerReferences?.find((o) => o.controller) ?? item.metadata.ownerReferences?.[0];
+    return {
+        namespace: item.metadata.namespace ?? "",
+        name: item.metadata.name,
+        labels: item.metadata.labels ?? {},
+        node: item.spec?.nodeName || pinnedNode(item.spec),
+        phase: item.status?.phase,
+        owner: owner ? { kind: owner.kind, name: owner.name } : undefined,
+        hostPorts: declaredHostPorts(item.spec),
+    };
+}
+
+export function daemonSetFact(item: Item): DaemonSetFact {
+    const podSpec = item.spec?.template?.spec;
+    return {
+        namespace: item.metadata.namespace ?? "",
+        name: item.metadata.name,
+        podLabels: item.spec?.template?.metadata?.labels ?? {},
+        hostNetwork: podSpec?.hostNetwork === true,
+        configMaps: (podSpec?.volumes ?? []).filter((v: any) => v.configMap?.name).map((v: any) => v.configMap.name),
+    };
+}
+
+/** The facts in `kubectl get <LISTED> --all-namespaces --output json` and /version's answer. Pure. */
+export function parseFacts(listJson: string, versionJson: string, mayRequestToken: boolean | undefined): ClusterFacts {
+    const items = (JSON.parse(listJson) as { items: Item[] }).items;
+    const of = (kind: string) => items.filter((i) => i.kind === kind);
+    return {
+        version: JSON.parse(versionJson),
+        nodes: parseNodes(JSON.stringify({ items: of("Node") })),
+        namespaces: of("Namespace").map((i) => ({ name: i.metadata.name, labels: i.metadata.labels ?? {} })),
+        serviceAccounts: of("ServiceAccount").map((i) => ({ namespace: i.metadata.namespace ?? "", name: i.metadata.name })),
+        daemonSets: of("DaemonSet").map(daemonSetFact),
+        pods: of("Pod").map(podFact),
+        mayRequestToken,
+    };
+}
+
+/** The cluster's facts, or why they could not be read. */
+export function readClusterFacts(kubeconfigText: string, settings: Settings): { facts: ClusterFacts } | { unreadable: string } {
+    const kubeconfig = privateKubeconfigFile(kubeconfigText);
+    try {
+        const ask = (args: string[]) => kubectlSync(kubeconfig.file, args, REQUEST_TIMEOUT_SECONDS);
+        const version = ask(["get", "--raw", "/version"]);
+        if (version.error) {
+            return { unreadable: version.error.message };
+        }
+        const list = ask(["get", LISTED, "--all-namespaces", "--output", "json"]);
+        if (list.error) {
+            return { unreadable: list.error.message };
+        }
+        let mayRequestToken: boolean | undefined;
+        const sa = settings.verify.serviceAccount;
+        if (settings.verify.enabled && sa) {
+            const { verb, resource, subresource } = TOKEN_PERMISSION;
+            const canI = ask(["auth", "can-i", verb, resource, `--subresource=${subresource}`, "--namespace", sa.namespace]);
+            // kubectl answers "no" with exit status 1; anything else is a failed request.
+            if (canI.status > 1 || canI.status < 0) {
+                return { unreadable: canI.error!.message };
+            }
+            mayRequestToken = canI.stdout.trim() === "yes";
+        }
+        return { facts: parseFacts(list.stdout, version.stdout, mayRequestToken) };
+    } finally {
+        kubeconfig.remove();
+    }
+}
