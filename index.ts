@@ -4,9 +4,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { readClusterFacts } from "./components/clusterFacts";
+import { stackLabelValue } from "./components/labels";
 import { MetricsStack } from "./components/metricsStack";
-import { SettingsError } from "./components/settings";
-import { readStackConfig, StackConfig } from "./components/stackConfig";
+import { describePlacement, preflight, unreadable } from "./components/preflight";
+import { Settings, SettingsError } from "./components/settings";
+import { CONFIG_NAMESPACE, readStackConfig, StackConfig } from "./components/stackConfig";
 
 // Every problem with the stack's config is reported here, before anything is registered.
 function stackConfig(): StackConfig {
@@ -17,7 +20,26 @@ function stackConfig(): StackConfig {
         throw err instanceof SettingsError ? new pulumi.RunError(err.message) : err;
     }
 }
-const { args } = stackConfig();
+
+// The preflight (README "Preflight"), in preview and again at the start of `up`: what would stop
+// `up` stops here, read from the cluster with the stack's kubeconfig, before anything is registered.
+function checkCluster(kubeconfig: string, settings: Settings): void {
+    const identity = { stackLabel: stackLabelValue(pulumi.getProject(), pulumi.getStack()), dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` };
+    const read = readClusterFacts(kubeconfig, settings);
+    const result = "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
+    for (const line of describePlacement(result)) {
+        pulumi.log.info(`preflight: ${line}`);
+    }
+    for (const warning of result.warnings) {
+        pulumi.log.warn(`preflight: ${warning}`);
+    }
+    if (result.errors.length > 0) {
+        throw new pulumi.RunError(new SettingsError(result.errors, "the cluster is not ready for this stack (preflight)").message);
+    }
+}
+const { args, settings } = stackConfig();
+// readStackConfig has checked that the kubeconfig is set, as text.
+checkCluster(args.kubeconfig as string, settings);
 
 const cluster = new k8s.Provider("cluster", {
     kubeconfig: pulumi.secret(args.kubeconfig!),

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { componentsFor, NODE_ROLES, NodeRole } from "./catalogue";
 import { HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig } from "./haproxy";
+import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "./labels";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
 import { renderAlertRules } from "./alertRules";
 import { renderScrapeConfigs } from "./scrapeConfig";
@@ -21,7 +22,6 @@ import type { VerificationPlan } from "../verify/plan";
 export const DEFAULT_PROXY_IMAGE = "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54";
 /** The kube-rbac-proxy release the tests run (toolchain/go/kube-rbac-proxy/go.mod). */
 export const DEFAULT_GATE_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.19.1";
-export const PROXY_APP_LABEL = "eksa-metrics-proxy";
 
 export interface MetricsStackArgs extends StackOptions {
     /** The cluster's kubeconfig, for the verification's TokenRequest and node lookup. Required unless verify.enabled is false. */
@@ -99,15 +99,20 @@ export class MetricsStack extends pulumi.ComponentResource {
         if (settings.verify.enabled && kubeconfig === undefined) {
             throw new SettingsError(["kubeconfig: is required for the verification. Pass the cluster's kubeconfig, or set verify.enabled to false"]);
         }
+        if (settings.replaceDocsMetricsProxy && kubeconfig === undefined) {
+            throw new SettingsError(["kubeconfig: is required to replace the docs page's metrics-proxy. Pass the cluster's kubeconfig, or remove replaceDocsMetricsProxy"]);
+        }
         super("eksa-metrics:index:MetricsStack", name, {}, opts);
         const parent = { parent: this };
+        // Tells this stack's objects from another stack's on the same cluster (the preflight's conflict check).
+        const stackLabel = { [STACK_LABEL]: stackLabelValue(pulumi.getProject(), pulumi.getStack()) };
 
         const namespace = settings.createNamespace
             ? new k8s.core.v1.Namespace(`${name}-namespace`, {
                 metadata: {
                     name: settings.namespace,
                     // Host-network pods are outside the baseline Pod Security profile.
-                    labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+                    labels: { "pod-security.kubernetes.io/enforce": "privileged", ...stackLabel },
                 },
             }, parent).metadata.name
             : pulumi.output(settings.namespace);
@@ -142,10 +147,28 @@ export class MetricsStack extends pulumi.ComponentResource {
         const readerRole = new k8s.rbac.v1.ClusterRole(`${name}-metrics-reader`, {
             rules: [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
         }, parent);
+        // Readers that may not exist yet cannot lend their token: the verification reads with one of its own.
+        const verifier = settings.verifierServiceAccount
+            ? new k8s.core.v1.ServiceAccount(`${name}-verifier`, {
+                metadata: { name: settings.verifierServiceAccount.name, namespace },
+                automountServiceAccountToken: false,
+            }, parent)
+            : undefined;
         const readerBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-metrics-reader`, {
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: readerRole.metadata.name },
-            subjects: settings.readers.map(rbacSubject),
+            subjects: [
+                ...settings.readers.map(rbacSubject),
+                ...(settings.verifierServiceAccount ? [rbacSubject({ kind: "ServiceAccount", ...settings.verifierServiceAccount })] : []),
+            ],
         }, parent);
+
+        // Same host ports as ours: it goes first, and only because the user said so (the preflight names it otherwise).
+        const docsProxyRemoval = settings.replaceDocsMetricsProxy
+            ? new command.local.Command(`${name}-replace-docs-metrics-proxy`, {
+                create: `${TS_NODE} ${scriptPath("replaceDocsProxy.ts")}`,
+                environment: { EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!) },
+            }, parent)
+            : undefined;
 
         // kube-rbac-proxy asks the API server who a token belongs to and what it may do.
         const gated = settings.components.some((c) => c.authenticator === "proxy");
@@ -183,8 +206,10 @@ export class MetricsStack extends pulumi.ComponentResource {
                 haproxyConfigMaps.push(configMap.metadata.name);
             }
             const labels = { "app.kubernetes.io/name": PROXY_APP_LABEL, "app.kubernetes.io/instance": name, "eksa-metrics/node-role": role };
+            // Not in the selector, which is immutable: stacks deployed before the label keep their DaemonSets.
+            const stackLabels = { ...labels, ...stackLabel };
             return [new k8s.apps.v1.DaemonSet(`${name}-${role}`, {
-                metadata: { namespace, labels },
+                metadata: { namespace, labels: stackLabels },
                 spec: {
                     selector: { matchLabels: labels },
                     updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
@@ -192,7 +217,7 @@ export class MetricsStack extends pulumi.ComponentResource {
                         role,
                         components,
                         settings,
-                        labels,
+                        labels: stackLabels,
                         serviceAccountName: serviceAccount.metadata.name,
                         haproxyConfigMapName: configMap?.metadata.name,
                         tlsSecretName: tlsSecret.metadata.name,
@@ -203,6 +228,7 @@ export class MetricsStack extends pulumi.ComponentResource {
                 },
             }, {
                 ...parent,
+                dependsOn: docsProxyRemoval ? [docsProxyRemoval] : [],
                 customTimeouts: { create: `${settings.rolloutTimeoutMinutes}m`, update: `${settings.rolloutTimeoutMinutes}m` },
             })];
         });
@@ -260,7 +286,7 @@ export class MetricsStack extends pulumi.ComponentResource {
                 ...parent,
                 additionalSecretOutputs: ["stdout", "stderr"],
                 // After the rollout (the provider awaits the DaemonSets) and the RBAC it relies on.
-                dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : [])],
+                dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : []), ...(verifier ? [verifier] : [])],
             });
             // The table names nodes, addresses and status codes, never the token: readable without --show-secrets.
             this.verificationReport = pulumi.unsecret(verification.stdout);

@@ -236,3 +236,43 @@ describe("MetricsStack (mocked engine)", function () {
         assert.equal(registered.length, 0);
     });
 });
+
+describe("MetricsStack for the preflight (mocked engine)", function () {
+    this.timeout(20_000);
+
+    it("labels the namespace, DaemonSets and pods with the stack, outside the immutable selector", async () => {
+        const { resources } = await build({ kubeconfig: KUBECONFIG });
+        assert.equal(one(resources, "kubernetes:core/v1:Namespace").inputs.metadata.labels["eksa-metrics/stack"], "eksa-metrics.test");
+        for (const ds of byType(resources, "kubernetes:apps/v1:DaemonSet").map((r) => r.inputs)) {
+            assert.equal(ds.metadata.labels["eksa-metrics/stack"], "eksa-metrics.test");
+            assert.equal(ds.spec.template.metadata.labels["eksa-metrics/stack"], "eksa-metrics.test");
+            assert.equal(ds.spec.selector.matchLabels["eksa-metrics/stack"], undefined);
+        }
+    });
+
+    it("with readersMayNotExistYet, creates the verification's own service account, binds it and verifies with it", async () => {
+        const { resources, captured } = await build({ kubeconfig: KUBECONFIG, readersMayNotExistYet: true });
+        const verifier = one(resources, "kubernetes:core/v1:ServiceAccount", "metrics-verifier").inputs;
+        assert.deepEqual([verifier.metadata.name, verifier.metadata.namespace], ["eksa-metrics-verifier", "eksa-metrics"]);
+        assert.deepEqual(one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "metrics-metrics-reader").inputs.subjects, [
+            { kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" },
+            { kind: "ServiceAccount", name: "eksa-metrics-verifier", namespace: "eksa-metrics" },
+        ]);
+        const plan = JSON.parse(one(resources, "command:local:Command", "metrics-verify").inputs.environment.EKSA_METRICS_VERIFY_PLAN);
+        assert.deepEqual(plan.serviceAccount, { name: "eksa-metrics-verifier", namespace: "eksa-metrics" });
+        const opts = captured.find((c) => c.name === "metrics-verify")!.opts;
+        assert.ok((opts.dependsOn as pulumi.Resource[]).some((r) => (r as any).__name === "metrics-verifier"), "the token is asked for after the account exists");
+    });
+
+    it("with replaceDocsMetricsProxy, removes the docs page's install before the DaemonSets, with the kubeconfig secret", async () => {
+        const { resources, captured } = await build({ kubeconfig: KUBECONFIG, replaceDocsMetricsProxy: true });
+        const removal = one(resources, "command:local:Command", "metrics-replace-docs-metrics-proxy");
+        assert.match(removal.inputs.create, /components\/replaceDocsProxy\.ts$/);
+        assert.ok(isSecret(removal.raw.environment));
+        for (const ds of ["metrics-control-plane", "metrics-worker"]) {
+            const dependsOn = (captured.find((c) => c.name === ds)!.opts.dependsOn as pulumi.Resource[]).map((r) => (r as any).__name);
+            assert.deepEqual(dependsOn, ["metrics-replace-docs-metrics-proxy"]);
+        }
+        assert.equal(byType((await build({ kubeconfig: KUBECONFIG })).resources, "command:local:Command").length, 2, "not without the key");
+    });
+});
