@@ -8,6 +8,7 @@ import { readClusterFacts } from "./components/clusterFacts";
 import { stackLabelValue } from "./components/labels";
 import { MetricsStack } from "./components/metricsStack";
 import { describePlacement, preflight, unreadable } from "./components/preflight";
+import { watchRollout } from "./components/rolloutWatch";
 import { Settings, SettingsError } from "./components/settings";
 import { CONFIG_NAMESPACE, readStackConfig, StackConfig } from "./components/stackConfig";
 
@@ -21,10 +22,12 @@ function stackConfig(): StackConfig {
     }
 }
 
+const stackLabel = stackLabelValue(pulumi.getProject(), pulumi.getStack());
+
 // The preflight (README "Preflight"), in preview and again at the start of `up`: what would stop
 // `up` stops here, read from the cluster with the stack's kubeconfig, before anything is registered.
 function checkCluster(kubeconfig: string, settings: Settings): void {
-    const identity = { stackLabel: stackLabelValue(pulumi.getProject(), pulumi.getStack()), dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` };
+    const identity = { stackLabel, dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` };
     const read = readClusterFacts(kubeconfig, settings);
     const result = "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
     for (const line of describePlacement(result)) {
@@ -47,6 +50,10 @@ const cluster = new k8s.Provider("cluster", {
 });
 
 const metrics = new MetricsStack("eksa-metrics", { ...args, kubeconfig: pulumi.secret(args.kubeconfig!) }, { providers: [cluster] });
+// While `up` awaits the DaemonSets, their pods' reasons (the scheduler's) are told, not only a timeout at the end.
+if (!pulumi.runtime.isDryRun()) {
+    watchRollout(args.kubeconfig as string, settings.namespace, stackLabel, metrics.daemonSets, settings.rolloutTimeoutMinutes);
+}
 
 export const namespace = metrics.namespace;
 export const endpoints = metrics.endpoints;
