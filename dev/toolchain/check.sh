@@ -81,6 +81,11 @@ in_cache etcdctl && want etcdctl "etcdctl version: ${ETCD_VERSION#v}" "$(ver etc
 # kube-rbac-proxy.
 in_cache kube-rbac-proxy && want kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION" "$(ver kube-rbac-proxy --version)"
 
+# Prometheus and promtool (setup.sh stamps the module version as their revision).
+for b in prometheus promtool; do
+  in_cache "$b" && want "$b" "revision: $PROMETHEUS_VERSION)" "$(ver "$b" --version)"
+done
+
 # Pulumi CLI and what it needs next to itself.
 if in_cache pulumi; then
   want pulumi "$PULUMI_VERSION" "$(ver pulumi version)"
@@ -113,6 +118,7 @@ gomod_has kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
 gomod_has etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 gomod_has kube-rbac-proxy github.com/brancz/kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION"
 gomod_has pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
+gomod_has prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
 
 if [ "$failed" -gt 0 ]; then
   echo "toolchain check: $failed problem(s); run toolchain/setup.sh"
