@@ -11,7 +11,7 @@ import { ComponentName, componentsFor, NodeRole } from "./catalogue";
 import { PROXY_APP_LABEL, STACK_LABEL } from "./labels";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
 import { Settings } from "./settings";
-import { ClusterNode, isControlPlane, whyNotScheduled } from "../verify/plan";
+import { ClusterNode, isControlPlane, NO_INTERNAL_IP, whyNotScheduled } from "../verify/plan";
 
 /** Kubernetes minors the proxy is built for and tested on (EKS Anywhere's releases). */
 export const SUPPORTED_MINORS = { oldest: 28, newest: 34 };
@@ -135,7 +135,7 @@ export function placeNode(settings: Settings, node: ClusterNode): NodePlacement 
     }
     const reason = whyNotScheduled(settings, node);
     // Without an InternalIP the pod still runs; only the verification leaves the node out.
-    return reason && reason !== "node has no InternalIP" ? { node: node.name, role, components: [], skipped: reason } : { node: node.name, role, components };
+    return reason && reason !== NO_INTERNAL_IP ? { node: node.name, role, components: [], skipped: reason } : { node: node.name, role, components };
 }
 
 function checkVersion(facts: ClusterFacts, key: (k: string) => string, errors: string[], warnings: string[]): void {

@@ -102,8 +102,11 @@ function tolerates(tolerations: Toleration[], taint: ClusterNode["taints"][numbe
     });
 }
 
+/** whyNotScheduled's answer for a node the pod runs on but the verification cannot reach. */
+export const NO_INTERNAL_IP = "node has no InternalIP";
+
 /** Why the proxy pod will not run on `node`, or undefined when it does. */
-export function whyNotScheduled(plan: VerificationPlan, node: ClusterNode): string | undefined {
+export function whyNotScheduled(plan: Pick<VerificationPlan, "nodeSelector" | "tolerations">, node: ClusterNode): string | undefined {
     for (const [label, value] of Object.entries(plan.nodeSelector)) {
         if (node.labels[label] !== value) {
             return `node selector ${label}=${value} does not match`;
@@ -117,7 +120,7 @@ export function whyNotScheduled(plan: VerificationPlan, node: ClusterNode): stri
         return `taint ${blocking.key}${blocking.value ? `=${blocking.value}` : ""}:${blocking.effect} is not tolerated`;
     }
     if (!node.internalIP) {
-        return "node has no InternalIP";
+        return NO_INTERNAL_IP;
     }
     return undefined;
 }

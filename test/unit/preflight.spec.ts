@@ -110,6 +110,9 @@ describe("preflight", () => {
             assert.ok(errors.includes("eksa-metrics:components.kube-controller-manager: no node will run its proxy (cp-1: taint maintenance=true:NoExecute is not tolerated). Add the missing toleration to eksa-metrics:tolerations, fix eksa-metrics:nodeSelector, or turn it off"), errors.join("\n"));
             assert.equal(errors.filter((e) => /no node will run/.test(e)).length, 3, "kube-proxy still runs on the worker");
         });
+        it("places the proxy on a node without an InternalIP (only the verification leaves it out)", () => {
+            assert.deepEqual(run({}, cluster({ nodes: [cp, { ...worker, internalIP: undefined }] })).placement[1].components, ["kube-proxy"]);
+        });
         it("lists nodes the node selector leaves out, without a warning", () => {
             const result = run({ nodeSelector: { pool: "a" } }, cluster({ nodes: [{ ...cp, labels: { ...cp.labels, pool: "a" } }, worker] }));
             assert.deepEqual(result.warnings, []);
