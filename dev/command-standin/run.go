@@ -49,17 +49,19 @@ func run(ctx context.Context, command string, in commandInputs, previousStdout, 
 	var outBuf, errBuf bytes.Buffer
 	var combined lockedBuffer
 	outWriters, errWriters := []io.Writer{&outBuf, &combined}, []io.Writer{&errBuf, &combined}
-	logger := &lineWriter{emit: log}
+	// One line buffer per stream, so a line of one is never glued to a partial line of the other.
+	outLog, errLog := &lineWriter{emit: log}, &lineWriter{emit: log}
 	if log != nil && in.logStdout {
-		outWriters = append(outWriters, logger)
+		outWriters = append(outWriters, outLog)
 	}
 	if log != nil && in.logStderr {
-		errWriters = append(errWriters, logger)
+		errWriters = append(errWriters, errLog)
 	}
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(outWriters...), io.MultiWriter(errWriters...)
 
 	err = cmd.Run()
-	logger.flush()
+	outLog.flush()
+	errLog.flush()
 	if err != nil {
 		// v1.2.1's message: the exit status, the command, and everything it printed (whatever
 		// `logging` says).
@@ -81,6 +83,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 // lineWriter hands complete lines (without their line ending) to emit; flush emits the rest.
+// exec.Cmd copies each stream in one goroutine, so emit may be called from two at once.
 type lineWriter struct {
 	mu      sync.Mutex
 	pending []byte
