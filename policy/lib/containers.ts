@@ -9,7 +9,11 @@ export interface Program {
     readonly name: string;
     /** Basenames of the executable (`/usr/local/bin/kube-proxy` -> "kube-proxy"). */
     readonly executables: readonly string[];
-    /** Repository basenames of images whose entrypoint runs the program, without tag or architecture suffix. */
+    /**
+     * Images whose entrypoint runs the program: the repository's last path segments, without tag
+     * or architecture suffix ("kube-proxy", or "cluster-api-provider-nutanix/controller" where the
+     * basename alone says nothing).
+     */
     readonly images: readonly string[];
 }
 
@@ -96,8 +100,8 @@ function executableProgram(executable: string, programs: readonly Program[]): Pr
 }
 
 /**
- * The program an image ships, by repository basename without tag, digest or architecture suffix:
- * `registry.k8s.io/kube-scheduler:v1.30.0`, `k8s.gcr.io/kube-scheduler-amd64:v1.10.0`,
+ * The program an image ships, by the repository's last path segments without tag, digest or
+ * architecture suffix: `registry.k8s.io/kube-scheduler:v1.30.0`, `k8s.gcr.io/kube-scheduler-amd64:v1.10.0`,
  * `public.ecr.aws/eks-distro/kubernetes/kube-controller-manager:v1.30.4-eks-1-30-15`.
  */
 export function imageProgram(image: string, programs: readonly Program[]): Program | undefined {
@@ -107,8 +111,8 @@ export function imageProgram(image: string, programs: readonly Program[]): Progr
     if (tagColon > lastSlash) {
         repository = repository.slice(0, tagColon);
     }
-    const base = (repository.split("/").pop() ?? "").replace(/-(amd64|arm64|arm|ppc64le|s390x)$/, "");
-    return programs.find((p) => p.images.includes(base));
+    const name = repository.replace(/-(amd64|arm64|arm|ppc64le|s390x)$/, "");
+    return programs.find((p) => p.images.some((image) => name === image || name.endsWith(`/${image}`)));
 }
 
 const SHELLS = new Set(["sh", "bash", "dash", "ash", "ksh", "zsh"]);

@@ -3,7 +3,7 @@
 
 // UnknownValueError is a runtime export of @pulumi/policy's index; its proxy.d.ts is stripped, so
 // TypeScript types it loosely (test/policy/unknownDuringPreview.spec.ts checks it works).
-import { ResourceValidationArgs, UnknownValueError } from "@pulumi/policy";
+import { ResourceValidationArgs, StackValidationArgs, UnknownValueError } from "@pulumi/policy";
 import { UNKNOWN } from "./resources";
 
 /** What a policy found on one resource: violations, and relevant fields unknown during preview. */
@@ -69,4 +69,79 @@ export function unknownMessage(resource: string, path: string, what: string, rul
         `${resource}: ${path} is unknown during preview, so the policy cannot check ${what}. ` +
         `It will be checked on \`pulumi up\`, when the value is known, before the resource is created (${rule}).`
     );
+}
+
+/** What a policy file documents next to its policy (the README table is checked against it). */
+export interface PolicyDocs {
+    /** The benchmark item or other reference the policy implements. */
+    readonly reference: string;
+    /** The Kubernetes kinds (and fields) the policy looks at. */
+    readonly looksAt: readonly string[];
+}
+
+/** A team's list of hosts (as written after the port is split off) that a policy lets pass. */
+export interface AllowedHostsConfig {
+    readonly allowedHosts?: readonly string[];
+}
+
+/** configSchema for AllowedHostsConfig. */
+export const ALLOWED_HOSTS_SCHEMA = {
+    properties: {
+        allowedHosts: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: [] as string[],
+            description: "Hosts or address ranges (as written, without port) to let pass, e.g. a firewalled metrics network.",
+        },
+    },
+};
+
+/** Whether a listen host (brackets of IPv6 aside) is one the team allows. */
+export function hostAllowed(config: AllowedHostsConfig): (host: string) => boolean {
+    const unbracket = (host: string) => host.trim().replace(/^\[(.*)\]$/, "$1");
+    const allowed = new Set((config.allowedHosts ?? []).map(unbracket));
+    return (host) => allowed.has(unbracket(host));
+}
+
+/** A value found at a field (and how it was written there), or a field unknown during preview. */
+export type Setting = KnownSetting | { readonly unknown: string };
+export interface KnownSetting {
+    readonly path: string;
+    readonly value: unknown;
+    /** The field's whole text when it holds more than the value, e.g. `--metrics-bind-address=:10249`. */
+    readonly written?: string;
+    /** How the value was obtained, e.g. a `$(VAR)` expansion. */
+    readonly note?: string;
+}
+
+/** The value as messages quote it: the field's text, and how it was obtained. */
+export function quoted(setting: KnownSetting): string {
+    return `${JSON.stringify(setting.written ?? setting.value)}${setting.note ? ` (${setting.note})` : ""}`;
+}
+
+/** One unknown message per unknown field, and the violations `judge` finds in the known ones. */
+export function judgeSettings(settings: readonly Setting[], unknownOf: (path: string) => string, judge: (setting: KnownSetting) => string[]): Assessment {
+    return {
+        violations: settings.flatMap((s) => ("unknown" in s ? [] : judge(s))),
+        unknowns: settings.flatMap((s) => ("unknown" in s ? [unknownOf(s.unknown)] : [])),
+    };
+}
+
+/** A resource of the stack, props with UNKNOWN for values unknown during preview. */
+export interface StackResource {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly props: unknown;
+}
+
+/** The stack's resources as stack policies read them (see materializePreviewProps). */
+export function stackResources(args: StackValidationArgs): StackResource[] {
+    return args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: materializePreviewProps(r.props) }));
+}
+
+/** A violation of a stack policy, reported on one resource. */
+export interface StackFinding {
+    readonly urn: string;
+    readonly message: string;
 }

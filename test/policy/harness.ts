@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 // The pack's own copy of @pulumi/policy (the one policies.ts uses), so UnknownValueError is the same class.
-import { ResourceValidationArgs, ResourceValidationPolicy, unknownCheckingProxy, UnknownValueError } from "../../policy/node_modules/@pulumi/policy";
+import { Policy, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, unknownCheckingProxy, UnknownValueError } from "../../policy/node_modules/@pulumi/policy";
 
 /**
  * The engine's sentinel for a value unknown during preview (plugin.UnknownStringValue), as the
@@ -78,6 +78,51 @@ export async function runPolicy(policy: ResourceValidationPolicy, resource: Regi
         }
     }
     return { violations };
+}
+
+/** One violation of a stack policy and the resource it names. */
+export interface StackViolation {
+    readonly message: string;
+    /** The Pulumi resource name of the URN the violation was reported on. */
+    readonly resource?: string;
+}
+
+export const urnOf = (resource: RegisteredResource) => `urn:pulumi:test::eksa-metrics::${resource.type}::${resource.name}`;
+
+/** Runs a stack policy's validateStack on a set of resources the way @pulumi/policy's analyzer does (AnalyzeStack). */
+export async function runStackPolicy(policy: StackValidationPolicy, resources: readonly RegisteredResource[], config: object = {}): Promise<StackViolation[]> {
+    const violations: StackViolation[] = [];
+    const byUrn = new Map(resources.map((r) => [urnOf(r), r.name]));
+    const policyResources = resources.map((resource): PolicyResource => {
+        const props = unknownCheckingProxy(JSON.parse(JSON.stringify(resource.props)));
+        return {
+            type: resource.type,
+            props,
+            urn: urnOf(resource),
+            name: resource.name,
+            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            dependencies: [],
+            propertyDependencies: {},
+            isType: () => false,
+            asType: (() => undefined) as PolicyResource["asType"],
+        };
+    });
+    await policy.validateStack(
+        { resources: policyResources, getConfig: <T extends object>() => config as T, stackTags: new Map(), notApplicable: (reason?: string): never => { throw new NotApplicable(reason); } },
+        (message, urn) => violations.push({ message, resource: urn === undefined ? undefined : byUrn.get(urn) }),
+    );
+    return violations;
+}
+
+export const isStackPolicy = (policy: Policy): policy is StackValidationPolicy => "validateStack" in policy;
+
+/** Every violation a policy of either kind reports on a set of resources (a program's). */
+export async function programViolations(policy: Policy, resources: readonly RegisteredResource[], config: object = {}): Promise<StackViolation[]> {
+    if (isStackPolicy(policy)) {
+        return runStackPolicy(policy, resources, config);
+    }
+    const runs = await Promise.all(resources.map(async (r) => ({ r, run: await runPolicy(policy as ResourceValidationPolicy, r, config) })));
+    return runs.flatMap(({ r, run }) => run.violations.map((message) => ({ message, resource: r.name })));
 }
 
 /** All YAML documents of a fixture file. */

@@ -1,0 +1,127 @@
+// Cluster API style controllers (controller-runtime managers) serve metrics and pprof on their
+// diagnostics endpoint. With --diagnostics-address (default :8443) and --insecure-diagnostics=false
+// the endpoint requires TLS, a token and RBAC; with --insecure-diagnostics=true, or the older
+// --metrics-bind-addr on all interfaces, it serves plain HTTP to anyone.
+
+import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { classifyListenAddress } from "../lib/addresses";
+import { boolFlagValue, CommandLine, FlagValue, flagValues, Program, workloadCommandLines } from "../lib/containers";
+import { describeResource, formatPath, workloadOf } from "../lib/resources";
+import { Assessment, assessOrNotApplicable, PolicyDocs, unknownMessage } from "../lib/preview";
+
+export const CONTROLLER_DIAGNOSTICS = "controller-diagnostics-authenticated";
+
+export const controllerDiagnosticsDocs: PolicyDocs = {
+    reference: "Cluster API diagnostics endpoint (`--diagnostics-address`, `--insecure-diagnostics`); the eksa-metrics design (EKS-A, etcdadm and CAPI provider controllers on :8443)",
+    looksAt: [
+        "Pods and workloads: containers running a controller-runtime manager (`/manager`, or an image of CAPI core, kubeadm bootstrap / control plane, EKS Anywhere cluster controller and packages, etcdadm bootstrap / controller, CAPV, CAPX, CAPT, CAPC)",
+    ],
+};
+
+/** The controllers the design scrapes on :8443; `manager` is the kubebuilder entrypoint they share. */
+const MANAGER: Program = {
+    name: "controller-runtime manager",
+    executables: ["manager"],
+    images: [
+        "cluster-api-controller",
+        "kubeadm-bootstrap-controller",
+        "kubeadm-control-plane-controller",
+        "eks-anywhere-cluster-controller",
+        "eks-anywhere-packages",
+        "etcdadm-bootstrap-provider",
+        "etcdadm-controller",
+        "cluster-api-vsphere-controller",
+        "cluster-api-provider-vsphere/release/manager",
+        "cluster-api-provider-nutanix/controller",
+        "cluster-api-provider-tinkerbell",
+        "capi-cloudstack-controller",
+        "cluster-api-provider-cloudstack/release/manager",
+    ],
+};
+
+const RULE = "keep --diagnostics-address=:8443 with --insecure-diagnostics=false";
+const NOT_APPLICABLE = "only Pods and workloads can run a controller-runtime manager";
+/** CAPI's default diagnostics address. */
+const DEFAULT_DIAGNOSTICS_ADDRESS = ":8443";
+const METRICS_FLAGS = ["metrics-bind-addr", "metrics-bind-address"];
+
+/** "0" (and "") switch the listener off. */
+const isDisabled = (value: string) => value.trim() === "0" || value.trim() === "";
+
+function lastValue(line: CommandLine, flag: string): FlagValue | undefined {
+    const values = flagValues(line, flag);
+    return values[values.length - 1];
+}
+
+function assessLine(line: CommandLine, resource: string, violations: string[], unknowns: string[]): void {
+    const where = `${formatPath(line.containerPath)} (${line.identifiedBy})`;
+    const insecure = boolFlagValue(line, "insecure-diagnostics");
+    const diagnostics = lastValue(line, "diagnostics-address");
+    const secureMetrics = boolFlagValue(line, "metrics-secure");
+    const metricsValues = METRICS_FLAGS.map((flag) => lastValue(line, flag));
+    // An unknown argument could be any of the flags: one message per field.
+    const unknownPaths = new Set([insecure, diagnostics, secureMetrics, ...metricsValues].flatMap((v) => (v?.state === "unknown" ? [v.path] : [])));
+    for (const path of unknownPaths) {
+        unknowns.push(unknownMessage(resource, path, "whether the controller's diagnostics and metrics endpoints are authenticated", RULE));
+    }
+    const remedy =
+        `Run the controller with --diagnostics-address=:8443 --insecure-diagnostics=false (metrics over TLS, token and ` +
+        `RBAC checked by the controller) and grant the scraper the eksa-metrics metrics-reader role (get on /metrics).`;
+
+    if (insecure?.state === "set" && insecure.value === "true") {
+        const address = diagnostics?.state === "set" ? diagnostics.value : DEFAULT_DIAGNOSTICS_ADDRESS;
+        const reach = classifyListenAddress(address).reach;
+        if (diagnostics?.state !== "unknown" && !isDisabled(address) && reach !== "loopback") {
+            const on = diagnostics?.state === "set" ? `${diagnostics.path} = ${JSON.stringify(diagnostics.written ?? diagnostics.value)}` : `the default ${DEFAULT_DIAGNOSTICS_ADDRESS}`;
+            violations.push(
+                `controller diagnostics without authentication: ${resource} runs a controller-runtime manager in ${where} with ` +
+                    `${insecure.path} = ${JSON.stringify(insecure.written)}, so its diagnostics endpoint (${on}) serves metrics and ` +
+                    `pprof over plain HTTP to anyone who reaches it. ${remedy}`,
+            );
+        }
+    }
+
+    for (const metrics of metricsValues) {
+        if (!metrics || metrics.state === "unknown" || metrics.downwardApi || isDisabled(metrics.value) || diagnostics !== undefined || (secureMetrics?.state === "set" && secureMetrics.value === "true")) {
+            continue;
+        }
+        const verdict = classifyListenAddress(metrics.value);
+        if (verdict.reach === "all-interfaces") {
+            violations.push(
+                `controller metrics without authentication on all interfaces: ${resource} runs a controller-runtime manager in ${where} ` +
+                    `with ${metrics.path} = ${JSON.stringify(metrics.written ?? metrics.value)}; ${verdict.reason}, and without ` +
+                    `--diagnostics-address the metrics listener is plain HTTP with no token check. ${remedy}`,
+            );
+        }
+    }
+}
+
+export function assessControllerDiagnostics(type: string, pulumiName: string, props: unknown): Assessment | undefined {
+    const workload = workloadOf(type);
+    if (!workload) {
+        return undefined;
+    }
+    const resource = describeResource(type, pulumiName, props);
+    const scan = workloadCommandLines(props, workload, [MANAGER]);
+    const violations: string[] = [];
+    const unknowns = scan.unknowns.map((path) => unknownMessage(resource, path, "whether it runs a controller-runtime manager (and its diagnostics flags)", RULE));
+    for (const line of scan.commandLines) {
+        assessLine(line, resource, violations, unknowns);
+    }
+    return { violations, unknowns };
+}
+
+export const controllerDiagnosticsAuthenticated: ResourceValidationPolicy = {
+    name: CONTROLLER_DIAGNOSTICS,
+    displayName: "controllers' diagnostics endpoints require authentication",
+    description:
+        "A controller-runtime manager (Cluster API core and providers, EKS Anywhere, etcdadm) must not run with " +
+        "--insecure-diagnostics=true off loopback, nor serve --metrics-bind-addr(ess) on all interfaces without " +
+        "--diagnostics-address: both serve metrics and pprof over plain HTTP without authentication.",
+    severity: "high",
+    remediationSteps: "Use --diagnostics-address=:8443 --insecure-diagnostics=false and scrape with a token bound to the eksa-metrics metrics-reader role.",
+    validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+        const assessment = assessOrNotApplicable(args, assessControllerDiagnostics, undefined, NOT_APPLICABLE);
+        assessment.violations.forEach((message) => reportViolation(message));
+    },
+};

@@ -1,0 +1,65 @@
+import * as assert from "assert";
+import { CONTROLLER_DIAGNOSTICS, controllerDiagnosticsAuthenticated } from "../../../policy/policies/controllerDiagnosticsAuthenticated";
+import { metricsExposureUnknownDuringPreview } from "../../../policy/policies/metricsExposureUnknownDuringPreview";
+import { asConfigFileChild, fixture, runPolicy, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const REMEDY = "Run the controller with --diagnostics-address=:8443 --insecure-diagnostics=false";
+
+async function violations(name: string): Promise<string[]> {
+    const resource = asConfigFileChild(fixture("controllers.yaml", name));
+    const run = await runPolicy(controllerDiagnosticsAuthenticated, resource);
+    assert.strictEqual(run.notApplicable, undefined);
+    assert.deepStrictEqual((await runPolicy(metricsExposureUnknownDuringPreview, resource)).violations, []);
+    run.violations.forEach((m) => assert.ok(m.includes(REMEDY) && m.includes("metrics-reader"), m));
+    return run.violations;
+}
+
+describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
+    it("passes CAPI core as clusterctl deploys it (--diagnostics-address=:8443 --insecure-diagnostics=false)", async () => {
+        assert.deepStrictEqual(await violations("capi-controller-manager"), []);
+    });
+
+    it("catches --insecure-diagnostics=true on :8443", async () => {
+        const [message, ...rest] = await violations("capi-kubeadm-bootstrap-controller-manager");
+        assert.deepStrictEqual(rest, []);
+        assert.ok(
+            message.startsWith(
+                `controller diagnostics without authentication: ${DEPLOYMENT} capi-kubeadm-bootstrap-system/capi-kubeadm-bootstrap-controller-manager runs a ` +
+                    'controller-runtime manager in spec.template.spec.containers[0] (command[0] "/manager") with spec.template.spec.containers[0].args[2] = ' +
+                    '"--insecure-diagnostics=true", so its diagnostics endpoint (spec.template.spec.containers[0].args[1] = "--diagnostics-address=:8443")',
+            ),
+            message,
+        );
+    });
+
+    it("reads a bare --insecure-diagnostics as true on the default address (image entrypoint); on loopback it passes", async () => {
+        const [message, ...rest] = await violations("eksa-controller-manager");
+        assert.deepStrictEqual(rest, [], "the packages controller's insecure endpoint is on 127.0.0.1");
+        assert.ok(message.includes('image "public.ecr.aws/eks-anywhere/eks-anywhere-cluster-controller:v0.21.0-eks-a-80" (its entrypoint, no command)'), message);
+        assert.ok(message.includes('args[1] = "--insecure-diagnostics", so its diagnostics endpoint (the default :8443)'), message);
+    });
+
+    it("catches --metrics-bind-addr(ess) on all interfaces without --diagnostics-address (CAPV, CAPX); localhost, 0 (off) and a diagnostics endpoint pass", async () => {
+        const messages = await violations("capv-controller-manager");
+        assert.deepStrictEqual(
+            messages.map((m) => /containers\[(\d)\]\.args\[\d\] = ("[^"]+")/.exec(m)!.slice(1).join(" ")),
+            ['0 "--metrics-bind-addr=0.0.0.0:8080"', '1 "--metrics-bind-address=:8080"'],
+        );
+        assert.ok(messages[0].startsWith("controller metrics without authentication on all interfaces: "), messages[0]);
+        assert.ok(messages[1].includes("no host, so every interface"), messages[1]);
+    });
+
+    it("leaves other programs with similar flags alone", async () => {
+        assert.deepStrictEqual(await violations("other-app"), []);
+    });
+
+    it("names an unknown --insecure-diagnostics during preview", async () => {
+        const resource = asConfigFileChild(fixture("controllers.yaml", "capi-controller-manager"));
+        const props = withValue(resource.props, ["spec", "template", "spec", "containers", 0, "args", 2], SENTINEL);
+        assert.deepStrictEqual((await runPolicy(controllerDiagnosticsAuthenticated, { ...resource, props })).violations, []);
+        const unknowns = (await runPolicy(metricsExposureUnknownDuringPreview, { ...resource, props })).violations;
+        assert.strictEqual(unknowns.length, 1, unknowns.join("\n"));
+        assert.ok(unknowns[0].startsWith(`[${CONTROLLER_DIAGNOSTICS}] ${DEPLOYMENT} capi-system/capi-controller-manager: spec.template.spec.containers[0].args[2] is unknown during preview`), unknowns[0]);
+    });
+});
