@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,6 +100,7 @@ plugins:
 		"PULUMI_SKIP_UPDATE_CHECK=true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
 		"PULUMI_DISABLE_REGISTRY_RESOLVE=true",
+		"PULUMI_DEBUG_COMMANDS=true", // enables --event-log
 	)
 	return s
 }
@@ -184,9 +186,20 @@ func TestEndToEndWithThePulumiCLI(t *testing.T) {
 		t.Fatalf("the preview ran a command: journal %q", j)
 	}
 
-	s.up()
+	events := filepath.Join(t.TempDir(), "events.json")
+	s.up("--event-log", events)
 	if j := s.journal(); j != "create one\n" {
 		t.Fatalf("after the first up, journal = %q; want the probe's create", j)
+	}
+	// logging: the probe logs stdout only, `after` nothing; the engine shows them on the resource.
+	logged := diagnostics(t, events)
+	if !slices.Contains(logged["probe"], "created one") || slices.ContainsFunc(logged["probe"], func(m string) bool {
+		return strings.Contains(m, "token has")
+	}) {
+		t.Errorf("the probe (logging: stdout) logged %q; want its stdout, not its stderr", logged["probe"])
+	}
+	if len(logged["after"]) != 0 {
+		t.Errorf("after (logging: none) logged %q", logged["after"])
 	}
 	var outputs map[string]string
 	if err := json.Unmarshal([]byte(s.mustRun("stack", "output", "--json", "--show-secrets")), &outputs); err != nil {
@@ -248,6 +261,30 @@ func TestEndToEndWithThePulumiCLI(t *testing.T) {
 	if j := s.journal(); !strings.HasSuffix(j, "delete three after created three\ndelete three after created three\n") {
 		t.Errorf("after destroy, journal = %q; want the probe's delete", j)
 	}
+}
+
+// diagnostics reads an engine event log (pulumi --event-log) and returns the diagnostic messages
+// by the name of the resource they are on.
+func diagnostics(t *testing.T, eventLog string) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile(eventLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var event struct {
+			DiagnosticEvent *struct{ URN, Message string }
+		}
+		if err := json.Unmarshal([]byte(line), &event); err != nil {
+			t.Fatalf("event log line %q: %v", line, err)
+		}
+		if d := event.DiagnosticEvent; d != nil && d.URN != "" {
+			name := d.URN[strings.LastIndex(d.URN, "::")+2:]
+			byName[name] = append(byName[name], strings.TrimSpace(d.Message))
+		}
+	}
+	return byName
 }
 
 // assertProbeSecrets checks, in a `pulumi stack export`, that the probe's environment.TOKEN
