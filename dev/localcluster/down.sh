@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Stop everything localcluster/up.sh started, remove its network namespace, and check that
-# nothing is left. The state dir (PKI, etcd data, logs) is kept for a fast warm `up.sh`
-# unless --purge is given.
+# Stop everything localcluster/up.sh started, remove its network namespaces, and check that
+# nothing is left. What to remove is read from the state dir, not from the environment. The
+# state dir (PKI, etcd data, logs) is kept for a fast warm `up.sh` unless --purge is given.
 #   down.sh [--purge]
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -32,18 +32,23 @@ if [ -d "$run" ]; then
     fi
     rm -f "$f"
   done
-  for name in kube-proxy nsfwd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for name in fwd kube-proxy nsfwd kube-scheduler kube-controller-manager kube-apiserver etcd; do
     lc_stop "$run/$name.pid" 20
   done
-  if [ -f "$run/netns" ]; then
-    ns=$(cat "$run/netns")
+  # kube-proxy's namespace, then the cluster's own one (address blocks other than 127.0.0)
+  for f in "$run/netns" "$run/cluster-netns"; do
+    [ -f "$f" ] || continue
+    ns=$(cat "$f")
     if [ -e "/run/netns/$ns" ]; then
+      # a process we do not know of would keep the namespace alive after its deletion
+      pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+      [ -z "$pids" ] || lc_die "processes still in network namespace $ns: $pids"
       ip netns delete "$ns"
       lc_log "deleted network namespace $ns"
     fi
-    rm -f "$run/netns"
-  fi
-  rm -f "$run"/*.cmd
+    rm -f "$f"
+  done
+  rm -f "$run"/*.cmd "$run/block"
 fi
 
 # Verify: nothing recorded is still alive.

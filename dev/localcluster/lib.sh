@@ -13,24 +13,46 @@ LC_CLUSTER_NAME=eksa-localcluster
 LC_SERVICE_CIDR=10.96.0.0/12
 LC_POD_CIDR=192.168.0.0/16
 LC_CP_NODE=eksa-cp-1
-LC_CP_IP=127.0.0.2
 LC_KUBECONFIG=$LC_STATE/kubeconfig
+
+# The address block 127.X.Y of the nodes. The default, 127.0.0, runs every process in the
+# caller's network namespace. Any other block gives the cluster a network namespace of its own
+# (LC_CLUSTER_NETNS, named after the state dir), so several clusters can run side by side
+# with the same ports; forwarders make the apiserver (BLOCK.1:6443) and the node IPs' ports
+# reachable from the caller's namespace.
+LC_BLOCK=${EKSA_LOCALCLUSTER_ADDRESS_BLOCK:-127.0.0}
+LC_CLUSTER_NETNS=
+LC_IN=()
+LC_API_IP=127.0.0.1
+if [ "$LC_BLOCK" != 127.0.0 ]; then
+  LC_CLUSTER_NETNS=eksa-lc-cl-$(printf '%s' "$LC_STATE" | sha256sum | cut -c1-8)
+  LC_IN=(nsenter --net="/run/netns/$LC_CLUSTER_NETNS" --)
+  LC_API_IP=$LC_BLOCK.1
+fi
+LC_CP_IP=$LC_BLOCK.2
+LC_API_SERVER=https://$LC_API_IP:6443
+# Node ports the caller reaches through the forwarders: the metrics proxy's listeners
+# (KCM, scheduler, kube-proxy, etcd), its health port and the kubelet API.
+LC_NODE_PORTS=(10257 10259 10249 2381 10263 10250)
 
 lc_log() { printf '[localcluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 lc_die() { lc_log "ERROR: $*"; exit 1; }
 
-# Node list: "NAME IP ROLE" lines (control plane first, then eksa-worker-1..N = 127.0.0.(2+N)).
+# Node list: "NAME IP ROLE" lines (control plane first, then eksa-worker-1..N = BLOCK.(2+N)).
 lc_nodes() {
   echo "$LC_CP_NODE $LC_CP_IP control-plane"
   local i
   for ((i = 1; i <= LC_WORKERS; i++)); do
-    echo "eksa-worker-$i 127.0.0.$((2 + i)) worker"
+    echo "eksa-worker-$i $LC_BLOCK.$((2 + i)) worker"
   done
 }
 
-lc_validate_workers() {
+lc_validate_settings() {
   if ! [[ $LC_WORKERS =~ ^[0-9]+$ ]] || ((LC_WORKERS > 200)); then
     lc_die "EKSA_LOCALCLUSTER_WORKERS must be an integer in 0..200 (got '$LC_WORKERS')"
+  fi
+  if ! [[ $LC_BLOCK =~ ^127\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$ ]]; then
+    lc_die "EKSA_LOCALCLUSTER_ADDRESS_BLOCK must be 127.X.Y (got '$LC_BLOCK')"
   fi
 }
 

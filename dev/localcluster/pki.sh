@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # PKI of the local control plane, with openssl, laid out like kubeadm's /etc/kubernetes/pki.
 # Idempotent: an existing key or certificate is kept (so a warm `up.sh` reuses everything).
-#   pki.sh STATE_DIR NODE...
+#   pki.sh STATE_DIR APISERVER_IP NODE...
 set -euo pipefail
 
 state=$1
-shift
+api_ip=$2
+shift 2
 pki=$state/pki
 umask 077
 mkdir -p "$pki/etcd"
@@ -50,8 +51,16 @@ cert() {
 ca "$pki/ca" kubernetes
 ca "$pki/etcd/ca" etcd-ca
 
+# Clients inside the cluster's namespace use 127.0.0.1; those outside use APISERVER_IP. A
+# certificate from a run with another address block lacks it: issue a new one.
+api_sans=IP:127.0.0.1
+[ "$api_ip" = 127.0.0.1 ] || api_sans+=",IP:$api_ip"
+if [ -s "$pki/apiserver.crt" ] && ! openssl x509 -in "$pki/apiserver.crt" -noout -ext subjectAltName |
+  tr -d ' ' | tr ',' '\n' | grep -qxF "IPAddress:$api_ip"; then
+  rm "$pki/apiserver.crt"
+fi
 cert "$pki/apiserver" "$pki/ca" "/CN=kube-apiserver" serverAuth \
-  "IP:127.0.0.1,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost"
+  "$api_sans,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost"
 cert "$pki/apiserver-kubelet-client" "$pki/ca" "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client" clientAuth
 cert "$pki/apiserver-etcd-client" "$pki/etcd/ca" "/CN=kube-apiserver-etcd-client" clientAuth
 cert "$pki/etcd/server" "$pki/etcd/ca" "/CN=eksa-cp-1" serverAuth,clientAuth "IP:127.0.0.1,DNS:localhost"

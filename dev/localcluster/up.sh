@@ -4,7 +4,9 @@
 #
 # Environment:
 #   EKSA_LOCALCLUSTER_DIR      state dir (default /tmp/eksa-metrics-localcluster)
-#   EKSA_LOCALCLUSTER_WORKERS  number of worker nodes (default 1); worker N = 127.0.0.(2+N)
+#   EKSA_LOCALCLUSTER_WORKERS  number of worker nodes (default 1); worker N = BLOCK.(2+N)
+#   EKSA_LOCALCLUSTER_ADDRESS_BLOCK  127.X.Y of the nodes (default 127.0.0); any other block
+#                              runs the cluster in a network namespace of its own (README.md)
 #   EKSA_LOCALCLUSTER_TIMEOUT  seconds to wait for each component (default 120)
 #   EKSA_METRICS_CACHE         toolchain cache (see toolchain/env.sh)
 #
@@ -18,7 +20,7 @@ source "$LC_REPO/dev/toolchain/env.sh"
 t_start=$(date +%s.%N)
 trap 'rc=$?; if ((rc != 0)); then lc_log "up.sh failed; what it started is left running for inspection (logs in $LC_STATE/logs); localcluster/down.sh stops it"; fi' EXIT
 timeout=${EKSA_LOCALCLUSTER_TIMEOUT:-120}
-lc_validate_workers
+lc_validate_settings
 [ "$(id -u)" = 0 ] || lc_die "must run as root (network and mount namespaces, container uids)"
 
 # ---- prerequisites ----
@@ -52,6 +54,12 @@ pki=$LC_STATE/pki
 run=$LC_STATE/run
 logs=$LC_STATE/logs
 
+# The block decides where every process runs: switching it needs a down.sh first.
+if [ -f "$run/block" ] && [ "$(cat "$run/block")" != "$LC_BLOCK" ]; then
+  lc_die "this cluster runs with address block $(cat "$run/block"), not $LC_BLOCK: run down.sh first"
+fi
+echo "$LC_BLOCK" >"$run/block"
+
 mapfile -t nodes < <(lc_nodes)
 node_names=()
 for n in "${nodes[@]}"; do node_names+=("${n%% *}"); done
@@ -70,13 +78,14 @@ if [ ! -x "$kubelet_bin" ]; then
 fi
 
 # ---- PKI and kubeconfigs ----
-"$LC_HERE/pki.sh" "$LC_STATE" "${node_names[@]}"
+"$LC_HERE/pki.sh" "$LC_STATE" "$LC_API_IP" "${node_names[@]}"
 
-# kubeconfig FILE USER CERTBASE
+# kubeconfig FILE USER CERTBASE [SERVER]: the components' talk to 127.0.0.1:6443 (in the
+# cluster's namespace), the admin's to LC_API_SERVER (from the caller's).
 mk_kubeconfig() {
-  local f=$1 user=$2 certbase=$3
-  [ -s "$f" ] && return 0
-  kubectl config --kubeconfig="$f.tmp" set-cluster "$LC_CLUSTER_NAME" --server=https://127.0.0.1:6443 \
+  local f=$1 user=$2 certbase=$3 server=${4:-https://127.0.0.1:6443}
+  [ -s "$f" ] && grep -qxF "    server: $server" "$f" && return 0
+  kubectl config --kubeconfig="$f.tmp" set-cluster "$LC_CLUSTER_NAME" --server="$server" \
     --certificate-authority="$pki/ca.crt" --embed-certs=true >/dev/null
   kubectl config --kubeconfig="$f.tmp" set-credentials "$user" --client-certificate="$certbase.crt" \
     --client-key="$certbase.key" --embed-certs=true >/dev/null
@@ -86,7 +95,7 @@ mk_kubeconfig() {
   chmod 600 "$f.tmp"
   mv "$f.tmp" "$f"
 }
-mk_kubeconfig "$LC_KUBECONFIG" kubernetes-admin "$pki/admin"
+mk_kubeconfig "$LC_KUBECONFIG" kubernetes-admin "$pki/admin" "$LC_API_SERVER"
 mk_kubeconfig "$LC_STATE/kubeconfigs/controller-manager.conf" system:kube-controller-manager "$pki/controller-manager"
 mk_kubeconfig "$LC_STATE/kubeconfigs/scheduler.conf" system:kube-scheduler "$pki/scheduler"
 mk_kubeconfig "$LC_STATE/kubeconfigs/kube-proxy.conf" system:kube-proxy "$pki/kube-proxy"
@@ -151,20 +160,39 @@ wait_for() {
 check_port() {
   local port=$1 name=$2 holders
   lc_alive "$run/$name.pid" && return 0
-  holders=$(ss -Hltnp "sport = :$port" | awk '$4 ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::ffff:127\.0\.0\.1\]):[0-9]+$/')
+  holders=$("${LC_IN[@]}" ss -Hltnp "sport = :$port" | awk '$4 ~ /^(127\.0\.0\.1|0\.0\.0\.0|\*|\[::\]|\[::ffff:127\.0\.0\.1\]):[0-9]+$/')
   if [ -n "$holders" ]; then
     lc_die "port $port (for $name) is already in use by another process: $(head -1 <<<"$holders")"
   fi
 }
 
-admin_curl() { curl -fsS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$@"; }
+admin_curl() { "${LC_IN[@]}" curl -fsS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$@"; }
+
+# ensure_netns NAME: a network namespace with lo up.
+ensure_netns() {
+  if ! ip netns exec "$1" true 2>/dev/null; then
+    # absent, or a leftover file that is no namespace mount (e.g. from another mount namespace)
+    ip netns delete "$1" 2>/dev/null || rm -f "/run/netns/$1"
+    ip netns add "$1"
+    lc_log "created network namespace $1"
+  fi
+  ip netns exec "$1" ip link set lo up
+}
+
+# ---- the cluster's own network namespace (address blocks other than 127.0.0) ----
+# Every process below runs in it through LC_IN, as on a node of its own: the components on its
+# 127.0.0.1, the proxy pods on the node IPs of the block (all of 127/8 is local there too).
+if [ -n "$LC_CLUSTER_NETNS" ]; then
+  ensure_netns "$LC_CLUSTER_NETNS"
+  echo "$LC_CLUSTER_NETNS" >"$run/cluster-netns"
+fi
 
 # ---- etcd ----
 check_port 2379 etcd
 check_port 2381 etcd
 mkdir -p "$LC_STATE/etcd"
 chmod 700 "$LC_STATE/etcd"
-start etcd etcd --name="$LC_CP_NODE" --data-dir="$LC_STATE/etcd" \
+start etcd "${LC_IN[@]}" etcd --name="$LC_CP_NODE" --data-dir="$LC_STATE/etcd" \
   --listen-client-urls=https://127.0.0.1:2379 --advertise-client-urls=https://127.0.0.1:2379 \
   --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
   --initial-cluster="$LC_CP_NODE=http://127.0.0.1:2380" \
@@ -172,11 +200,11 @@ start etcd etcd --name="$LC_CP_NODE" --data-dir="$LC_STATE/etcd" \
   --cert-file="$pki/etcd/server.crt" --key-file="$pki/etcd/server.key" \
   --client-cert-auth=true --trusted-ca-file="$pki/etcd/ca.crt" \
   --snapshot-count=10000 --log-level=warn
-wait_for etcd "$run/etcd.pid" curl -fsS --max-time 2 http://127.0.0.1:2381/health
+wait_for etcd "$run/etcd.pid" "${LC_IN[@]}" curl -fsS --max-time 2 http://127.0.0.1:2381/health
 
 # ---- kube-apiserver ----
 check_port 6443 kube-apiserver
-start kube-apiserver kube-apiserver \
+start kube-apiserver "${LC_IN[@]}" kube-apiserver \
   --advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port=6443 \
   --allow-privileged=true \
   --authorization-mode=Node,RBAC \
@@ -198,7 +226,7 @@ wait_for kube-apiserver "$run/kube-apiserver.pid" admin_curl https://127.0.0.1:6
 # ---- kube-controller-manager and kube-scheduler, as kubeadm runs them ----
 check_port 10257 kube-controller-manager
 kcm_conf=$LC_STATE/kubeconfigs/controller-manager.conf
-start kube-controller-manager kube-controller-manager \
+start kube-controller-manager "${LC_IN[@]}" kube-controller-manager \
   --bind-address=127.0.0.1 --secure-port=10257 \
   --kubeconfig="$kcm_conf" --authentication-kubeconfig="$kcm_conf" --authorization-kubeconfig="$kcm_conf" \
   --client-ca-file="$pki/ca.crt" \
@@ -213,12 +241,30 @@ start kube-controller-manager kube-controller-manager \
   --use-service-account-credentials=true
 check_port 10259 kube-scheduler
 sched_conf=$LC_STATE/kubeconfigs/scheduler.conf
-start kube-scheduler kube-scheduler \
+start kube-scheduler "${LC_IN[@]}" kube-scheduler \
   --bind-address=127.0.0.1 --secure-port=10259 \
   --kubeconfig="$sched_conf" --authentication-kubeconfig="$sched_conf" --authorization-kubeconfig="$sched_conf" \
   --leader-elect=true
-wait_for kube-controller-manager "$run/kube-controller-manager.pid" curl -fsSk --max-time 2 https://127.0.0.1:10257/healthz
-wait_for kube-scheduler "$run/kube-scheduler.pid" curl -fsSk --max-time 2 https://127.0.0.1:10259/healthz
+wait_for kube-controller-manager "$run/kube-controller-manager.pid" "${LC_IN[@]}" curl -fsSk --max-time 2 https://127.0.0.1:10257/healthz
+wait_for kube-scheduler "$run/kube-scheduler.pid" "${LC_IN[@]}" curl -fsSk --max-time 2 https://127.0.0.1:10259/healthz
+
+# nsfwd is a mode of the kubelet binary.
+if [ -n "$build_pid" ]; then
+  wait "$build_pid" || { cat "$logs/kubelet-build.log" >&2; lc_die "building the kubelet failed"; }
+fi
+
+# ---- forwarders from the caller's namespace into the cluster's ----
+# The apiserver at BLOCK.1:6443 and each node IP's ports at the same address inside, where the
+# proxy pods (and the kubelet API) listen. The components' own 127.0.0.1 ports stay inside.
+if [ -n "$LC_CLUSTER_NETNS" ]; then
+  fwd_args=(--in "$LC_API_IP:6443=127.0.0.1:6443")
+  for n in "${nodes[@]}"; do
+    read -r _ ip _ <<<"$n"
+    for port in "${LC_NODE_PORTS[@]}"; do fwd_args+=(--in "$ip:$port=$ip:$port"); done
+  done
+  start fwd "$kubelet_bin" nsfwd --netns "/run/netns/$LC_CLUSTER_NETNS" "${fwd_args[@]}"
+  wait_for fwd "$run/fwd.pid" lc_kubectl get --raw /readyz
+fi
 
 # The binding kubeadm creates for its kubeadm:cluster-admins group (here: the apiserver's
 # kubelet client certificate, so `kubectl logs` passes the kubelet's authorization).
@@ -226,13 +272,6 @@ lc_kubectl create clusterrolebinding kubeadm:cluster-admins --clusterrole=cluste
   --group=kubeadm:cluster-admins --dry-run=client -o yaml | lc_kubectl apply -f - >/dev/null
 
 # ---- the process kubelet, playing every node ----
-wait_for_build() {
-  if [ -n "$build_pid" ]; then
-    wait "$build_pid" || { cat "$logs/kubelet-build.log" >&2; lc_die "building the kubelet failed"; }
-    build_pid=
-  fi
-}
-wait_for_build
 check_port 10250 kubelet
 kubelet_args=(kubelet --state-dir="$LC_STATE" --kubelet-version="$k8s_version"
   --apiserver-host=127.0.0.1 --apiserver-port=6443 --client-ca-file="$pki/ca.crt")
@@ -242,20 +281,15 @@ for n in "${nodes[@]}"; do
   [ "$role" = control-plane ] && spec+=",control-plane"
   kubelet_args+=(--node="$spec")
 done
-start kubelet "$kubelet_bin" "${kubelet_args[@]}"
+start kubelet "${LC_IN[@]}" "$kubelet_bin" "${kubelet_args[@]}"
 
 # ---- kube-proxy: the real binary, in a network namespace of its own ----
 # Its iptables rules go into that namespace only; nsfwd makes its metrics reachable on the
-# host's 127.0.0.1:10249 and the apiserver reachable from inside on 127.0.0.1:6443.
+# node's (the caller's or the cluster's namespace) 127.0.0.1:10249 and the apiserver reachable
+# from inside on 127.0.0.1:6443.
 check_port 10249 nsfwd
-if ! ip netns exec "$LC_NETNS" true 2>/dev/null; then
-  # absent, or a leftover file that is no namespace mount (e.g. from another mount namespace)
-  ip netns delete "$LC_NETNS" 2>/dev/null || rm -f "/run/netns/$LC_NETNS"
-  ip netns add "$LC_NETNS"
-  lc_log "created network namespace $LC_NETNS"
-fi
+ensure_netns "$LC_NETNS"
 echo "$LC_NETNS" >"$run/netns"
-ip netns exec "$LC_NETNS" ip link set lo up
 cat >"$LC_STATE/kube-proxy.yaml.new" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -279,7 +313,7 @@ if cmp -s "$LC_STATE/kube-proxy.yaml.new" "$LC_STATE/kube-proxy.yaml"; then
 else
   mv "$LC_STATE/kube-proxy.yaml.new" "$LC_STATE/kube-proxy.yaml"
 fi
-start nsfwd "$kubelet_bin" nsfwd --netns "/run/netns/$LC_NETNS" \
+start nsfwd "${LC_IN[@]}" "$kubelet_bin" nsfwd --netns "/run/netns/$LC_NETNS" \
   --in 127.0.0.1:10249=127.0.0.1:10249 --out 127.0.0.1:6443=127.0.0.1:6443
 start kube-proxy ip netns exec "$LC_NETNS" kube-proxy --config="$LC_STATE/kube-proxy.yaml"
 
@@ -304,7 +338,7 @@ wait_for kube-controller-manager "$run/kube-controller-manager.pid" root_ca_publ
 
 # kube-proxy reports healthy once its Node exists and it has synced its rules.
 wait_for kube-proxy "$run/kube-proxy.pid" ip netns exec "$LC_NETNS" curl -fsS --max-time 2 http://127.0.0.1:10256/healthz
-wait_for nsfwd "$run/nsfwd.pid" curl -fsS --max-time 2 http://127.0.0.1:10249/metrics
+wait_for nsfwd "$run/nsfwd.pid" "${LC_IN[@]}" curl -fsS --max-time 2 http://127.0.0.1:10249/metrics
 
 # Kubelet binaries of earlier sources that no process runs any more.
 for f in "$EKSA_METRICS_CACHE"/localcluster/eksa-localkubelet-*; do
@@ -322,7 +356,7 @@ elapsed=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a
   echo "eksa-metrics localcluster is up (Kubernetes $k8s_version) in ${elapsed}s"
   echo "  kubeconfig (cluster-admin):  $LC_KUBECONFIG"
   echo "      export KUBECONFIG=$LC_KUBECONFIG"
-  echo "  apiserver:                   https://127.0.0.1:6443"
+  echo "  apiserver:                   $LC_API_SERVER"
   echo "  nodes:"
   for n in "${nodes[@]}"; do
     read -r name ip role <<<"$n"
@@ -332,6 +366,10 @@ elapsed=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a
   echo "                               kube-scheduler          https://127.0.0.1:10259/metrics"
   echo "                               kube-proxy              http://127.0.0.1:10249/metrics (real kube-proxy in netns $LC_NETNS)"
   echo "                               etcd                    http://127.0.0.1:2381/metrics"
+  if [ -n "$LC_CLUSTER_NETNS" ]; then
+    echo "  network namespace:           $LC_CLUSTER_NETNS (the loopback-only ports above are in it)"
+    echo "  forwarded from the caller's: $LC_API_IP:6443, NODE_IP:{$(IFS=,; echo "${LC_NODE_PORTS[*]}")}"
+  fi
   echo "  state and logs:              $LC_STATE (logs/, pods/<ns>_<pod>/<container>.log; localcluster/logs.sh)"
   echo "  tear down:                   $LC_HERE/down.sh   (add --purge to delete the state dir)"
 }
