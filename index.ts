@@ -61,5 +61,6 @@ export const readerRoleName = metrics.readerRoleName;
 export const caCertificate = metrics.caCertificate;
 export const tlsServerName = metrics.tlsServerName;
 export const scrapeConfig = metrics.scrapeConfig;
+export const alertRules = metrics.alertRules;
 export const verificationPlan = metrics.verificationPlan;
 export const verificationReport = metrics.verificationReport;

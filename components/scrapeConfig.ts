@@ -4,11 +4,13 @@
  * proxy pod's name (the drawback the design names for a proxy in front of the components).
  */
 import * as yaml from "js-yaml";
-import { CatalogueEntry } from "./catalogue";
+import { CatalogueEntry, ComponentName } from "./catalogue";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
 
 export interface ScrapeConfigInput {
     components: readonly CatalogueEntry[];
+    /** Each component's job name (the `job` label of its series). */
+    jobNames: Record<ComponentName, string>;
     tlsServerName: string;
     nodeSelector: Record<string, string>;
     /** Where Prometheus finds the proxy CA (mount the stack's caCertificate output there). */
@@ -29,7 +31,7 @@ export function renderScrapeConfigs(input: ScrapeConfigInput): string {
         action: "keep",
     }));
     const jobs = input.components.map((entry) => ({
-        job_name: entry.name,
+        job_name: input.jobNames[entry.name],
         scheme: "https",
         metrics_path: "/metrics",
         authorization: { credentials_file: input.tokenFile },

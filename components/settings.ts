@@ -4,7 +4,7 @@
  * Argument names double as stack config keys (`eksa-metrics:<name>`), so one message serves both.
  */
 import * as net from "net";
-import { CATALOGUE, CatalogueEntry, COMPONENT_NAMES, isComponentName } from "./catalogue";
+import { CATALOGUE, CatalogueEntry, COMPONENT_NAMES, ComponentName, isComponentName } from "./catalogue";
 
 export type ReaderKind = "ServiceAccount" | "User" | "Group";
 
@@ -45,6 +45,16 @@ export interface VerifyOptions {
     serviceAccount?: { name: string; namespace: string };
 }
 
+export interface PrometheusOptions {
+    /**
+     * The `job` label of each component's series; defaults to the component's name
+     * (kube-controller-manager, kube-scheduler, kube-proxy, etcd), which kubernetes-mixin's dashboards select on.
+     */
+    jobNames?: Partial<Record<string, string>>;
+    /** How long a condition holds before its alert fires (default 900: 15 minutes). */
+    alertForSeconds?: number;
+}
+
 /** The plain (non-Output) part of the component's arguments. */
 export interface StackOptions {
     /** Turn single components off, e.g. `{ etcd: false }`. All are on by default. */
@@ -75,6 +85,8 @@ export interface StackOptions {
     offlinePreview?: boolean;
     /** Let `pulumi up` delete the EKS Anywhere docs page's `metrics-proxy` DaemonSet and ConfigMap before the proxy rolls out. */
     replaceDocsMetricsProxy?: boolean;
+    /** The scrape jobs' names and the alert rules' timing. */
+    prometheus?: PrometheusOptions;
 }
 
 export interface Settings {
@@ -101,6 +113,7 @@ export interface Settings {
     verifierServiceAccount?: { name: string; namespace: string };
     offlinePreview: boolean;
     replaceDocsMetricsProxy: boolean;
+    prometheus: { jobNames: Record<ComponentName, string>; alertForSeconds: number };
 }
 
 export const DEFAULT_READERS: ReaderSubject[] = [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }];
@@ -357,6 +370,38 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
     return { enabled, timeoutSeconds, concurrency, serviceAccount };
 }
 
+// A job name is embedded in PromQL selectors and the Prometheus Operator's object names: keep it plain.
+const JOB_NAME = /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/;
+
+function resolvePrometheus(problems: Problems, value: unknown): Settings["prometheus"] {
+    const jobNames = Object.fromEntries(COMPONENT_NAMES.map((name) => [name, name])) as Record<ComponentName, string>;
+    const raw = value ?? {};
+    if (!isPlainObject(raw)) {
+        problems.add("prometheus", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"jobNames": {"etcd": "etcd-stacked"}, "alertForSeconds": 600}');
+        return { jobNames, alertForSeconds: 900 };
+    }
+    checkKnownKeys(problems, "prometheus", raw, ["jobNames", "alertForSeconds"]);
+    if (raw.jobNames !== undefined && !isPlainObject(raw.jobNames)) {
+        problems.add("prometheus.jobNames", `${JSON.stringify(raw.jobNames)} is not a map of component to job name`, 'Write e.g. {"etcd": "etcd-stacked"}');
+    } else {
+        for (const [name, job] of Object.entries(raw.jobNames ?? {})) {
+            if (!isComponentName(name)) {
+                problems.add(`prometheus.jobNames.${name}`, "is not a component this stack exposes", `Use one of: ${COMPONENT_NAMES.join(", ")}`);
+            } else if (typeof job !== "string" || !JOB_NAME.test(job)) {
+                problems.add(`prometheus.jobNames.${name}`, `${JSON.stringify(job)} is not a valid job name`, "Use at most 63 lower-case letters, digits, '-', '_' and '.'");
+            } else {
+                jobNames[name] = job;
+            }
+        }
+    }
+    const clashing = COMPONENT_NAMES.filter((name, i) => COMPONENT_NAMES.findIndex((other) => jobNames[other] === jobNames[name]) !== i);
+    for (const name of clashing) {
+        problems.add(`prometheus.jobNames.${name}`, `"${jobNames[name]}" is already the job of another component`, "Give every component its own job, or its series and alerts mix");
+    }
+    const alertForSeconds = checkInteger(problems, "prometheus.alertForSeconds", raw.alertForSeconds, 0, 86400, 900);
+    return { jobNames, alertForSeconds };
+}
+
 /**
  * Checks the stack options and fills in the defaults. Throws a SettingsError that lists every
  * problem at once; `keyPrefix` ("eksa-metrics:" for stack config) is put before each key.
@@ -366,7 +411,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     checkKnownKeys(problems, "", options, [
         "components", "etcd", "namespace", "createNamespace", "readers", "tolerations", "nodeSelector",
         "readersMayNotExistYet", "offlinePreview", "replaceDocsMetricsProxy",
-        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify",
+        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify", "prometheus",
     ]);
     const etcd = resolveEtcd(problems, options.etcd);
     let components = resolveComponents(problems, options.components);
@@ -422,6 +467,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     const verifierServiceAccount = verify.enabled ? ownVerifier : undefined;
     const offlinePreview = checkBoolean(problems, "offlinePreview", options.offlinePreview, false);
     const replaceDocsMetricsProxy = checkBoolean(problems, "replaceDocsMetricsProxy", options.replaceDocsMetricsProxy, false);
+    const prometheus = resolvePrometheus(problems, options.prometheus);
 
     if (problems.list.length > 0) {
         throw new SettingsError(problems.list);
@@ -429,6 +475,6 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     return {
         components, etcd, namespace, createNamespace, readers, tolerations, nodeSelector, healthPort,
         readersMayNotExistYet, verifierServiceAccount, offlinePreview, replaceDocsMetricsProxy,
-        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify,
+        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify, prometheus,
     };
 }

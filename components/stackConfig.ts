@@ -29,6 +29,7 @@ export const CONFIG_KEYS: Record<Exclude<keyof MetricsStackArgs, never>, ValueKi
     readersMayNotExistYet: "boolean",
     offlinePreview: "boolean",
     replaceDocsMetricsProxy: "boolean",
+    prometheus: "object",
     proxyImage: "string",
     gateImage: "string",
     proxyResources: "object",

@@ -87,11 +87,16 @@ export async function issueProxyCertificate(request: CertificateRequest, now = n
     };
 }
 
+/** How long before expiry a certificate is re-issued at the latest: a third of its validity, at most 30 days. */
+export function renewalMarginDays(validityDays: number): number {
+    return Math.min(30, validityDays / 3);
+}
+
 /**
- * A number that changes once per renewal period (validity less a third, at most 30 days), so a
+ * A number that changes once per renewal period (validity less the renewal margin), so a
  * `pulumi up` in a new period re-issues the certificate well before the old one expires.
  */
 export function renewalEpoch(validityDays: number, now = new Date()): number {
-    const renewEveryDays = validityDays - Math.min(30, validityDays / 3);
+    const renewEveryDays = validityDays - renewalMarginDays(validityDays);
     return Math.floor(now.getTime() / (renewEveryDays * DAY_MS));
 }

@@ -1,10 +1,12 @@
 import { strict as assert } from "assert";
 import * as yaml from "js-yaml";
 import { CATALOGUE } from "../../components/catalogue";
+import { resolveSettings } from "../../components/settings";
 import { renderScrapeConfigs } from "../../components/scrapeConfig";
 
-const render = (nodeSelector: Record<string, string> = {}) => (yaml.load(renderScrapeConfigs({
-    components: CATALOGUE, tlsServerName: "eksa-metrics-metrics-proxy", nodeSelector, caFile: "/etc/ca.crt", tokenFile: "/var/token",
+const { jobNames } = resolveSettings({}).prometheus;
+const render = (nodeSelector: Record<string, string> = {}, names = jobNames) => (yaml.load(renderScrapeConfigs({
+    components: CATALOGUE, jobNames: names, tlsServerName: "eksa-metrics-metrics-proxy", nodeSelector, caFile: "/etc/ca.crt", tokenFile: "/var/token",
 })) as { scrape_configs: any[] }).scrape_configs;
 
 describe("Prometheus scrape config", () => {
@@ -28,6 +30,10 @@ describe("Prometheus scrape config", () => {
         ]);
         const kubeProxy = render()[2];
         assert.ok(!kubeProxy.relabel_configs.some((r: any) => r.action === "keep"), "kube-proxy is scraped on every node");
+    });
+
+    it("names the jobs as configured", () => {
+        assert.deepEqual(render({}, { ...jobNames, etcd: "etcd-stacked" }).map((j) => j.job_name), ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd-stacked"]);
     });
 
     it("keeps only the nodes the proxy's node selector picks", () => {

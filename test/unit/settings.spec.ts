@@ -29,7 +29,23 @@ describe("settings", () => {
         assert.equal(resolveSettings({ tls: { serverName: "metrics.example.internal" } }).tlsServerName, "metrics.example.internal");
     });
 
+    it("names the jobs after the components (as kubernetes-mixin selects them) unless told otherwise", () => {
+        assert.deepEqual(resolveSettings({}).prometheus, {
+            jobNames: { "kube-controller-manager": "kube-controller-manager", "kube-scheduler": "kube-scheduler", "kube-proxy": "kube-proxy", etcd: "etcd" },
+            alertForSeconds: 900,
+        });
+        const custom = resolveSettings({ prometheus: { jobNames: { etcd: "etcd-stacked" }, alertForSeconds: 30 } }).prometheus;
+        assert.equal(custom.jobNames.etcd, "etcd-stacked");
+        assert.equal(custom.jobNames["kube-proxy"], "kube-proxy");
+        assert.equal(custom.alertForSeconds, 30);
+    });
+
     const bad: [string, StackOptions, RegExp][] = [
+        ["a job name for an unknown component", { prometheus: { jobNames: { kubelet: "kubelet" } } }, /^prometheus\.jobNames\.kubelet: is not a component this stack exposes/],
+        ["an invalid job name", { prometheus: { jobNames: { etcd: "etcd job" } } }, /^prometheus\.jobNames\.etcd: "etcd job" is not a valid job name/],
+        ["two components in one job", { prometheus: { jobNames: { etcd: "kube-proxy" } } }, /^prometheus\.jobNames\.etcd: "kube-proxy" is already the job of another component/],
+        ["a negative alert delay", { prometheus: { alertForSeconds: -1 } }, /^prometheus\.alertForSeconds: -1 is not a whole number from 0 to 86400/],
+        ["an unknown prometheus option", { prometheus: { scrapeInterval: 30 } } as never, /^prometheus\.scrapeInterval: is not a known setting\. Known settings of prometheus: jobNames, alertForSeconds/],
         ["an unknown component", { components: { kubelet: true } }, /^components\.kubelet: is not a component this stack exposes\. Use one of: kube-controller-manager, kube-scheduler, kube-proxy, etcd$/],
         ["a non-boolean component switch", { components: { etcd: "no" as never } }, /^components\.etcd: "no" is not true or false/],
         ["every component off", { components: { "kube-controller-manager": false, "kube-scheduler": false, "kube-proxy": false, etcd: false } }, /^components: turns every component off\. Enable at least one of/],
