@@ -2,27 +2,31 @@
 // PolicyPack (which starts a server), so tests import this module instead.
 
 import { EnforcementLevel, Policy } from "@pulumi/policy";
-import { controlPlaneBindAddressUnknownDuringPreview } from "./policies/controlPlaneBindAddressUnknownDuringPreview";
-import { controlPlaneMetricsNotOnAllInterfaces } from "./policies/controlPlaneNotOnAllInterfaces";
-import { controllerDiagnosticsAuthenticated } from "./policies/controllerDiagnosticsAuthenticated";
-import { etcdMetricsNotExposed } from "./policies/etcdMetricsNotExposed";
-import { kubeProxyMetricsNotOnAllInterfaces } from "./policies/kubeProxyMetricsNotOnAllInterfaces";
-import { metricsExposureUnknownDuringPreview } from "./policies/metricsExposureUnknownDuringPreview";
-import { metricsNotReadableByEveryone } from "./policies/metricsNotReadableByEveryone";
-import { noInsecureMetricsProxy } from "./policies/noInsecureMetricsProxy";
-import { nonResourceWildcardForAdminsOnly } from "./policies/nonResourceWildcardForAdminsOnly";
+import { PolicyDocs } from "./lib/preview";
+import { bindAddressUnknownDocs, controlPlaneBindAddressUnknownDuringPreview } from "./policies/controlPlaneBindAddressUnknownDuringPreview";
+import { controlPlaneBindAddressDocs, controlPlaneMetricsNotOnAllInterfaces } from "./policies/controlPlaneNotOnAllInterfaces";
+import { controllerDiagnosticsAuthenticated, controllerDiagnosticsDocs } from "./policies/controllerDiagnosticsAuthenticated";
+import { etcdMetricsDocs, etcdMetricsNotExposed } from "./policies/etcdMetricsNotExposed";
+import { kubeProxyMetricsDocs, kubeProxyMetricsNotOnAllInterfaces } from "./policies/kubeProxyMetricsNotOnAllInterfaces";
+import { metricsExposureUnknownDocs, metricsExposureUnknownDuringPreview } from "./policies/metricsExposureUnknownDuringPreview";
+import { metricsNotReadableByEveryone, metricsReadableDocs } from "./policies/metricsNotReadableByEveryone";
+import { insecureProxyDocs, noInsecureMetricsProxy } from "./policies/noInsecureMetricsProxy";
+import { nonResourceWildcardDocs, nonResourceWildcardForAdminsOnly } from "./policies/nonResourceWildcardForAdminsOnly";
 
 /** The pack's default; each policy can be set otherwise with `--policy-pack-config`. */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const policies: Policy[] = [
-    controlPlaneMetricsNotOnAllInterfaces,
-    controlPlaneBindAddressUnknownDuringPreview,
-    kubeProxyMetricsNotOnAllInterfaces,
-    etcdMetricsNotExposed,
-    controllerDiagnosticsAuthenticated,
-    metricsNotReadableByEveryone,
-    nonResourceWildcardForAdminsOnly,
-    noInsecureMetricsProxy,
-    metricsExposureUnknownDuringPreview,
+/** Each policy with what its file documents: reference and the resources it looks at (policy/README.md's table). */
+export const documentedPolicies: readonly { readonly policy: Policy; readonly docs: PolicyDocs }[] = [
+    { policy: controlPlaneMetricsNotOnAllInterfaces, docs: controlPlaneBindAddressDocs },
+    { policy: controlPlaneBindAddressUnknownDuringPreview, docs: bindAddressUnknownDocs },
+    { policy: kubeProxyMetricsNotOnAllInterfaces, docs: kubeProxyMetricsDocs },
+    { policy: etcdMetricsNotExposed, docs: etcdMetricsDocs },
+    { policy: controllerDiagnosticsAuthenticated, docs: controllerDiagnosticsDocs },
+    { policy: metricsNotReadableByEveryone, docs: metricsReadableDocs },
+    { policy: nonResourceWildcardForAdminsOnly, docs: nonResourceWildcardDocs },
+    { policy: noInsecureMetricsProxy, docs: insecureProxyDocs },
+    { policy: metricsExposureUnknownDuringPreview, docs: metricsExposureUnknownDocs },
 ];
+
+export const policies: Policy[] = documentedPolicies.map((d) => d.policy);

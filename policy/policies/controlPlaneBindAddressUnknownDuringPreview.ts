@@ -3,9 +3,12 @@
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { assessOrNotApplicable } from "../lib/preview";
-import { assessBindAddress, NOT_APPLICABLE, NOT_ON_ALL_INTERFACES } from "./controlPlaneNotOnAllInterfaces";
+import { assessBindAddress, controlPlaneBindAddressDocs, NOT_APPLICABLE, NOT_ON_ALL_INTERFACES } from "./controlPlaneNotOnAllInterfaces";
 
 export const UNKNOWN_DURING_PREVIEW = "control-plane-metrics-bind-address-unknown-during-preview";
+
+/** It reads what the policy it serves reads. */
+export const bindAddressUnknownDocs = controlPlaneBindAddressDocs;
 
 export const controlPlaneBindAddressUnknownDuringPreview: ResourceValidationPolicy = {
     name: UNKNOWN_DURING_PREVIEW,

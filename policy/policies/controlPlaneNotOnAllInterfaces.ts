@@ -5,7 +5,7 @@ import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } fro
 import { classifyBindAddress } from "../lib/addresses";
 import { CommandLine, flagValues, Program, workloadCommandLines } from "../lib/containers";
 import { clusterConfigurations, describeResource, EKSA_CLUSTER, extraArgValues, flagKey, formatPath, isKind, KeyMatcher, Render, UNKNOWN, workloadOf } from "../lib/resources";
-import { Assessment, assessOrNotApplicable, unknownMessage } from "../lib/preview";
+import { Assessment, assessOrNotApplicable, PolicyDocs, unknownMessage } from "../lib/preview";
 
 export const NOT_ON_ALL_INTERFACES = "control-plane-metrics-not-on-all-interfaces";
 
@@ -18,6 +18,16 @@ const PROGRAMS: readonly Program[] = COMPONENTS.map((name) => ({ name, executabl
 export const CIS_RECOMMENDATION: Readonly<Record<Component, string>> = {
     "kube-controller-manager": "CIS Kubernetes Benchmark 1.3.7",
     "kube-scheduler": "CIS Kubernetes Benchmark 1.4.2",
+};
+
+export const controlPlaneBindAddressDocs: PolicyDocs = {
+    reference: "CIS Kubernetes Benchmark 1.3.7 (kube-controller-manager), 1.4.2 (kube-scheduler)",
+    looksAt: [
+        "EKS Anywhere Cluster: `spec.controlPlaneConfiguration.controllerManagerExtraArgs` / `schedulerExtraArgs`, keys `bind-address` and `bindAddress`",
+        "KubeadmControlPlane(Template), KubeadmConfig(Template): `clusterConfiguration.{controllerManager,scheduler}.extraArgs` (map and list forms)",
+        "ConfigMap: kubeadm ClusterConfiguration documents in any data value (e.g. kube-system/kubeadm-config)",
+        "Pods and workloads: `--bind-address` of containers running kube-scheduler / kube-controller-manager (a missing flag is a violation)",
+    ],
 };
 
 /** Human-readable list of what the policy looks at (for "not applicable" notes). */

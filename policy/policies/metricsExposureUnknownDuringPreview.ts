@@ -2,20 +2,25 @@
 // preview; they check them on `pulumi up`, when the values are known.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { Assessment, assessOrNotApplicable } from "../lib/preview";
-import { assessControllerDiagnostics, CONTROLLER_DIAGNOSTICS } from "./controllerDiagnosticsAuthenticated";
-import { assessEtcdMetrics, ETCD_METRICS } from "./etcdMetricsNotExposed";
-import { assessKubeProxyMetrics, KUBE_PROXY_METRICS } from "./kubeProxyMetricsNotOnAllInterfaces";
-import { assessRbacUnknowns, METRICS_READABLE } from "./metricsNotReadableByEveryone";
+import { Assessment, assessOrNotApplicable, PolicyDocs } from "../lib/preview";
+import { assessControllerDiagnostics, CONTROLLER_DIAGNOSTICS, controllerDiagnosticsDocs } from "./controllerDiagnosticsAuthenticated";
+import { assessEtcdMetrics, ETCD_METRICS, etcdMetricsDocs } from "./etcdMetricsNotExposed";
+import { assessKubeProxyMetrics, KUBE_PROXY_METRICS, kubeProxyMetricsDocs } from "./kubeProxyMetricsNotOnAllInterfaces";
+import { assessRbacUnknowns, METRICS_READABLE, metricsReadableDocs } from "./metricsNotReadableByEveryone";
 
 export const METRICS_EXPOSURE_UNKNOWN = "metrics-exposure-unknown-during-preview";
 
-const CHECKS: readonly { readonly policy: string; readonly assess: (type: string, name: string, props: unknown) => Assessment | undefined }[] = [
-    { policy: KUBE_PROXY_METRICS, assess: (type, name, props) => assessKubeProxyMetrics(type, name, props, {}) },
-    { policy: ETCD_METRICS, assess: (type, name, props) => assessEtcdMetrics(type, name, props, {}) },
-    { policy: CONTROLLER_DIAGNOSTICS, assess: assessControllerDiagnostics },
-    { policy: METRICS_READABLE, assess: assessRbacUnknowns },
+const CHECKS: readonly { readonly policy: string; readonly docs: PolicyDocs; readonly assess: (type: string, name: string, props: unknown) => Assessment | undefined }[] = [
+    { policy: KUBE_PROXY_METRICS, docs: kubeProxyMetricsDocs, assess: (type, name, props) => assessKubeProxyMetrics(type, name, props, {}) },
+    { policy: ETCD_METRICS, docs: etcdMetricsDocs, assess: (type, name, props) => assessEtcdMetrics(type, name, props, {}) },
+    { policy: CONTROLLER_DIAGNOSTICS, docs: controllerDiagnosticsDocs, assess: assessControllerDiagnostics },
+    { policy: METRICS_READABLE, docs: metricsReadableDocs, assess: assessRbacUnknowns },
 ];
+
+export const metricsExposureUnknownDocs: PolicyDocs = {
+    reference: `the policies it serves: ${CHECKS.map((c) => c.policy).join(", ")}`,
+    looksAt: [...new Set(CHECKS.flatMap((c) => c.docs.looksAt))],
+};
 
 /** The unknowns of every check, each message prefixed with the policy that will check it. */
 function assessUnknowns(type: string, name: string, props: unknown): Assessment | undefined {

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { AddressClass, classifyBindAddress} from "../../../policy/lib/addresses";
+import { AddressClass, classifyBindAddress, classifyListenAddress, classifyListenUrls, Reach } from "../../../policy/lib/addresses";
 
 describe("policy/lib/addresses: classifyBindAddress", () => {
     // [value, class, canonical form (or reason fragment for "unparsable")]
@@ -87,5 +87,48 @@ describe("policy/lib/addresses: classifyBindAddress", () => {
         assert.strictEqual(classifyBindAddress("[::]").family, 6);
         assert.strictEqual(classifyBindAddress("10.0.0.5").family, 4);
         assert.strictEqual(classifyBindAddress("::1").family, 6);
+    });
+});
+
+describe("policy/lib/addresses: classifyListenAddress, classifyListenUrls", () => {
+    // [value, reach, host, port]
+    const table: [unknown, Reach, string, string | undefined][] = [
+        ["0.0.0.0:10249", "all-interfaces", "0.0.0.0", "10249"],
+        [":10249", "all-interfaces", "", "10249"],
+        ["[::]:10249", "all-interfaces", "[::]", "10249"],
+        ["10249", "all-interfaces", "", "10249"],
+        [10249, "all-interfaces", "", "10249"], // YAML number
+        ["0.0.0.0/0:10249", "all-interfaces", "0.0.0.0/0", "10249"],
+        ["::/0", "all-interfaces", "::/0", undefined],
+        ["::", "all-interfaces", "::", undefined],
+        ["*:8080", "all-interfaces", "*", "8080"],
+        ["127.0.0.1:10249", "loopback", "127.0.0.1", "10249"],
+        ["127.0.0.2:10249", "loopback", "127.0.0.2", "10249"],
+        ["[::1]:10249", "loopback", "[::1]", "10249"],
+        ["localhost:8080", "loopback", "localhost", "8080"],
+        ["127.0.0.0/8", "loopback", "127.0.0.0/8", undefined],
+        ["10.0.0.5:10249", "specific", "10.0.0.5", "10249"],
+        ["10.0.0.0/8:10249", "specific", "10.0.0.0/8", "10249"],
+        ["[fd00::5]:10249", "specific", "[fd00::5]", "10249"],
+        ["$(NODE_IP):10249", "unparsable", "$(NODE_IP)", "10249"],
+        ["node-1:10249", "unparsable", "node-1", "10249"],
+    ];
+    for (const [value, reach, host, port] of table) {
+        it(`${JSON.stringify(value)} -> ${reach}`, () => {
+            const verdict = classifyListenAddress(value);
+            assert.deepStrictEqual([verdict.reach, verdict.host, verdict.port], [reach, host, port], verdict.reason);
+        });
+    }
+
+    it("splits URL lists and reads each scheme; unix sockets are local", () => {
+        assert.deepStrictEqual(
+            classifyListenUrls("http://127.0.0.1:2381, https://[::]:2382,unix://metrics.sock,not a url").map((u) => [u.url, u.scheme, u.verdict.reach]),
+            [
+                ["http://127.0.0.1:2381", "http", "loopback"],
+                ["https://[::]:2382", "https", "all-interfaces"],
+                ["unix://metrics.sock", "unix", "loopback"],
+                ["not a url", "", "unparsable"],
+            ],
+        );
     });
 });

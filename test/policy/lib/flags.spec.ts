@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { scanForFlag } from "../../../policy/lib/flags";
+import { scanForBoolFlag, scanForFlag } from "../../../policy/lib/flags";
 
 describe("policy/lib/flags: scanForFlag", () => {
     const opaque = Symbol("opaque");
@@ -45,5 +45,19 @@ describe("policy/lib/flags: scanForFlag", () => {
             { kind: "opaque", index: 1 },
             { kind: "value", flagIndex: 2, valueIndex: 3, value: opaque },
         ]);
+    });
+});
+
+describe("policy/lib/flags: scanForBoolFlag", () => {
+    it("reads a bare flag as true without taking the next argument, --flag=false as false, every occurrence", () => {
+        assert.deepStrictEqual(scanForBoolFlag(["--insecure-diagnostics", "--leader-elect", "--insecure_diagnostics=false"], "insecure-diagnostics"), [
+            { index: 0, value: "true" },
+            { index: 2, value: "false" },
+        ]);
+    });
+
+    it("stops at --, and reports non-string tokens as opaque", () => {
+        const opaque = Symbol("opaque");
+        assert.deepStrictEqual(scanForBoolFlag([opaque, "--", "--insecure-diagnostics"], "insecure-diagnostics"), [{ index: 0, opaque: true }]);
     });
 });
