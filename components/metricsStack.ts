@@ -8,11 +8,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { alertRuleGroups, AlertRulesInput, renderAlertRules } from "./alertRules";
 import { componentsFor, NODE_ROLES, NodeRole } from "./catalogue";
 import { HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig } from "./haproxy";
 import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "./labels";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
-import { renderAlertRules } from "./alertRules";
+import { registerOperatorResources } from "./operatorResources";
 import { renderScrapeConfigs } from "./scrapeConfig";
 import { ReaderSubject, resolveSettings, Settings, SettingsError, StackOptions } from "./settings";
 import { IssuedCertificate, renewalEpoch } from "./tls";
@@ -248,12 +249,18 @@ export class MetricsStack extends pulumi.ComponentResource {
             tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
         }));
         // A certificate's end of validity is public; the rules must not read as secret.
-        this.alertRules = pulumi.unsecret(certificate.notAfter).apply((notAfter) => renderAlertRules({
+        const alertInput = pulumi.unsecret(certificate.notAfter).apply((notAfter): AlertRulesInput => ({
             components: settings.components,
             jobNames: settings.prometheus.jobNames,
             alertForSeconds: settings.prometheus.alertForSeconds,
             certificate: { serverName: settings.tlsServerName, notAfter, validityDays: settings.tlsValidityDays },
         }));
+        this.alertRules = alertInput.apply(renderAlertRules);
+        if (settings.prometheusOperator.enabled) {
+            registerOperatorResources(name, settings, {
+                readerRoleName: readerRole.metadata.name, caCertificate: this.caCertificate, ruleGroups: alertInput.apply(alertRuleGroups),
+            }, parent);
+        }
         // The RBAC objects' uids: one recreated (say after an out-of-band delete and a refresh) is verified again.
         const rbacUids = pulumi.all([readerRole.metadata.uid, readerBinding.metadata.uid, gateBinding?.metadata.uid ?? ""]);
         this.verificationPlan = pulumi.all([

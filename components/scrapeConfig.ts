@@ -24,12 +24,31 @@ function metaLabel(label: string): string {
     return label.replace(/[^a-zA-Z0-9_]/g, "_");
 }
 
+export interface RelabelConfig {
+    source_labels: string[];
+    regex?: string;
+    action?: "keep";
+    target_label?: string;
+    replacement?: string;
+}
+
+/** Node discovery to the component's port on each eligible node, labelled with the node's name. */
+export function relabelConfigs(entry: CatalogueEntry, nodeSelector: Record<string, string>): RelabelConfig[] {
+    return [
+        ...(entry.placement === "control-plane"
+            ? [{ source_labels: [`__meta_kubernetes_node_labelpresent_${metaLabel(CONTROL_PLANE_LABEL)}`], regex: "true", action: "keep" as const }]
+            : []),
+        ...Object.entries(nodeSelector).map(([label, value]) => ({
+            source_labels: [`__meta_kubernetes_node_label_${metaLabel(label)}`],
+            regex: value.replace(/[.]/g, "\\."),
+            action: "keep" as const,
+        })),
+        { source_labels: ["__meta_kubernetes_node_address_InternalIP"], regex: "(.+)", target_label: "__address__", replacement: `$1:${entry.port}` },
+        { source_labels: ["__meta_kubernetes_node_name"], target_label: "node" },
+    ];
+}
+
 export function renderScrapeConfigs(input: ScrapeConfigInput): string {
-    const selectorRules = Object.entries(input.nodeSelector).map(([label, value]) => ({
-        source_labels: [`__meta_kubernetes_node_label_${metaLabel(label)}`],
-        regex: value.replace(/[.]/g, "\\."),
-        action: "keep",
-    }));
     const jobs = input.components.map((entry) => ({
         job_name: input.jobNames[entry.name],
         scheme: "https",
@@ -37,14 +56,7 @@ export function renderScrapeConfigs(input: ScrapeConfigInput): string {
         authorization: { credentials_file: input.tokenFile },
         tls_config: { ca_file: input.caFile, server_name: input.tlsServerName },
         kubernetes_sd_configs: [{ role: "node" }],
-        relabel_configs: [
-            ...(entry.placement === "control-plane"
-                ? [{ source_labels: [`__meta_kubernetes_node_labelpresent_${metaLabel(CONTROL_PLANE_LABEL)}`], regex: "true", action: "keep" }]
-                : []),
-            ...selectorRules,
-            { source_labels: ["__meta_kubernetes_node_address_InternalIP"], regex: "(.+)", target_label: "__address__", replacement: `$1:${entry.port}` },
-            { source_labels: ["__meta_kubernetes_node_name"], target_label: "node" },
-        ],
+        relabel_configs: relabelConfigs(entry, input.nodeSelector),
     }));
     return yaml.dump({ scrape_configs: jobs }, { lineWidth: 200, noRefs: true });
 }

@@ -55,6 +55,15 @@ export interface PrometheusOptions {
     alertForSeconds?: number;
 }
 
+export interface PrometheusOperatorOptions {
+    /** Create a ScrapeConfig per component and a PrometheusRule, with what they reference (default false). */
+    enabled?: boolean;
+    /** Where those objects go; it must exist and be one the Prometheus selects (default "monitoring"). */
+    namespace?: string;
+    /** Labels the Prometheus' scrapeConfigSelector and ruleSelector match, e.g. {"release": "kube-prometheus-stack"} (default none). */
+    labels?: Record<string, string>;
+}
+
 /** The plain (non-Output) part of the component's arguments. */
 export interface StackOptions {
     /** Turn single components off, e.g. `{ etcd: false }`. All are on by default. */
@@ -87,6 +96,8 @@ export interface StackOptions {
     replaceDocsMetricsProxy?: boolean;
     /** The scrape jobs' names and the alert rules' timing. */
     prometheus?: PrometheusOptions;
+    /** Objects for a Prometheus run by the Prometheus Operator (kube-prometheus-stack). */
+    prometheusOperator?: PrometheusOperatorOptions;
 }
 
 export interface Settings {
@@ -114,6 +125,7 @@ export interface Settings {
     offlinePreview: boolean;
     replaceDocsMetricsProxy: boolean;
     prometheus: { jobNames: Record<ComponentName, string>; alertForSeconds: number };
+    prometheusOperator: { enabled: boolean; namespace: string; labels: Record<string, string> };
 }
 
 export const DEFAULT_READERS: ReaderSubject[] = [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }];
@@ -402,6 +414,32 @@ function resolvePrometheus(problems: Problems, value: unknown): Settings["promet
     return { jobNames, alertForSeconds };
 }
 
+function resolvePrometheusOperator(problems: Problems, value: unknown): Settings["prometheusOperator"] {
+    const fallback = { enabled: false, namespace: "monitoring", labels: {} };
+    const raw = value ?? {};
+    if (!isPlainObject(raw)) {
+        problems.add("prometheusOperator", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": true, "namespace": "monitoring", "labels": {"release": "kube-prometheus-stack"}}');
+        return fallback;
+    }
+    checkKnownKeys(problems, "prometheusOperator", raw, ["enabled", "namespace", "labels"]);
+    const enabled = checkBoolean(problems, "prometheusOperator.enabled", raw.enabled, false);
+    const namespace = raw.namespace ?? fallback.namespace;
+    if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
+        problems.add("prometheusOperator.namespace", `${JSON.stringify(namespace)} is not a valid namespace name`, "Name the namespace the operator's Prometheus selects objects in");
+    }
+    const labels = raw.labels ?? {};
+    if (!isPlainObject(labels)) {
+        problems.add("prometheusOperator.labels", `${JSON.stringify(labels)} is not a map of label to value`, 'Write e.g. {"release": "kube-prometheus-stack"}');
+        return { enabled, namespace: String(namespace), labels: {} };
+    }
+    for (const [label, labelValue] of Object.entries(labels)) {
+        if (!LABEL_NAME.test(label) || typeof labelValue !== "string" || !LABEL_VALUE.test(labelValue)) {
+            problems.add(`prometheusOperator.labels.${label}`, `${JSON.stringify(label)}: ${JSON.stringify(labelValue)} is not a valid label`, "Use the labels your Prometheus' scrapeConfigSelector and ruleSelector match");
+        }
+    }
+    return { enabled, namespace: String(namespace), labels: labels as Record<string, string> };
+}
+
 /**
  * Checks the stack options and fills in the defaults. Throws a SettingsError that lists every
  * problem at once; `keyPrefix` ("eksa-metrics:" for stack config) is put before each key.
@@ -411,7 +449,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     checkKnownKeys(problems, "", options, [
         "components", "etcd", "namespace", "createNamespace", "readers", "tolerations", "nodeSelector",
         "readersMayNotExistYet", "offlinePreview", "replaceDocsMetricsProxy",
-        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify", "prometheus",
+        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify", "prometheus", "prometheusOperator",
     ]);
     const etcd = resolveEtcd(problems, options.etcd);
     let components = resolveComponents(problems, options.components);
@@ -468,6 +506,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     const offlinePreview = checkBoolean(problems, "offlinePreview", options.offlinePreview, false);
     const replaceDocsMetricsProxy = checkBoolean(problems, "replaceDocsMetricsProxy", options.replaceDocsMetricsProxy, false);
     const prometheus = resolvePrometheus(problems, options.prometheus);
+    const prometheusOperator = resolvePrometheusOperator(problems, options.prometheusOperator);
 
     if (problems.list.length > 0) {
         throw new SettingsError(problems.list);
@@ -475,6 +514,6 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     return {
         components, etcd, namespace, createNamespace, readers, tolerations, nodeSelector, healthPort,
         readersMayNotExistYet, verifierServiceAccount, offlinePreview, replaceDocsMetricsProxy,
-        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify, prometheus,
+        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify, prometheus, prometheusOperator,
     };
 }

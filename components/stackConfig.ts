@@ -30,6 +30,7 @@ export const CONFIG_KEYS: Record<Exclude<keyof MetricsStackArgs, never>, ValueKi
     offlinePreview: "boolean",
     replaceDocsMetricsProxy: "boolean",
     prometheus: "object",
+    prometheusOperator: "object",
     proxyImage: "string",
     gateImage: "string",
     proxyResources: "object",

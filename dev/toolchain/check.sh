@@ -119,6 +119,7 @@ gomod_has etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 gomod_has kube-rbac-proxy github.com/brancz/kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION"
 gomod_has pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
 gomod_has prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
+gomod_has prometheus-operator github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION"
 
 if [ "$failed" -gt 0 ]; then
   echo "toolchain check: $failed problem(s); run toolchain/setup.sh"

@@ -29,3 +29,6 @@ PULUMI_KUBERNETES_VERSION=4.25.0
 # Prometheus and promtool (github.com/prometheus/prometheus; module v0.3XX.Y is Prometheus
 # v3.XX.Y): go/prometheus/go.mod.
 PROMETHEUS_VERSION=v0.316.0
+# The Prometheus Operator (github.com/prometheus-operator/prometheus-operator): go/prometheus-operator/go.mod;
+# the tests apply its CRDs (example/prometheus-operator-crd/) from that module's directory.
+PROMETHEUS_OPERATOR_VERSION=v0.85.0

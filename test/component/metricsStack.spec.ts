@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
 import { isSecret, unwrapSecrets as unwrap } from "../support/mockSecrets";
 
 interface Registered {
@@ -82,6 +83,25 @@ describe("MetricsStack (mocked engine)", function () {
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding metrics-token-review",
         ].sort());
         assert.ok(captured.length >= 11 && captured.filter((c) => c.type !== "eksa-metrics:index:MetricsStack").every((c) => c.opts.parent instanceof MetricsStack), "every child has the component as parent");
+    });
+
+    it("outputs the alert rules as a plain rule file, and for the Prometheus Operator the same rules and jobs as its objects", async () => {
+        const { stack, resources } = await build({ kubeconfig: KUBECONFIG, prometheusOperator: { enabled: true, labels: { release: "kps" } } });
+        assert.equal(await (stack.alertRules as any).isSecret, false, "the certificate's notAfter is public");
+        const groups = (yaml.load(await output(stack.alertRules)) as { groups: any[] }).groups;
+        assert.deepEqual(groups[0].rules.find((r: any) => r.record).expr, `vector(${Date.parse(FAKE_CERT.notAfter) / 1000})`);
+        const rule = one(resources, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "metrics-alerts").inputs;
+        assert.deepEqual([rule.metadata, rule.spec.groups], [{ name: "metrics-alerts", namespace: "monitoring", labels: { release: "kps" } }, groups]);
+        assert.deepEqual(byType(resources, "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig").map((r) => r.inputs.spec.jobName).sort(), ["etcd", "kube-controller-manager", "kube-proxy", "kube-scheduler"]);
+        const ca = one(resources, "kubernetes:core/v1:ConfigMap", "metrics-operator-ca");
+        assert.deepEqual(ca.inputs.data, { "ca.crt": "CA-PEM\n" });
+        assert.ok(!isSecret(ca.raw.data["ca.crt"]), "the CA is public");
+        const token = one(resources, "kubernetes:core/v1:Secret", "metrics-scraper-token").inputs;
+        assert.deepEqual([token.type, token.metadata.annotations], ["kubernetes.io/service-account-token", { "kubernetes.io/service-account.name": "metrics-scraper" }]);
+        const binding = one(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "metrics-scraper").inputs;
+        assert.deepEqual([binding.roleRef.name, binding.subjects], ["metrics-metrics-reader-abc123", [{ kind: "ServiceAccount", name: "metrics-scraper", namespace: "monitoring" }]]);
+        const without = (await build({ kubeconfig: KUBECONFIG })).resources;
+        assert.ok(!without.some((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/") || r.name.startsWith("metrics-scraper")), "nothing for the operator unless enabled");
     });
 
     it("grants readers GET on /metrics only, bound to the configured subjects", async () => {

@@ -40,11 +40,20 @@ describe("settings", () => {
         assert.equal(custom.alertForSeconds, 30);
     });
 
+    it("leaves the Prometheus Operator's objects out unless enabled", () => {
+        assert.deepEqual(resolveSettings({}).prometheusOperator, { enabled: false, namespace: "monitoring", labels: {} });
+        assert.deepEqual(resolveSettings({ prometheusOperator: { enabled: true, labels: { release: "kube-prometheus-stack" } } }).prometheusOperator,
+            { enabled: true, namespace: "monitoring", labels: { release: "kube-prometheus-stack" } });
+    });
+
     const bad: [string, StackOptions, RegExp][] = [
         ["a job name for an unknown component", { prometheus: { jobNames: { kubelet: "kubelet" } } }, /^prometheus\.jobNames\.kubelet: is not a component this stack exposes/],
         ["an invalid job name", { prometheus: { jobNames: { etcd: "etcd job" } } }, /^prometheus\.jobNames\.etcd: "etcd job" is not a valid job name/],
         ["two components in one job", { prometheus: { jobNames: { etcd: "kube-proxy" } } }, /^prometheus\.jobNames\.etcd: "kube-proxy" is already the job of another component/],
         ["a negative alert delay", { prometheus: { alertForSeconds: -1 } }, /^prometheus\.alertForSeconds: -1 is not a whole number from 0 to 86400/],
+        ["a bad operator namespace", { prometheusOperator: { enabled: true, namespace: "Monitoring" } }, /^prometheusOperator\.namespace: "Monitoring" is not a valid namespace name/],
+        ["a bad operator label", { prometheusOperator: { enabled: true, labels: { release: "kube prometheus" } } }, /^prometheusOperator\.labels\.release: "release": "kube prometheus" is not a valid label/],
+        ["a non-boolean operator switch", { prometheusOperator: { enabled: "yes" as never } }, /^prometheusOperator\.enabled: "yes" is not true or false/],
         ["an unknown prometheus option", { prometheus: { scrapeInterval: 30 } } as never, /^prometheus\.scrapeInterval: is not a known setting\. Known settings of prometheus: jobNames, alertForSeconds/],
         ["an unknown component", { components: { kubelet: true } }, /^components\.kubelet: is not a component this stack exposes\. Use one of: kube-controller-manager, kube-scheduler, kube-proxy, etcd$/],
         ["a non-boolean component switch", { components: { etcd: "no" as never } }, /^components\.etcd: "no" is not true or false/],

@@ -1,0 +1,108 @@
+/**
+ * Objects for a Prometheus that the Prometheus Operator runs (kube-prometheus-stack): a ScrapeConfig
+ * per component (node discovery, the same relabelling as the scrapeConfig output), a PrometheusRule
+ * with the same rule groups as the alertRules output, and what they reference. Pure: the manifests
+ * are made here, MetricsStack registers them.
+ *
+ * The operator reads a scrape's credentials from a Secret in the ScrapeConfig's namespace (it writes
+ * them into the Prometheus' generated config), not from a file: the stack gives that namespace a
+ * service account of its own, bound to the metrics-reader role, and a token Secret for it, which
+ * the API server's token controller fills. The CA is public and goes in a ConfigMap.
+ */
+import { CatalogueEntry, ComponentName } from "./catalogue";
+import { RuleGroup } from "./alertRules";
+import { relabelConfigs } from "./scrapeConfig";
+
+/** The API the objects are written for (the CRDs of prometheus-operator v0.85.0). */
+export const SCRAPE_CONFIG_API = "monitoring.coreos.com/v1alpha1";
+export const PROMETHEUS_RULE_API = "monitoring.coreos.com/v1";
+/** The CRDs the objects need, by name. */
+export const OPERATOR_CRDS = ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"];
+export const CA_KEY = "ca.crt";
+export const TOKEN_KEY = "token";
+
+export interface OperatorObjectsInput {
+    /** Prefix of the objects' names: the stack resource's name. */
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    components: readonly CatalogueEntry[];
+    jobNames: Record<ComponentName, string>;
+    nodeSelector: Record<string, string>;
+    tlsServerName: string;
+}
+
+export interface Manifest {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> };
+    [field: string]: unknown;
+}
+
+/** Fixed names: the ScrapeConfigs reference the Secret and the ConfigMap by name. */
+export function operatorObjectNames(name: string) {
+    return {
+        serviceAccount: `${name}-scraper`,
+        tokenSecret: `${name}-scraper-token`,
+        caConfigMap: `${name}-ca`,
+        prometheusRule: `${name}-alerts`,
+        scrapeConfig: (component: ComponentName) => `${name}-${component}`,
+    };
+}
+
+function metadata(input: OperatorObjectsInput, name: string): Manifest["metadata"] {
+    return { name, namespace: input.namespace, labels: { ...input.labels } };
+}
+
+/** The reader service account's long-lived token Secret (type service-account-token, filled by the API server). */
+export function operatorTokenSecret(input: OperatorObjectsInput): Manifest {
+    const names = operatorObjectNames(input.name);
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { ...metadata(input, names.tokenSecret), annotations: { "kubernetes.io/service-account.name": names.serviceAccount } },
+        type: "kubernetes.io/service-account-token",
+    };
+}
+
+/** `caCertificate`: the PEM, or a promise of it (the manifest's shape does not depend on it). */
+export function operatorCaConfigMap<T>(input: OperatorObjectsInput, caCertificate: T): Manifest & { data: Record<string, T> } {
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: metadata(input, operatorObjectNames(input.name).caConfigMap), data: { [CA_KEY]: caCertificate } };
+}
+
+export function operatorScrapeConfigs(input: OperatorObjectsInput): Manifest[] {
+    const names = operatorObjectNames(input.name);
+    return input.components.map((entry) => ({
+        apiVersion: SCRAPE_CONFIG_API,
+        kind: "ScrapeConfig",
+        metadata: metadata(input, names.scrapeConfig(entry.name)),
+        spec: {
+            // The operator names the job itself (scrapeConfig/<namespace>/<name>) and sets `job` from this.
+            jobName: input.jobNames[entry.name],
+            scheme: "HTTPS",
+            metricsPath: "/metrics",
+            kubernetesSDConfigs: [{ role: "Node" }],
+            authorization: { type: "Bearer", credentials: { name: names.tokenSecret, key: TOKEN_KEY } },
+            tlsConfig: { ca: { configMap: { name: names.caConfigMap, key: CA_KEY } }, serverName: input.tlsServerName },
+            relabelings: relabelConfigs(entry, input.nodeSelector).map(({ source_labels, target_label, ...rest }) => ({
+                sourceLabels: source_labels,
+                ...(target_label === undefined ? {} : { targetLabel: target_label }),
+                ...rest,
+            })),
+        },
+    }));
+}
+
+/** `groups`: the rule groups (alertRules.ts), or a promise of them. */
+export function operatorPrometheusRule<T extends RuleGroup[] | object>(input: OperatorObjectsInput, groups: T): Manifest & { spec: { groups: T } } {
+    return { apiVersion: PROMETHEUS_RULE_API, kind: "PrometheusRule", metadata: metadata(input, operatorObjectNames(input.name).prometheusRule), spec: { groups } };
+}
+
+/** Problems when the operator's objects are asked for but the cluster lacks their CRDs (for the preflight). */
+export function operatorCrdProblems(enabled: boolean, crdsInCluster: readonly string[]): string[] {
+    if (!enabled) {
+        return [];
+    }
+    return OPERATOR_CRDS.filter((crd) => !crdsInCluster.includes(crd)).map((crd) =>
+        `prometheusOperator.enabled: the cluster has no CustomResourceDefinition ${crd}. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set prometheusOperator.enabled to false`);
+}

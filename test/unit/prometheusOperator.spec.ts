@@ -1,0 +1,79 @@
+import { strict as assert } from "assert";
+import * as yaml from "js-yaml";
+import { alertRuleGroups } from "../../components/alertRules";
+import { CATALOGUE } from "../../components/catalogue";
+import {
+    OperatorObjectsInput, operatorCaConfigMap, operatorCrdProblems, operatorPrometheusRule, operatorScrapeConfigs, operatorTokenSecret,
+} from "../../components/prometheusOperator";
+import { renderScrapeConfigs } from "../../components/scrapeConfig";
+import { resolveSettings } from "../../components/settings";
+
+const { jobNames } = resolveSettings({}).prometheus;
+const input: OperatorObjectsInput = {
+    name: "eksa-metrics",
+    namespace: "monitoring",
+    labels: { release: "kube-prometheus-stack" },
+    components: CATALOGUE,
+    jobNames,
+    nodeSelector: { "kubernetes.io/os": "linux" },
+    tlsServerName: "eksa-metrics-metrics-proxy",
+};
+
+describe("Prometheus Operator objects", () => {
+    it("has a ScrapeConfig per component, selected by the labels, setting the component's job", () => {
+        const configs = operatorScrapeConfigs({ ...input, jobNames: { ...jobNames, etcd: "etcd-stacked" } });
+        assert.deepEqual(configs.map((c) => [c.apiVersion, c.kind, c.metadata.name, c.metadata.namespace, (c.spec as { jobName: string }).jobName]), [
+            ["monitoring.coreos.com/v1alpha1", "ScrapeConfig", "eksa-metrics-kube-controller-manager", "monitoring", "kube-controller-manager"],
+            ["monitoring.coreos.com/v1alpha1", "ScrapeConfig", "eksa-metrics-kube-scheduler", "monitoring", "kube-scheduler"],
+            ["monitoring.coreos.com/v1alpha1", "ScrapeConfig", "eksa-metrics-kube-proxy", "monitoring", "kube-proxy"],
+            ["monitoring.coreos.com/v1alpha1", "ScrapeConfig", "eksa-metrics-etcd", "monitoring", "etcd-stacked"],
+        ]);
+        assert.ok(configs.every((c) => c.metadata.labels.release === "kube-prometheus-stack"));
+    });
+
+    it("scrapes like the scrapeConfig output: node discovery, HTTPS to the CA and server name, the same relabelling", () => {
+        const plain = (yaml.load(renderScrapeConfigs({ ...input, caFile: "/ca", tokenFile: "/token" })) as { scrape_configs: any[] }).scrape_configs;
+        operatorScrapeConfigs(input).forEach((config, i) => {
+            const spec = config.spec as any;
+            assert.equal(spec.scheme, "HTTPS");
+            assert.equal(spec.metricsPath, "/metrics");
+            assert.deepEqual(spec.kubernetesSDConfigs, [{ role: "Node" }]);
+            assert.deepEqual(spec.tlsConfig, { ca: { configMap: { name: "eksa-metrics-ca", key: "ca.crt" } }, serverName: "eksa-metrics-metrics-proxy" });
+            assert.deepEqual(spec.authorization, { type: "Bearer", credentials: { name: "eksa-metrics-scraper-token", key: "token" } });
+            assert.deepEqual(spec.relabelings, plain[i].relabel_configs.map((r: any) => ({
+                sourceLabels: r.source_labels,
+                ...(r.target_label ? { targetLabel: r.target_label } : {}),
+                ...(r.regex ? { regex: r.regex } : {}),
+                ...(r.action ? { action: r.action } : {}),
+                ...(r.replacement ? { replacement: r.replacement } : {}),
+            })));
+        });
+    });
+
+    it("gives the token Secret to the scraper service account and the CA to a ConfigMap (public, not a Secret)", () => {
+        assert.deepEqual(operatorTokenSecret(input), {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "eksa-metrics-scraper-token", namespace: "monitoring", labels: { release: "kube-prometheus-stack" }, annotations: { "kubernetes.io/service-account.name": "eksa-metrics-scraper" } },
+            type: "kubernetes.io/service-account-token",
+        });
+        const ca = operatorCaConfigMap(input, "PEM");
+        assert.equal(ca.kind, "ConfigMap");
+        assert.deepEqual(ca.data, { "ca.crt": "PEM" });
+    });
+
+    it("puts the alertRules output's groups in a PrometheusRule", () => {
+        const groups = alertRuleGroups({ components: CATALOGUE, jobNames, alertForSeconds: 900, certificate: { serverName: "x", notAfter: "2027-01-01T00:00:00Z", validityDays: 365 } });
+        const rule = operatorPrometheusRule(input, groups);
+        assert.deepEqual([rule.apiVersion, rule.kind, rule.metadata.name], ["monitoring.coreos.com/v1", "PrometheusRule", "eksa-metrics-alerts"]);
+        assert.equal(rule.spec.groups, groups);
+    });
+
+    it("names each missing CRD when the operator's objects are asked for", () => {
+        assert.deepEqual(operatorCrdProblems(false, []), []);
+        assert.deepEqual(operatorCrdProblems(true, ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"]), []);
+        const problems = operatorCrdProblems(true, ["scrapeconfigs.monitoring.coreos.com"]);
+        assert.equal(problems.length, 1);
+        assert.match(problems[0], /^prometheusOperator\.enabled: the cluster has no CustomResourceDefinition prometheusrules\.monitoring\.coreos\.com\. Install the Prometheus Operator/);
+    });
+});
