@@ -110,7 +110,15 @@ export function readClusterFacts(kubeconfigText: string, settings: Settings): { 
             }
             mayRequestToken = canI.stdout.trim() === "yes";
         }
-        return { facts: parseFacts(list.stdout, version.stdout, mayRequestToken) };
+        let crds: string[] | undefined;
+        if (settings.prometheusOperator.enabled) {
+            const names = ask(["get", "customresourcedefinitions", "--output", "name"]);
+            if (names.error) {
+                return { unreadable: names.error.message };
+            }
+            crds = names.stdout.split("\n").filter(Boolean).map((n) => n.replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, ""));
+        }
+        return { facts: { ...parseFacts(list.stdout, version.stdout, mayRequestToken), crds } };
     } finally {
         kubeconfig.remove();
     }

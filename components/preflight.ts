@@ -9,6 +9,7 @@
  */
 import { ComponentName, componentsFor, NodeRole } from "./catalogue";
 import { PROXY_APP_LABEL, STACK_LABEL } from "./labels";
+import { operatorCrdProblems } from "./prometheusOperator";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
 import { Settings } from "./settings";
 import { ClusterNode, isControlPlane, NO_INTERNAL_IP, whyNotScheduled } from "../verify/plan";
@@ -64,6 +65,8 @@ export interface ClusterFacts {
     pods: PodFact[];
     /** `kubectl auth can-i create serviceaccounts --subresource=token` in the verification's namespace; undefined when verification is off. */
     mayRequestToken?: boolean;
+    /** The CustomResourceDefinitions' names; read only with prometheusOperator.enabled. */
+    crds?: string[];
 }
 
 export interface StackIdentity {
@@ -325,6 +328,7 @@ export function preflight(settings: Settings, facts: ClusterFacts, identity: Sta
     checkControlPlane(settings, facts, placement, key, errors);
     checkHostPorts(settings, facts, placement, identity, key, errors);
     checkExternalEtcd(settings, facts, key, errors);
+    errors.push(...operatorCrdProblems(settings.prometheusOperator.enabled, facts.crds ?? [], key));
     if (settings.replaceDocsMetricsProxy && docsProxies.length === 0) {
         warnings.push(`${key("replaceDocsMetricsProxy")}: the cluster has no ${DOCS_PROXY_NAME} DaemonSet of the EKS Anywhere docs page, so there is nothing to replace. Remove the key once the migration is done`);
     }

@@ -98,11 +98,11 @@ export function operatorPrometheusRule<T extends RuleGroup[] | object>(input: Op
     return { apiVersion: PROMETHEUS_RULE_API, kind: "PrometheusRule", metadata: metadata(input, operatorObjectNames(input.name).prometheusRule), spec: { groups } };
 }
 
-/** Problems when the operator's objects are asked for but the cluster lacks their CRDs (for the preflight). */
-export function operatorCrdProblems(enabled: boolean, crdsInCluster: readonly string[]): string[] {
+/** The preflight's errors when the operator's objects are asked for but the cluster lacks their CRDs; `key` spells a config key. */
+export function operatorCrdProblems(enabled: boolean, crdsInCluster: readonly string[], key = (k: string) => k): string[] {
     if (!enabled) {
         return [];
     }
     return OPERATOR_CRDS.filter((crd) => !crdsInCluster.includes(crd)).map((crd) =>
-        `prometheusOperator.enabled: the cluster has no CustomResourceDefinition ${crd}. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set prometheusOperator.enabled to false`);
+        `${key("prometheusOperator.enabled")}: the cluster has no CustomResourceDefinition ${crd}. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set ${key("prometheusOperator.enabled")} to false`);
 }

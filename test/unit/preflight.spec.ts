@@ -193,6 +193,15 @@ describe("preflight", () => {
         });
     });
 
+    it("stops when the Prometheus Operator's objects are asked for and its CRDs are missing", () => {
+        const operator = { prometheusOperator: { enabled: true } };
+        assert.deepEqual(run(operator, cluster({ crds: ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"] })).errors, []);
+        assert.deepEqual(run(operator, cluster({ crds: ["scrapeconfigs.monitoring.coreos.com"] })).errors, [
+            "eksa-metrics:prometheusOperator.enabled: the cluster has no CustomResourceDefinition prometheusrules.monitoring.coreos.com. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set eksa-metrics:prometheusOperator.enabled to false",
+        ]);
+        assert.deepEqual(run({}, cluster()).errors, [], "nothing is asked of a cluster without the operator");
+    });
+
     it("reports every problem at once", () => {
         const facts = cluster({ serviceAccounts: [], mayRequestToken: false, daemonSets: [DOCS_DS], pods: [docsPod("cp-1")] });
         assert.equal(run({ createNamespace: false }, facts).errors.length, 4);
