@@ -1,4 +1,4 @@
-// Names the fields that the kube-proxy, etcd, controller and RBAC policies cannot check during
+// Names the fields that the kube-proxy, etcd, controller, RBAC and proxy policies cannot check during
 // preview; they check them on `pulumi up`, when the values are known.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
@@ -7,6 +7,7 @@ import { assessControllerDiagnostics, CONTROLLER_DIAGNOSTICS, controllerDiagnost
 import { assessEtcdMetrics, ETCD_METRICS, etcdMetricsDocs } from "./etcdMetricsNotExposed";
 import { assessKubeProxyMetrics, KUBE_PROXY_METRICS, kubeProxyMetricsDocs } from "./kubeProxyMetricsNotOnAllInterfaces";
 import { assessRbacUnknowns, METRICS_READABLE, metricsReadableDocs } from "./metricsNotReadableByEveryone";
+import { assessProxyUnknowns, INSECURE_PROXY, insecureProxyDocs } from "./noInsecureMetricsProxy";
 
 export const METRICS_EXPOSURE_UNKNOWN = "metrics-exposure-unknown-during-preview";
 
@@ -15,6 +16,7 @@ const CHECKS: readonly { readonly policy: string; readonly docs: PolicyDocs; rea
     { policy: ETCD_METRICS, docs: etcdMetricsDocs, assess: (type, name, props) => assessEtcdMetrics(type, name, props, {}) },
     { policy: CONTROLLER_DIAGNOSTICS, docs: controllerDiagnosticsDocs, assess: assessControllerDiagnostics },
     { policy: METRICS_READABLE, docs: metricsReadableDocs, assess: assessRbacUnknowns },
+    { policy: INSECURE_PROXY, docs: insecureProxyDocs, assess: assessProxyUnknowns },
 ];
 
 export const metricsExposureUnknownDocs: PolicyDocs = {

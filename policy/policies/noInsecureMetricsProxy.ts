@@ -10,8 +10,8 @@ import { CATALOGUE } from "../../components/catalogue";
 import { classifyHost, classifyListenAddress } from "../lib/addresses";
 import { containerCommandLines, flagValues, podContainers, Program } from "../lib/containers";
 import { Listener, parseProxyConfig, ProxyConfig } from "../lib/proxyConfig";
-import { CONFIG_MAP, describeResource, formatPath, isKind, isObject, lookup, workloadOf } from "../lib/resources";
-import { PolicyDocs, StackFinding, StackResource, stackResources } from "../lib/preview";
+import { CONFIG_MAP, describeResource, formatPath, isKind, isObject, lookup, UNKNOWN, workloadOf } from "../lib/resources";
+import { Assessment, PolicyDocs, StackFinding, StackResource, stackResources, unknownMessage } from "../lib/preview";
 
 export const INSECURE_PROXY = "no-insecure-metrics-proxy";
 
@@ -29,6 +29,10 @@ const UNAUTHENTICATED_PORTS = new Set(CATALOGUE.filter((entry) => entry.authenti
 /** The components themselves are judged by the other policies. */
 const COMPONENT_PROGRAMS: readonly Program[] = CATALOGUE.map((entry) => ({ name: entry.name, executables: [entry.name], images: [entry.name] }));
 const KUBE_RBAC_PROXY: Program = { name: "kube-rbac-proxy", executables: ["kube-rbac-proxy"], images: ["kube-rbac-proxy"] };
+
+/** Data keys that hold a proxy configuration by name (content decides for the others, when known). */
+const PROXY_CONFIG_KEY = /haproxy|nginx|envoy/i;
+const RULE = "serve metrics ports with TLS on the node IP, in front of a credentials check";
 
 const REMEDY =
     "Deploy the eksa-metrics stack instead: haproxy with TLS on the node IP in front of kube-controller-manager and " +
@@ -186,6 +190,36 @@ function workloadFindings(resource: StackResource, configMaps: readonly ProxyCon
         }
     }
     return findings;
+}
+
+/**
+ * The fields unknown during preview that decide whether a resource is a metrics proxy (for the
+ * advisory policy): a workload's hostNetwork or container ports, a proxy configuration's text.
+ */
+export function assessProxyUnknowns(type: string, pulumiName: string, props: unknown): Assessment | undefined {
+    const workload = workloadOf(type);
+    if (!workload && !isKind(type, CONFIG_MAP)) {
+        return undefined;
+    }
+    const paths: string[] = [];
+    if (workload) {
+        const hostNetwork = lookup(props, [...workload.podSpecPath, "hostNetwork"]);
+        if ("unknownAt" in hostNetwork) {
+            paths.push(formatPath(hostNetwork.unknownAt));
+        } else if (hostNetwork.value === true) {
+            for (const { container, path } of podContainers(props, workload).containers) {
+                if (container.ports === UNKNOWN || (Array.isArray(container.ports) && container.ports.includes(UNKNOWN))) {
+                    paths.push(formatPath([...path, "ports"]));
+                }
+            }
+        }
+    } else {
+        const data = lookup(props, ["data"]);
+        const values = "value" in data && isObject(data.value) ? data.value : {};
+        paths.push(...Object.keys(values).filter((key) => values[key] === UNKNOWN && PROXY_CONFIG_KEY.test(key)).map((key) => formatPath(["data", key])));
+    }
+    const resource = describeResource(type, pulumiName, props);
+    return { violations: [], unknowns: paths.map((path) => unknownMessage(resource, path, "whether it serves control-plane metrics in plain HTTP or unauthenticated", RULE)) };
 }
 
 export function assessInsecureProxy(resources: readonly StackResource[]): StackFinding[] {

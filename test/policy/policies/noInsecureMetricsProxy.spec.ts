@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { CATALOGUE } from "../../../components/catalogue";
+import { metricsExposureUnknownDuringPreview } from "../../../policy/policies/metricsExposureUnknownDuringPreview";
 import { INSECURE_PROXY, noInsecureMetricsProxy } from "../../../policy/policies/noInsecureMetricsProxy";
-import { asConfigFileChild, fixtureDocuments, RegisteredResource, runStackPolicy, StackViolation } from "../harness";
+import { asConfigFileChild, fixtureDocuments, RegisteredResource, runPolicy, runStackPolicy, StackViolation, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
 
 const program = (file: string) => fixtureDocuments(file).map(asConfigFileChild);
 const REMEDY = "Deploy the eksa-metrics stack instead";
@@ -81,5 +82,15 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
 
     it("leaves an unrelated host-network app on other ports alone", async () => {
         assert.deepStrictEqual(await runStackPolicy(noInsecureMetricsProxy, program("metrics-proxies.yaml").filter((r) => r.name === "monitoring/node-exporter")), []);
+    });
+
+    it("names an unknown haproxy.cfg and unknown host-network ports during preview (advisory)", async () => {
+        const [configMap, daemonSet] = program("docs-metrics-proxy.yaml");
+        const unknowns = async (resource: RegisteredResource) => (await runPolicy(metricsExposureUnknownDuringPreview, resource)).violations;
+        const [config] = await unknowns({ ...configMap, props: withValue(configMap.props, ["data", "haproxy.cfg"], SENTINEL) });
+        assert.ok(config.startsWith(`[${INSECURE_PROXY}] kubernetes:core/v1:ConfigMap metrics-proxy: data["haproxy.cfg"] is unknown during preview`), config);
+        const [ports] = await unknowns({ ...daemonSet, props: withValue(daemonSet.props, ["spec", "template", "spec", "containers", 0, "ports"], SENTINEL) });
+        assert.ok(ports.includes("spec.template.spec.containers[0].ports is unknown during preview"), ports);
+        assert.deepStrictEqual(await unknowns(daemonSet), [], "nothing unknown: nothing named");
     });
 });
