@@ -1,0 +1,57 @@
+/**
+ * The real promtool (dev/toolchain/setup.sh prometheus) on the rendered alert rules: `check rules`
+ * (syntax, PromQL, templates) and `test rules` with alertRules.test.yaml and certificate.test.yaml,
+ * which make every alert fire and stay silent.
+ */
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderAlertRules } from "../../components/alertRules";
+import { CATALOGUE } from "../../components/catalogue";
+import { resolveSettings } from "../../components/settings";
+
+const TESTS = ["alertRules.test.yaml", "certificate.test.yaml"];
+// The inputs alertRules.test.yaml's header describes.
+const RULES = renderAlertRules({
+    components: CATALOGUE,
+    jobNames: resolveSettings({}).prometheus.jobNames,
+    alertForSeconds: 300,
+    certificate: { serverName: "eksa-metrics-metrics-proxy", notAfter: "1970-03-02T00:00:00.000Z", validityDays: 90 },
+});
+
+function promtool(dir: string, ...args: string[]): string {
+    try {
+        return execFileSync("promtool", args, { cwd: dir, encoding: "utf8", stdio: "pipe" });
+    } catch (err) {
+        const e = err as { code?: string; stdout?: string; stderr?: string };
+        if (e.code === "ENOENT") {
+            assert.fail("promtool is not on PATH: run dev/toolchain/setup.sh prometheus and source dev/toolchain/env.sh");
+        }
+        assert.fail(`promtool ${args.join(" ")} failed:\n${e.stdout}${e.stderr}`);
+    }
+}
+
+describe("alert rules under the real promtool", function () {
+    this.timeout(60_000);
+    let dir: string;
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-metrics-promtool-"));
+        fs.writeFileSync(path.join(dir, "alertRules.yaml"), RULES);
+        for (const test of TESTS) {
+            fs.copyFileSync(path.join(__dirname, test), path.join(dir, test));
+        }
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("is a valid rule file (promtool check rules)", () => {
+        assert.match(promtool(dir, "check", "rules", "alertRules.yaml"), /SUCCESS: 14 rules found/);
+    });
+
+    it("fires each alert when its condition holds for long enough, and only then (promtool test rules)", () => {
+        const out = promtool(dir, "test", "rules", ...TESTS);
+        assert.equal(out.match(/ SUCCESS/g)?.length, TESTS.length, out);
+    });
+});
