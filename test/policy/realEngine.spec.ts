@@ -1,0 +1,85 @@
+// The pack under the real engine: `pulumi preview --policy-pack policy` of small programs that
+// register fixture manifests through k8s.yaml.ConfigGroup, rendered to a directory (no cluster).
+// Needs the Pulumi CLI and the kubernetes provider plugin (dev/toolchain/setup.sh); skipped without them.
+
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { INSECURE_PROXY } from "../../policy/policies/noInsecureMetricsProxy";
+import { ETCD_METRICS } from "../../policy/policies/etcdMetricsNotExposed";
+import { KUBE_PROXY_METRICS } from "../../policy/policies/kubeProxyMetricsNotOnAllInterfaces";
+import { FIXTURES } from "./harness";
+
+const REPO = path.join(__dirname, "..", "..");
+const PROVIDER_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, "policy", "package.json"), "utf8")).dependencies as Record<string, string>)["@pulumi/kubernetes"];
+
+const PROGRAM = `"use strict";
+const fs = require("fs");
+const k8s = require("@pulumi/kubernetes");
+const provider = new k8s.Provider("render", { renderYamlToDirectory: process.env.RENDER_DIR });
+const files = process.env.MANIFESTS.split(",");
+new k8s.yaml.ConfigGroup("manifests", { yaml: files.map((f) => fs.readFileSync(f, "utf8")) }, { provider });
+`;
+
+describe("the pack under the real engine (pulumi preview --policy-pack policy)", function () {
+    this.timeout(300_000);
+    let dir: string;
+    let env: NodeJS.ProcessEnv;
+
+    before(function () {
+        const pulumiHome = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
+        const plugin = path.join(pulumiHome, "plugins", `resource-kubernetes-v${PROVIDER_VERSION}`);
+        if (spawnSync("pulumi", ["version"]).status !== 0 || !fs.existsSync(plugin)) {
+            this.skip(); // no CLI or no kubernetes provider plugin on this machine
+        }
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-policy-engine-"));
+        const project = path.join(dir, "project");
+        fs.mkdirSync(project);
+        fs.mkdirSync(path.join(dir, "state"));
+        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: policy-engine-test\nruntime: nodejs\nmain: index.js\n");
+        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "policy-engine-test", private: true }));
+        fs.writeFileSync(path.join(project, "index.js"), PROGRAM);
+        fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"));
+        env = { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "test", RENDER_DIR: path.join(dir, "rendered") };
+        const init = spawnSync("pulumi", ["stack", "init", "test", "--non-interactive"], { cwd: project, env, encoding: "utf8" });
+        assert.strictEqual(init.status, 0, init.stderr);
+    });
+
+    after(() => {
+        if (dir) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    function preview(fixtures: string[]): { status: number | null; output: string } {
+        const result = spawnSync("pulumi", ["preview", "--non-interactive", "--policy-pack", path.join(REPO, "policy")], {
+            cwd: path.join(dir, "project"),
+            env: { ...env, MANIFESTS: fixtures.map((f) => path.join(FIXTURES, f)).join(",") },
+            encoding: "utf8",
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+    }
+
+    it("fails the EKS Anywhere docs' ConfigMap + DaemonSet, naming both objects", () => {
+        const { status, output } = preview(["docs-metrics-proxy.yaml"]);
+        assert.notStrictEqual(status, 0, output);
+        assert.ok(output.includes(INSECURE_PROXY), output);
+        assert.ok(output.includes("kubernetes:core/v1:ConfigMap metrics-proxy:"), output);
+        assert.ok(output.includes("kubernetes:apps/v1:DaemonSet metrics-proxy spec.template.spec.containers[0] publishes 10257"), output);
+    });
+
+    it("fails kube-prometheus-style kube-proxy and etcd rebinding", () => {
+        const { status, output } = preview(["kube-proxy-configmap.yaml", "kubeadm-etcd.yaml"]);
+        assert.notStrictEqual(status, 0, output);
+        assert.ok(output.includes(KUBE_PROXY_METRICS) && output.includes("kube-system/kube-proxy-kube-prometheus"), output);
+        assert.ok(output.includes(ETCD_METRICS) && output.includes("default/w06-etcd-map"), output);
+    });
+
+    it("passes the stack's own proxy", () => {
+        const { status, output } = preview(["eksa-metrics-proxy.yaml"]);
+        assert.strictEqual(status, 0, output);
+    });
+});
