@@ -85,6 +85,7 @@ in_cache kube-rbac-proxy && want kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION" "$(v
 for b in prometheus promtool; do
   in_cache "$b" && want "$b" "revision: $PROMETHEUS_VERSION)" "$(ver "$b" --version)"
 done
+in_cache prometheus-operator && want prometheus-operator "revision: $PROMETHEUS_OPERATOR_VERSION)" "$(ver prometheus-operator --version)"
 
 # Pulumi CLI and what it needs next to itself.
 if in_cache pulumi; then

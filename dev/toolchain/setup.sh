@@ -270,12 +270,12 @@ part_pulumi_kubernetes() {
 # ---------------------------------------------------------------- Prometheus + promtool
 part_prometheus() {
   local moddir="$here/go/prometheus" v=$PROMETHEUS_VERSION
-  local out="$cache/prometheus/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  local out="$cache/prometheus/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")" pkg=github.com/prometheus/common/version
   if [ ! -x "$out/prometheus" ]; then
     # Module v0.3XX.Y is Prometheus 3.XX.Y; unstamped, `prometheus --version` prints no version.
     # The proxy serves no commit hash, so the revision is the module version and the build
     # date the module's release time (reproducible).
-    local n=${v#v0.} pv released pkg=github.com/prometheus/common/version
+    local n=${v#v0.} pv released
     pv="$((${n%%.*} / 100)).$((${n%%.*} % 100)).${n#*.}"
     released=$(cd "$moddir" && go list -m -f '{{.Time.Format "20060102-15:04:05"}}' github.com/prometheus/prometheus)
     go_build prometheus "$moddir" "$out" \
@@ -286,6 +286,18 @@ part_prometheus() {
     log "prometheus: $v cached in $out"
   fi
   link_bins "$out"
+  # The Prometheus Operator; the tests also read its CRDs from this module's directory.
+  local opdir="$here/go/prometheus-operator" ov=$PROMETHEUS_OPERATOR_VERSION
+  local opout="$cache/prometheus-operator/$ov-$(files_hash "$opdir/go.mod" "$opdir/go.sum")"
+  if [ ! -x "$opout/prometheus-operator" ]; then
+    go_build prometheus-operator "$opdir" "$opout" "-s -w -X $pkg.Version=${ov#v} -X $pkg.Revision=$ov -X $pkg.BuildUser=eksa-metrics" \
+      github.com/prometheus-operator/prometheus-operator/cmd/operator
+    mv "$opout.tmp/operator" "$opout.tmp/prometheus-operator"
+    publish "$opout"
+  else
+    log "prometheus-operator: $ov cached in $opout"
+  fi
+  link_bins "$opout"
 }
 
 all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes prometheus)
