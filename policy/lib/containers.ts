@@ -367,6 +367,6 @@ function expand(path: string, value: string, written: string | undefined, env: C
     return { state: "set", path, value: expanded, written: written ?? value, note: joinNotes(...notes) };
 }
 
-export function joinNotes(...notes: (string | undefined)[]): string | undefined {
+function joinNotes(...notes: (string | undefined)[]): string | undefined {
     return notes.filter((n) => n).join("; ") || undefined;
 }

@@ -77,16 +77,13 @@ export function describeSubject(subject: Subject): string {
 
 /** What a binding says, or the fields unknown during preview. */
 export interface Binding {
-    readonly kind: "ClusterRoleBinding" | "RoleBinding";
-    readonly namespace?: string;
     readonly roleRef?: { readonly kind: string; readonly name: string };
     readonly subjects: readonly Subject[];
     readonly unknowns: readonly string[];
 }
 
-export function readBinding(kind: "ClusterRoleBinding" | "RoleBinding", props: unknown): Binding {
+export function readBinding(props: unknown): Binding {
     const unknowns: string[] = [];
-    const namespace = lookup(props, ["metadata", "namespace"]);
     const roleKind = lookup(props, ["roleRef", "kind"]);
     const roleName = lookup(props, ["roleRef", "name"]);
     for (const found of [roleKind, roleName]) {
@@ -112,7 +109,7 @@ export function readBinding(kind: "ClusterRoleBinding" | "RoleBinding", props: u
             }
         });
     }
-    return { kind, namespace: "value" in namespace && typeof namespace.value === "string" ? namespace.value : undefined, roleRef, subjects, unknowns };
+    return { roleRef, subjects, unknowns };
 }
 
 /** The subjects that stand for everyone: the anonymous user, and the groups every request is in. */
