@@ -45,7 +45,7 @@ export function boundClusterRoles(resources: readonly StackResource[]): { resour
         if (rbacKind(r.type) !== "ClusterRoleBinding") {
             return [];
         }
-        const binding = readBinding("ClusterRoleBinding", r.props);
+        const binding = readBinding(r.props);
         const role = binding.roleRef?.kind === "ClusterRole" ? roles.get(binding.roleRef.name) : undefined;
         return role ? [{ resource: r, description: describeResource(r.type, r.name, r.props), binding, role }] : [];
     });
@@ -82,7 +82,7 @@ export function assessRbacUnknowns(type: string, pulumiName: string, props: unkn
         const rules = lookup(props, ["rules"]);
         return { violations: [], unknowns: "unknownAt" in rules ? [unknownMessage(resource, formatPath(rules.unknownAt), what, RULE)] : [] };
     }
-    return { violations: [], unknowns: readBinding(kind, props).unknowns.map((path) => unknownMessage(resource, path, what, RULE)) };
+    return { violations: [], unknowns: readBinding(props).unknowns.map((path) => unknownMessage(resource, path, what, RULE)) };
 }
 
 export const metricsNotReadableByEveryone: StackValidationPolicy = {
