@@ -103,10 +103,12 @@ function componentRules(entry: CatalogueEntry, job: string, forDuration: string)
 }
 
 function certificateRules(certificate: AlertRulesInput["certificate"]): Rule[] {
-    const notAfterSeconds = Date.parse(certificate.notAfter) / 1000;
-    if (!Number.isInteger(notAfterSeconds)) {
-        throw new Error(`certificate notAfter "${certificate.notAfter}" is not an ISO-8601 time in whole seconds`);
+    const notAfterMs = Date.parse(certificate.notAfter);
+    if (Number.isNaN(notAfterMs)) {
+        throw new Error(`certificate notAfter "${certificate.notAfter}" is not an ISO-8601 time`);
     }
+    // X.509 keeps whole seconds; tls.ts reports the time it asked for, milliseconds included.
+    const notAfterSeconds = Math.floor(notAfterMs / 1000);
     const marginDays = renewalMarginDays(certificate.validityDays);
     const series = `${CERTIFICATE_NOT_AFTER_SERIES}{server_name=${JSON.stringify(certificate.serverName)}}`;
     return [

@@ -45,7 +45,7 @@ export function registerOperatorResources(name: string, settings: Settings, args
     const ca = new k8s.core.v1.ConfigMap(`${name}-operator-ca`, { metadata: caMetadata, data }, opts);
     const referenced = { ...opts, dependsOn: [token, ca, binding] };
     for (const manifest of operatorScrapeConfigs(input)) {
-        new k8s.apiextensions.CustomResource(`${name}-${manifest.metadata.name}-scrape`, manifest, referenced);
+        new k8s.apiextensions.CustomResource(`${manifest.metadata.name}-scrape`, manifest, referenced);
     }
     new k8s.apiextensions.CustomResource(`${name}-alerts`, operatorPrometheusRule(input, pulumi.output(args.ruleGroups)), opts);
 }

@@ -43,6 +43,8 @@ describe("alert rules", () => {
         assert.equal(alert.expr, `${CERTIFICATE_NOT_AFTER_SERIES}{server_name="eksa-metrics-metrics-proxy"} - time() < ${30 * 86400}`);
         const short = rules({ certificate: { serverName: "m.example", notAfter: "2027-01-01T00:00:00Z", validityDays: 9 } }).slice(-1)[0];
         assert.match(short.expr, / < 259200$/, "a third of a 9-day validity: 3 days");
+        const issued = rules({ certificate: { serverName: "m.example", notAfter: "2027-12-01T09:56:16.909Z", validityDays: 365 } }).slice(-2)[0];
+        assert.equal(issued.expr, `vector(${Date.parse("2027-12-01T09:56:16Z") / 1000})`, "tls.ts's notAfter has milliseconds; the certificate whole seconds");
     });
 
     it("refuses a notAfter that is not a time", () => {
