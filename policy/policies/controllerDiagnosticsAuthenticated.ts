@@ -5,8 +5,8 @@
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { classifyListenAddress } from "../lib/addresses";
-import { boolFlagValue, CommandLine, FlagValue, flagValues, Program, workloadCommandLines } from "../lib/containers";
-import { describeResource, formatPath, workloadOf } from "../lib/resources";
+import { boolFlagValue, CommandLine, FlagValue, flagValues, imageProgram, Program, workloadCommandLines } from "../lib/containers";
+import { describeResource, formatPath, UNKNOWN, workloadOf } from "../lib/resources";
 import { Assessment, assessOrNotApplicable, PolicyDocs, unknownMessage } from "../lib/preview";
 
 export const CONTROLLER_DIAGNOSTICS = "controller-diagnostics-authenticated";
@@ -14,11 +14,15 @@ export const CONTROLLER_DIAGNOSTICS = "controller-diagnostics-authenticated";
 export const controllerDiagnosticsDocs: PolicyDocs = {
     reference: "Cluster API diagnostics endpoint (`--diagnostics-address`, `--insecure-diagnostics`); the eksa-metrics design (EKS-A, etcdadm and CAPI provider controllers on :8443)",
     looksAt: [
-        "Pods and workloads: containers running a controller-runtime manager (`/manager`, or an image of CAPI core, kubeadm bootstrap / control plane, EKS Anywhere cluster controller and packages, etcdadm bootstrap / controller, CAPV, CAPX, CAPT, CAPC)",
+        "Pods and workloads: containers running a controller-runtime manager image of CAPI core, kubeadm bootstrap / control plane, EKS Anywhere cluster controller and packages, etcdadm bootstrap / controller, CAPV, CAPX, CAPT or CAPC",
     ],
 };
 
-/** The controllers the design scrapes on :8443; `manager` is the kubebuilder entrypoint they share. */
+/**
+ * The controllers the design scrapes on :8443, by image; `manager` is the kubebuilder entrypoint
+ * they share (a command line found by it counts only with one of these images: other operators'
+ * `--metrics-bind-address` has other defaults, e.g. kubebuilder v4's authenticated :8443).
+ */
 const MANAGER: Program = {
     name: "controller-runtime manager",
     executables: ["manager"],
@@ -104,9 +108,15 @@ export function assessControllerDiagnostics(type: string, pulumiName: string, pr
     const resource = describeResource(type, pulumiName, props);
     const scan = workloadCommandLines(props, workload, [MANAGER]);
     const violations: string[] = [];
-    const unknowns = scan.unknowns.map((path) => unknownMessage(resource, path, "whether it runs a controller-runtime manager (and its diagnostics flags)", RULE));
+    const unknownProgram = (path: string) => unknownMessage(resource, path, "whether it runs a controller-runtime manager (and its diagnostics flags)", RULE);
+    const unknowns = scan.unknowns.map(unknownProgram);
     for (const line of scan.commandLines) {
-        assessLine(line, resource, violations, unknowns);
+        const image = line.container.image;
+        if (image === UNKNOWN) {
+            unknowns.push(unknownProgram(formatPath([...line.containerPath, "image"])));
+        } else if (typeof image === "string" && imageProgram(image, [MANAGER])) {
+            assessLine(line, resource, violations, unknowns);
+        }
     }
     return { violations, unknowns };
 }

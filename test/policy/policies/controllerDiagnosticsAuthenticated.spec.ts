@@ -50,8 +50,9 @@ describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
         assert.ok(messages[1].includes("no host, so every interface"), messages[1]);
     });
 
-    it("leaves other programs with similar flags alone", async () => {
+    it("leaves other programs with similar flags alone, other operators' /manager included", async () => {
         assert.deepStrictEqual(await violations("other-app"), []);
+        assert.deepStrictEqual(await violations("my-operator-controller-manager"), []);
     });
 
     it("names an unknown --insecure-diagnostics during preview", async () => {
@@ -61,5 +62,9 @@ describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
         const unknowns = (await runPolicy(metricsExposureUnknownDuringPreview, { ...resource, props })).violations;
         assert.strictEqual(unknowns.length, 1, unknowns.join("\n"));
         assert.ok(unknowns[0].startsWith(`[${CONTROLLER_DIAGNOSTICS}] ${DEPLOYMENT} capi-system/capi-controller-manager: spec.template.spec.containers[0].args[2] is unknown during preview`), unknowns[0]);
+
+        const unknownImage = withValue(resource.props, ["spec", "template", "spec", "containers", 0, "image"], SENTINEL);
+        const imageUnknowns = (await runPolicy(metricsExposureUnknownDuringPreview, { ...resource, props: unknownImage })).violations;
+        assert.ok(imageUnknowns.length === 1 && imageUnknowns[0].includes("containers[0].image is unknown during preview"), imageUnknowns.join("\n"));
     });
 });
