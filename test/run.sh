@@ -21,11 +21,21 @@ echo "== unit, verification, component (mocked engine), policy and fleet-runner 
 echo "== real haproxy and kube-rbac-proxy, in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
 
-echo "== the local control plane: its process kubelet's Go tests, then its self-test (in a private network namespace)"
 log=$(mktemp "$EKSA_METRICS_CACHE/test-log.XXXXXX")
-(cd dev/localcluster/kubelet && go test -v ./...) >"$log" 2>&1 || status=1
-grep -E '^(ok|FAIL|---)' "$log" | grep -v -- '--- PASS' || true
-printf '%s %s 0\n' "$(grep -c -- '--- PASS' "$log")" "$(grep -c -- '--- FAIL' "$log")" >>"$counts"
+# go_tests DIR [RUNNER...]: `go test -v ./...` in DIR (through RUNNER, e.g. the sandbox), counted.
+go_tests() {
+  local dir=$1
+  shift
+  (cd "$dir" && "$@" go test -count=1 -v ./...) >"$log" 2>&1 || status=1
+  grep -E '^(ok|FAIL|---)' "$log" | grep -v -- '--- PASS' || true
+  printf '%s %s %s\n' "$(grep -c -- '--- PASS' "$log")" "$(grep -c -- '--- FAIL' "$log")" "$(grep -c -- '--- SKIP' "$log")" >>"$counts"
+}
+
+echo "== the command provider stand-in's conformance tests (dev/command-standin, with the real pulumi CLI)"
+go_tests dev/command-standin
+
+echo "== the local control plane: its process kubelet's Go tests, then its self-test (in a private network namespace)"
+go_tests dev/localcluster/kubelet
 test/sandbox.sh bash -c 'EKSA_LOCALCLUSTER_DIR=$TMPDIR/localcluster exec bash dev/localcluster/selftest.sh' | tee "$log" || status=1
 sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2 0/p' "$log" | tail -n 1 >>"$counts"
 rm -f "$log"

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Scrape-latency benchmark: GET /metrics of kube-controller-manager and etcd, straight to the
-# component on 127.0.0.1 versus through the eksa-metrics proxy on the control-plane node, plus the
-# proxy processes' memory. Brings a local control plane up and tears it down (needs root and
-# `bash dev/toolchain/setup.sh` once); takes about a minute. See dev/bench/README.md.
+# Runs one benchmark, dev/bench/NAME.ts, in the sandbox (private network namespace and /tmp), after
+# `bash dev/toolchain/setup.sh` once (needs root). See dev/bench/README.md for each one.
 #
-#   bash dev/bench/run.sh [--requests N] [--warmup N] [--concurrency 1,16] [--block N] [--gzip true|false]
+#   bash dev/bench/run.sh scrape [--requests N] [--warmup N] [--concurrency 1,16] [--block N] [--gzip true|false]
+#   bash dev/bench/run.sh fleet [ROUNDS]
+#   bash dev/bench/run.sh NAME [ARGS...]    any other dev/bench/NAME.ts
 #
-# Every flag has an environment equivalent: BENCH_REQUESTS (400), BENCH_WARMUP (32),
-# BENCH_CONCURRENCY (1,16), BENCH_BLOCK (50), BENCH_GZIP (false: no Accept-Encoding; true: gzip,
-# as Prometheus asks). Exits non-zero if any request failed.
+# Exits non-zero if the benchmark failed (e.g. a request of the scrape benchmark failed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+name=${1:-}
+if [ -z "$name" ] || [ ! -f "dev/bench/$name.ts" ]; then
+  echo "usage: bash dev/bench/run.sh NAME [ARGS...], NAME one of: $(cd dev/bench && ls -- *.ts | sed 's/\.ts$//' | tr '\n' ' ')" >&2
+  exit 64
+fi
+shift
 # shellcheck source=../toolchain/env.sh
 source dev/toolchain/env.sh
-# The sandbox gives the cluster a private network and /tmp, so it never collides with another one.
-exec test/sandbox.sh node --require ts-node/register/transpile-only dev/bench/scrape.ts "$@"
+exec test/sandbox.sh node --require ts-node/register/transpile-only "dev/bench/$name.ts" "$@"

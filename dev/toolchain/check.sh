@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prints the version of every tool toolchain/setup.sh provides and exits non-zero if any is
-# missing or not the pinned version. Run after setup (CI: toolchain/setup.sh --check).
+# Prints the version of every tool dev/toolchain/setup.sh provides and exits non-zero if any is
+# missing or not the pinned version. Run after setup (dev/toolchain/setup.sh --check).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,7 +48,7 @@ for dir in "$repo" "$repo/policy"; do
   if [ "$(cat "$dir/node_modules/.eksa-lock-hash" 2>/dev/null)" = "$(sha256sum <"$dir/package-lock.json" | cut -d' ' -f1)" ]; then
     ok "$name" "matches package-lock.json"
   else
-    bad "$name" "missing or stale: run toolchain/setup.sh npm"
+    bad "$name" "missing or stale: run dev/toolchain/setup.sh npm"
   fi
 done
 for pkg in pulumi kubernetes command policy; do
@@ -99,19 +99,24 @@ if in_cache pulumi; then
   if [ -x "$pdir/pulumi-resource-pulumi-nodejs" ]; then ok pulumi-resource-pulumi-nodejs "next to pulumi"; else bad pulumi-resource-pulumi-nodejs "not executable next to pulumi ($pdir)"; fi
 fi
 
-# Resource plugins the npm packages ask for. None can be built here yet (their Go modules are
-# not served by the module proxy this project reaches: see README.md), so a missing one is
-# reported, not counted as a failure; an installed one must be the exact version.
+# Resource plugins the npm packages ask for. kubernetes is built here and must be installed at
+# exactly the version @pulumi/kubernetes asks for. command cannot be built here (no registry
+# serves pulumi-command): the real plugin is used when installed, else the harness selects our
+# stand-in (dev/command-standin/) through a project file's plugins.providers path — say which.
 for pkg in kubernetes command; do
   f="$repo/node_modules/@pulumi/$pkg/package.json"
-  [ -f "$f" ] || continue
+  [ -f "$f" ] || { bad "@pulumi/$pkg" "not installed in node_modules"; continue; }
   pv=$(node -p "const p = require('$f'); (p.pulumi && p.pulumi.version) || p.version")
   if [ -x "$PULUMI_HOME/plugins/resource-$pkg-v$pv/pulumi-resource-$pkg" ]; then
-    ok "plugin resource $pkg" "$pv"
+    ok "plugin resource $pkg" "$pv (the real plugin, in $PULUMI_HOME)"
+  elif [ "$pkg" = command ] && [ -x "$cache/command-standin/current/pulumi-resource-command" ]; then
+    ok "plugin resource $pkg" "$pv not installed: tests and demo use eksa-metrics' STAND-IN ($(readlink -f "$cache/command-standin/current"))"
   else
-    printf '  n/a   %-30s %s\n' "plugin resource $pkg" "$pv not installed: not buildable from the registries here"
+    bad "plugin resource $pkg" "$pv not installed: run dev/toolchain/setup.sh"
   fi
 done
+[ "$PULUMI_KUBERNETES_VERSION" = "$(node -p "require('$repo/node_modules/@pulumi/kubernetes/package.json').version")" ] ||
+  bad "@pulumi/kubernetes" "is not $PULUMI_KUBERNETES_VERSION (versions.sh): the SDK asks for the plugin of its own version"
 
 # The Go wrappers pin the same versions as versions.sh.
 gomod_has() { grep -q "$2 $3" "$here/go/$1/go.mod" || bad "go/$1/go.mod" "does not require $2 $3"; }
@@ -121,9 +126,10 @@ gomod_has kube-rbac-proxy github.com/brancz/kube-rbac-proxy "$KUBE_RBAC_PROXY_VE
 gomod_has pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
 gomod_has prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
 gomod_has prometheus-operator github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION"
+gomod_has pulumi-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_MODULE_VERSION"
 
 if [ "$failed" -gt 0 ]; then
-  echo "toolchain check: $failed problem(s); run toolchain/setup.sh"
+  echo "toolchain check: $failed problem(s); run dev/toolchain/setup.sh"
   exit 1
 fi
 echo "toolchain check: all tools present at their pinned versions"

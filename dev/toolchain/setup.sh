@@ -4,7 +4,7 @@
 # when that output exists, so a warm run takes seconds.
 #
 #   dev/toolchain/setup.sh        all parts, in order: apt node npm kubernetes etcd
-#                                 kube-rbac-proxy pulumi pulumi-kubernetes prometheus
+#                                 kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus
 #   dev/toolchain/setup.sh PART...    only those parts
 #   dev/toolchain/setup.sh --check then check.sh
 #
@@ -300,7 +300,37 @@ part_prometheus() {
   link_bins "$opout"
 }
 
-all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes prometheus)
+# ---------------------------------------------------------------- command provider stand-in
+# Our own stand-in for pulumi-command (dev/command-standin/), for this machine's tests and demo
+# only: built into the cache, never put on PATH or registered as the real plugin. The harness
+# selects it through a project file's plugins.providers path when the real plugin is absent.
+part_command_standin() {
+  local moddir="$repo/dev/command-standin"
+  local out="$cache/command-standin/$(files_hash "$moddir/go.mod" "$moddir/go.sum" "$moddir"/*.go)"
+  if [ ! -x "$out/pulumi-resource-command" ]; then
+    go_build command-standin "$moddir" "$out" "-s -w" .
+    mv "$out.tmp/command-standin" "$out.tmp/pulumi-resource-command"
+    publish "$out"
+  else
+    log "command-standin: cached in $out"
+  fi
+  ln -sfn "$(basename "$out")" "$cache/command-standin/current"
+}
+
+# ---------------------------------------------------------------- Cluster API (its CRDs)
+# The real Cluster API CRDs (KubeadmControlPlane, KubeadmConfig and their templates...) come with
+# the module; tests apply them from the module cache, so none is copied into the repo.
+part_cluster_api() {
+  local v=$CLUSTER_API_VERSION dir
+  dir=$(cd "$cache" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/cluster-api@$v" | jq -r .Dir) ||
+    die "cluster-api: go mod download sigs.k8s.io/cluster-api@$v failed"
+  [ -d "$dir/controlplane/kubeadm/config/crd/bases" ] || die "cluster-api: no CRDs in $dir"
+  mkdir -p "$cache/cluster-api"
+  ln -sfn "$dir" "$cache/cluster-api/$v"
+  log "cluster-api: $v in $dir"
+}
+
+all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus cluster-api)
 parts=()
 check=false
 for arg in "$@"; do

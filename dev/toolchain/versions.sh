@@ -26,9 +26,12 @@ PULUMI_VERSION=v3.259.0
 # of tag v4.25.0): go/pulumi-kubernetes/go.mod. @pulumi/kubernetes in both package.json files is
 # pinned to the same version, since the SDK asks for the plugin of its own version.
 PULUMI_KUBERNETES_VERSION=4.25.0
+PULUMI_KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 # Prometheus and promtool (github.com/prometheus/prometheus; module v0.3XX.Y is Prometheus
 # v3.XX.Y): go/prometheus/go.mod.
 PROMETHEUS_VERSION=v0.316.0
 # The Prometheus Operator (github.com/prometheus-operator/prometheus-operator): go/prometheus-operator/go.mod;
 # the tests apply its CRDs (example/prometheus-operator-crd/) from that module's directory.
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+# Cluster API (sigs.k8s.io/cluster-api): its CRDs, applied by the policy pack's previews.
+CLUSTER_API_VERSION=v1.14.2

@@ -1,36 +1,21 @@
 /**
- * The program under the real Pulumi CLI and Node.js language host (built by toolchain/setup.sh):
+ * The program under the real Pulumi CLI and Node.js language host (built by dev/toolchain/setup.sh):
  * a bad stack config stops `pulumi preview` before any resource is registered, with every
  * problem named by its config key. (Runs in the sandbox, with a file backend in its own TMPDIR.)
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { REPO, run } from "./cluster";
+import { ProgramStack } from "../../dev/localcluster/driver";
 
 describe("the program under the real Pulumi CLI", function () {
     this.timeout(300_000);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-cli-"));
-    const configFile = path.join(dir, "Pulumi.cli-test.yaml");
-    const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "e2e-test-passphrase" };
-    const pulumi = (...args: string[]) => run(["pulumi", ...args, "--non-interactive"], { env });
+    const stack = new ProgramStack("cli-test");
 
     before(async () => {
-        // Made from a copy of Pulumi.yaml, so the stack's config file lands in `dir`, not in the repo.
-        fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-        const init = await run(["pulumi", "stack", "init", "cli-test", "--non-interactive"], { env, cwd: dir });
-        assert.equal(init.code, 0, init.stderr);
+        await stack.init("kind: Config\n", { healthPort: 10257, colour: "blue", namespace: "Not_Valid" });
     });
 
     it("stops preview on bad config, naming each key and the fix, with nothing registered", async () => {
-        for (const [key, value] of [["eksa-metrics:healthPort", "10257"], ["eksa-metrics:colour", "blue"], ["eksa-metrics:namespace", "Not_Valid"]]) {
-            const set = await pulumi("config", "set", key, value, "--stack", "cli-test", "--config-file", configFile);
-            assert.equal(set.code, 0, set.stderr);
-        }
-        const set = await pulumi("config", "set", "--secret", "eksa-metrics:kubeconfig", "kind: Config\n", "--stack", "cli-test", "--config-file", configFile);
-        assert.equal(set.code, 0, set.stderr);
-        const preview = await pulumi("preview", "--stack", "cli-test", "--config-file", configFile);
+        const preview = await stack.pulumi(["preview"]);
         const output = preview.stdout + preview.stderr;
         assert.notEqual(preview.code, 0, output);
         assert.match(output, /error: invalid eksa-metrics configuration:/);

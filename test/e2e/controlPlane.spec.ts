@@ -1,163 +1,202 @@
 /**
- * End to end on a real control plane (localcluster/: etcd, kube-apiserver, kube-controller-manager
- * and kube-scheduler with delegated authn/authz, real kube-proxy, and a process kubelet running the
- * proxy pods' real haproxy and kube-rbac-proxy). The stack's objects are those the component
- * registers, applied with kubectl (the kubernetes provider plugin cannot be built here), and the
- * verification is the stack's own command, run as @pulumi/command runs it.
+ * End to end through the real engine, as users run it: `pulumi up --policy-pack policy` of the
+ * project's own program (index.ts) with the real kubernetes provider, against a real control plane
+ * (dev/localcluster/: etcd, kube-apiserver, kube-controller-manager and kube-scheduler with
+ * delegated authn/authz, real kube-proxy, a process kubelet running the proxy pods' real haproxy
+ * and kube-rbac-proxy). The verification is the stack's own command, run by the command provider
+ * (dev/command-standin/ where the real plugin is absent: the suite says which).
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { LocalCluster, Rendered, REPO, run } from "./cluster";
+import { commandProvider, LocalCluster, ProgramStack, REPO, Result, run } from "../../dev/localcluster/driver";
 
-const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
 const CP = "eksa-cp-1 +127\\.0\\.0\\.2";
 const WORKER = "eksa-worker-1 +127\\.0\\.0\\.3";
+const COMPONENTS = ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"];
+const READER = "system:serviceaccount:observability:prometheus-server";
 
-describe("end to end on a local control plane", function () {
-    this.timeout(600_000);
+/** Every JWT in `text` whose subject is the reader's service account (the verification's token). */
+function readerTokens(text: string): string[] {
+    return (text.match(/eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g) ?? []).filter((jwt) => {
+        try {
+            return JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString()).sub === READER;
+        } catch {
+            return false;
+        }
+    });
+}
+
+/** Collects every process's command line while `during` runs (the token must never be an argument). */
+async function commandLinesDuring<T>(during: Promise<T>): Promise<{ result: T; lines: string }> {
+    const seen = new Set<string>();
+    let done = false;
+    const poll = (async () => {
+        while (!done) {
+            for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+                try {
+                    seen.add(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
+                } catch {
+                    // gone already
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+    })();
+    const result = await during;
+    done = true;
+    await poll;
+    return { result, lines: [...seen].join("\n") };
+}
+
+const text = (r: Result) => `${r.stdout}\n${r.stderr}`;
+
+describe(`end to end through the real engine (command provider: ${commandProvider().kind})`, function () {
+    this.timeout(900_000);
     const cluster = new LocalCluster();
-    let deployed: Rendered | undefined;
+    const stack = new ProgramStack("e2e");
+    const seen: string[] = [];
+    let kinds: { kind: string; name: string; namespace?: string }[] = [];
 
     before(async () => {
         await cluster.up();
         // The reader the design binds: Prometheus' service account.
         await cluster.mustKubectl(["create", "namespace", "observability"]);
         await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
+        await stack.init(cluster.kubeconfig());
     });
 
     after(async () => {
-        if (deployed) {
-            await cluster.prune(deployed, undefined).catch(() => undefined);
-        }
+        await stack.destroy().catch(() => undefined);
         await cluster.down();
     });
 
-    it("rolls out and passes the verification against the real components on every node", async () => {
-        deployed = await cluster.render({});
-        await cluster.apply(deployed);
-        const result = await cluster.verify(deployed);
-        assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-        const text = result.stdout;
-        assert.match(text, /verified: 15 checks passed/);
-        for (const component of ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"]) {
-            assert.match(text, new RegExp(`^${CP} +${component} +authorised +ok +200 \\+ metrics$`, "m"));
+    it("pulumi up --policy-pack policy rolls out, awaits the DaemonSets and passes the verification on every node", async () => {
+        const { result: up, lines } = await commandLinesDuring(stack.up());
+        seen.push(text(up), lines);
+        assert.equal(up.code, 0, text(up));
+        assert.match(up.stdout, /Policies:\s+✅ eksa-metrics-policy@v\S+ \(local: /, "the pack ran in the update's preview");
+        assert.doesNotMatch(up.stdout, /skipAwait/);
+        const report: string = await stack.output("verificationReport");
+        seen.push(report);
+        assert.match(report, /verified: 15 checks passed/);
+        for (const component of COMPONENTS) {
+            assert.match(report, new RegExp(`^${CP} +${component} +authorised +ok +200 \\+ metrics$`, "m"));
         }
-        assert.match(text, new RegExp(`^${WORKER} +kube-proxy +authorised +ok +200 \\+ metrics$`, "m"));
+        assert.match(report, new RegExp(`^${WORKER} +kube-proxy +authorised +ok +200 \\+ metrics$`, "m"));
         // kube-controller-manager / kube-scheduler refuse anonymous scrapes themselves (403); kube-rbac-proxy with 401.
-        assert.match(text, new RegExp(`^${CP} +kube-controller-manager +anonymous +ok +403$`, "m"));
-        assert.match(text, new RegExp(`^${CP} +etcd +anonymous +ok +401$`, "m"));
-        assert.match(text, new RegExp(`^${CP} +kube-scheduler +off-path +ok +403$`, "m"));
-        assert.match(text, new RegExp(`^${WORKER} +kube-proxy +off-path +ok +404$`, "m"));
-        assert.doesNotMatch(text, new RegExp(`^${WORKER} +(kube-controller-manager|kube-scheduler|etcd)`, "m"));
+        assert.match(report, new RegExp(`^${CP} +kube-controller-manager +anonymous +ok +403$`, "m"));
+        assert.match(report, new RegExp(`^${CP} +etcd +anonymous +ok +401$`, "m"));
+        assert.match(report, new RegExp(`^${CP} +kube-scheduler +off-path +ok +403$`, "m"));
+        assert.match(report, new RegExp(`^${WORKER} +kube-proxy +off-path +ok +404$`, "m"));
+        assert.doesNotMatch(report, new RegExp(`^${WORKER} +(kube-controller-manager|kube-scheduler|etcd)`, "m"));
+        // The provider awaited the rollout: every DaemonSet is fully available when up returns.
+        const daemonSets = JSON.parse(await cluster.mustKubectl(["get", "daemonsets", "-n", "eksa-metrics", "-o", "json"])).items;
+        assert.equal(daemonSets.length, 2);
+        for (const ds of daemonSets) {
+            assert.equal(ds.status.numberAvailable, ds.status.desiredNumberScheduled, ds.metadata.name);
+            assert.equal(ds.metadata.annotations?.["pulumi.com/skipAwait"], undefined);
+        }
     });
 
-    it("never lets the reader's token reach the output, the objects or the command's inputs", async () => {
-        const result = await cluster.verify(deployed!);
-        assert.doesNotMatch(result.stdout + result.stderr, JWT);
-        assert.doesNotMatch(JSON.stringify(deployed), JWT);
+    it("pulumi stack output caCertificate writes the PEM, as the README's quick start has users save it", async () => {
+        const out = await stack.mustPulumi(["stack", "output", "caCertificate"]);
+        assert.match(out, /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/);
+        const served = await cluster.mustKubectl(["get", "secrets", "-n", "eksa-metrics", "-o", "jsonpath={.items[*].data.ca\\.crt}"]);
+        assert.equal(Buffer.from(served.trim(), "base64").toString().trim(), out.trim(), "the CA the proxy's Secret holds");
     });
 
-    it("renders the same objects and verification inputs again, so a second up changes and re-runs nothing", async () => {
-        const again = await cluster.render({});
-        assert.deepEqual(again, deployed);
-        const diff = await cluster.kubectl(["diff", "--server-side", "--field-manager=eksa-metrics-e2e", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: again.manifests }));
-        assert.equal(diff.code, 0, `the cluster differs from the stack:\n${diff.stdout}${diff.stderr}`);
+    it("a second up changes nothing and preview --diff shows nothing", async () => {
+        const again = await stack.up("--expect-no-changes");
+        seen.push(text(again));
+        assert.equal(again.code, 0, text(again));
+        const preview = await stack.preview("--diff", "--expect-no-changes");
+        seen.push(text(preview));
+        assert.equal(preview.code, 0, text(preview));
+        assert.doesNotMatch(preview.stdout, /^\s*[~+-]{1,2} /m, "no step in the diff");
     });
 
     it("runs the same verification on demand (npm run verify), from the stack's outputs and config", async () => {
-        // A stack whose state holds the outputs a `pulumi up` would have exported (imported, since
-        // the provider plugins cannot run here), and whose config holds the kubeconfig as a secret.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-on-demand-"));
-        const env = { ...process.env, PULUMI_BACKEND_URL: `file://${dir}`, PULUMI_CONFIG_PASSPHRASE: "e2e-test-passphrase" };
-        // The stack is made from a copy of Pulumi.yaml, so its config file lands there, not in the repo.
-        fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-        const configFile = path.join(dir, "Pulumi.on-demand.yaml");
-        const plan = JSON.parse(deployed!.verification.environment.EKSA_METRICS_VERIFY_PLAN);
-        const state = {
-            version: 3,
-            deployment: {
-                manifest: { time: new Date().toISOString(), magic: "", version: "" },
-                resources: [{ urn: "urn:pulumi:on-demand::eksa-metrics::pulumi:pulumi:Stack::eksa-metrics-on-demand", custom: false, type: "pulumi:pulumi:Stack", outputs: { verificationPlan: plan } }],
-            },
-        };
-        fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify(state));
-        for (const [argv, input] of [
-            [["stack", "init", "on-demand"]],
-            [["stack", "import", "--file", path.join(dir, "state.json")]],
-            [["config", "set", "--secret", "eksa-metrics:kubeconfig"], cluster.kubeconfig()],
-        ] as [string[], string?][]) {
-            const step = await run(["pulumi", ...argv, "--non-interactive"], { env, cwd: dir, input });
-            assert.equal(step.code, 0, `pulumi ${argv.join(" ")}: ${step.stderr}`);
-        }
-        const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", "on-demand", "--config-file", configFile], { env });
-        assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+        const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", stack.name], { cwd: stack.dir, env: stack.env });
+        seen.push(text(verify));
+        assert.equal(verify.code, 0, text(verify));
         assert.match(verify.stdout, /verified: 15 checks passed/);
-        assert.doesNotMatch(verify.stdout + verify.stderr, JWT);
     });
 
-    it("fails naming 403 and every component when the reader binding is deleted out of band, and passes once restored", async () => {
-        const binding = deployed!.manifests.find((m) => m.kind === "ClusterRoleBinding" && m.roleRef.name.includes("metrics-reader"));
-        await cluster.mustKubectl(["delete", "clusterrolebinding", binding.metadata.name]);
-        const broken = await cluster.verify({ ...deployed!, verification: { ...deployed!.verification, environment: withTimeout(deployed!, 15) } });
-        assert.equal(broken.code, 1, broken.stdout + broken.stderr);
-        for (const component of ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"]) {
+    it("never lets the reader's token reach the state, the outputs, the engine's output or process arguments", async () => {
+        const exported = await stack.mustPulumi(["stack", "export", "--show-secrets"]);
+        kinds = JSON.parse(exported).deployment.resources
+            .filter((r: any) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:yaml") && r.type !== "pulumi:providers:kubernetes")
+            .map((r: any) => ({ kind: r.outputs.kind, name: r.outputs.metadata.name, namespace: r.outputs.metadata.namespace }));
+        const command = JSON.parse(exported).deployment.resources.find((r: any) => r.type === "command:local:Command" && r.urn.endsWith("-verify"));
+        assert.match(command.outputs.stdout.plaintext ?? JSON.stringify(command.outputs.stdout), /verified: 15 checks passed/, "the export holds the command's recorded outputs");
+        seen.push(exported, await stack.mustPulumi(["stack", "export"]), await stack.mustPulumi(["stack", "output", "--json", "--show-secrets"]));
+        assert.deepEqual(readerTokens(seen.join("\n")), []);
+        // The check above would find one: a token of the reader printed by kubectl matches.
+        const sample = (await cluster.mustKubectl(["create", "token", "prometheus-server", "-n", "observability", "--duration=10m"])).trim();
+        assert.deepEqual(readerTokens(`x ${sample} y`), [sample]);
+    });
+
+    it("fails naming 403 and the components when the reader binding is deleted out of band; up --refresh restores and verifies it", async () => {
+        const binding = kinds.find((k) => k.kind === "ClusterRoleBinding" && k.name.includes("metrics-reader"))!;
+        await cluster.mustKubectl(["delete", "clusterrolebinding", binding.name]);
+        const broken = await run(["npm", "run", "--silent", "verify", "--", "--stack", stack.name, "--timeout-seconds", "15"], {
+            cwd: stack.dir, env: stack.env,
+        });
+        assert.equal(broken.code, 1, text(broken));
+        for (const component of COMPONENTS) {
             assert.match(broken.stdout, new RegExp(`^FAIL ${component} on node eksa-cp-1 \\(127\\.0\\.0\\.2\\): authorised https://eksa-metrics-metrics-proxy:\\d+/metrics with token: expected 200, got 403`, "m"));
         }
         assert.match(broken.stdout, /^FAIL kube-proxy on node eksa-worker-1 .*expected 200, got 403/m);
-        await cluster.apply(deployed!);
-        const restored = await cluster.verify(deployed!);
-        assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+        const restored = await stack.up("--refresh");
+        assert.equal(restored.code, 0, text(restored));
+        assert.match(restored.stdout, /\+ +.*ClusterRoleBinding.*create/, "the binding is created again");
+        assert.match(restored.stdout, /~ +command:local:Command +eksa-metrics-verify +update/, "and verified again");
+        assert.match(await stack.output("verificationReport"), /verified: 15 checks passed/);
     });
 
-    it("fails naming kube-controller-manager on the control-plane node when it stops, and passes once it is back", async () => {
+    it("the next up that verifies fails naming kube-controller-manager and the node when it is stopped, and passes once it is back", async () => {
         await cluster.stopComponent("kube-controller-manager");
-        const broken = await cluster.verify({ ...deployed!, verification: { ...deployed!.verification, environment: withTimeout(deployed!, 15) } });
-        assert.equal(broken.code, 1, broken.stdout + broken.stderr);
-        assert.match(broken.stdout, /^FAIL kube-controller-manager on node eksa-cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 503/m);
-        assert.doesNotMatch(broken.stdout, /^FAIL (kube-scheduler|kube-proxy|etcd)/m);
+        // A config change re-runs the verification (here its deadline, kept short for the failure).
+        stack.setConfig({ verify: { timeoutSeconds: 20 } });
+        const broken = await stack.up();
+        assert.notEqual(broken.code, 0, text(broken));
+        assert.match(text(broken), /FAIL kube-controller-manager on node eksa-cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 503/);
+        assert.doesNotMatch(text(broken), /FAIL (kube-scheduler|kube-proxy|etcd)/);
         await cluster.up();
-        const restored = await cluster.verify(deployed!);
-        assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+        const restored = await stack.up();
+        assert.equal(restored.code, 0, text(restored));
+        assert.match(await stack.output("verificationReport"), /verified: 15 checks passed/);
     });
 
     it("rolls out a config change (etcd off, one more reader) and verifies it", async () => {
-        const changed = await cluster.render({
+        stack.setConfig({
             components: { etcd: false },
             readers: [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }, { kind: "User", name: "alice" }],
         });
-        assert.notDeepEqual(changed.verification.environment.EKSA_METRICS_VERIFY_PLAN, deployed!.verification.environment.EKSA_METRICS_VERIFY_PLAN, "the verification re-runs");
-        await cluster.apply(changed);
-        await cluster.prune(deployed!, changed);
-        deployed = changed;
-        const result = await cluster.verify(changed);
-        assert.equal(result.code, 0, result.stdout + result.stderr);
-        assert.match(result.stdout, /verified: 12 checks passed/);
-        assert.doesNotMatch(result.stdout, / etcd /);
-        const binding = changed.manifests.find((m) => m.kind === "ClusterRoleBinding" && m.roleRef.name.includes("metrics-reader"));
-        const subjects = JSON.parse(await cluster.mustKubectl(["get", "clusterrolebinding", binding.metadata.name, "-o", "jsonpath={.subjects}"]));
-        assert.deepEqual(subjects.map((s: any) => `${s.kind}/${s.name}`), ["ServiceAccount/prometheus-server", "User/alice"]);
+        const up = await stack.up();
+        assert.equal(up.code, 0, text(up));
+        const report: string = await stack.output("verificationReport");
+        assert.match(report, /verified: 12 checks passed/);
+        assert.doesNotMatch(report, / etcd /);
+        const bindings = JSON.parse(await cluster.mustKubectl(["get", "clusterrolebindings", "-o", "json"])).items
+            .filter((b: any) => b.roleRef.name.includes("metrics-reader"));
+        assert.equal(bindings.length, 1);
+        assert.deepEqual(bindings[0].subjects.map((s: any) => `${s.kind}/${s.name}`), ["ServiceAccount/prometheus-server", "User/alice"]);
         const pods = JSON.parse(await cluster.mustKubectl(["get", "pods", "-n", "eksa-metrics", "-o", "json"]));
         const containers = pods.items.flatMap((p: any) => p.spec.containers.map((c: any) => c.name));
-        assert.ok(!containers.includes("rbac-proxy-etcd"), `etcd's gate still runs: ${containers}`);
+        assert.ok(!containers.includes("rbac-proxy-etcd"), `etcd's kube-rbac-proxy still runs: ${containers}`);
     });
 
-    it("leaves none of its objects behind when destroyed", async () => {
-        await cluster.prune(deployed!, undefined);
-        const left = deployed!;
-        deployed = undefined;
-        for (const m of left.manifests) {
-            const got = await cluster.kubectl(["get", m.kind, m.metadata.name, ...(m.metadata.namespace ? ["-n", m.metadata.namespace] : []), "-o", "name"]);
-            assert.notEqual(got.code, 0, `${m.kind} ${m.metadata.name} is still there`);
+    it("pulumi destroy leaves none of its objects behind", async () => {
+        assert.ok(kinds.length >= 10, `objects recorded: ${JSON.stringify(kinds)}`);
+        const destroyed = await stack.destroy();
+        assert.equal(destroyed.code, 0, text(destroyed));
+        for (const k of kinds) {
+            const got = await cluster.kubectl(["get", k.kind, k.name, ...(k.namespace ? ["-n", k.namespace] : []), "-o", "name"]);
+            assert.notEqual(got.code, 0, `${k.kind} ${k.name} is still there`);
         }
         const pods = await cluster.mustKubectl(["get", "pods", "--all-namespaces", "-l", "app.kubernetes.io/name=eksa-metrics-proxy", "-o", "name"]);
         assert.equal(pods.trim(), "");
+        assert.ok(!fs.existsSync(`${REPO}/Pulumi.${stack.name}.yaml`), "no stack file in the repository");
     });
 });
-
-/** The verification's environment with a shorter deadline, for the checks that are meant to fail. */
-function withTimeout(rendered: Rendered, seconds: number): Record<string, string> {
-    const plan = JSON.parse(rendered.verification.environment.EKSA_METRICS_VERIFY_PLAN);
-    return { ...rendered.verification.environment, EKSA_METRICS_VERIFY_PLAN: JSON.stringify({ ...plan, timeoutSeconds: seconds }) };
-}

@@ -25,7 +25,7 @@ describe("the project's own stack under its own pack", function () {
         fs.writeFileSync(argsFile, JSON.stringify({ kubeconfig: "apiVersion: v1\nkind: Config\n" }));
         fs.writeFileSync(certFile, JSON.stringify(await issueProxyCertificate({ serverName: "x", validityDays: 2 })));
         // A process of its own: the renderer sets Pulumi's (process-wide) mocks.
-        const out = execFileSync("node", ["--require", "ts-node/register/transpile-only", "test/e2e/renderStack.ts", argsFile, certFile], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" });
+        const out = execFileSync("node", ["--require", "ts-node/register/transpile-only", "test/policy/support/renderOwnStack.ts", argsFile, certFile], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" });
         fs.rmSync(dir, { recursive: true, force: true });
         resources = JSON.parse(out).manifests.map((m: any) => ({ type: typeToken(m), name: m.metadata.name, props: m }));
     });

@@ -1,0 +1,145 @@
+/**
+ * The policy pack in real previews: `pulumi preview --policy-pack policy` of a small program
+ * (programs/cluster-definitions) declaring cluster definitions through ConfigGroup v2, with the real
+ * kubernetes provider, against a local kube-apiserver that has their CRDs — the real Cluster API
+ * ones from the sigs.k8s.io/cluster-api module (dev/toolchain/setup.sh part cluster-api), and a
+ * minimal STAND-IN for EKS Anywhere's Cluster CRD (its module is not served here). Without the CRDs
+ * ConfigGroup v2 fails before any policy runs.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { LocalCluster, ProgramStack, REPO, Result } from "../../dev/localcluster/driver";
+
+const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");
+const POLICY = "control-plane-metrics-not-on-all-interfaces";
+
+/** A stand-in for EKS Anywhere's Cluster CRD: the group, kind and version, with any fields. */
+const EKSA_CLUSTER_CRD = {
+    apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+    metadata: { name: "clusters.anywhere.eks.amazonaws.com" },
+    spec: {
+        group: "anywhere.eks.amazonaws.com", scope: "Namespaced",
+        names: { kind: "Cluster", plural: "clusters", singular: "cluster", listKind: "ClusterList" },
+        versions: [{ name: "v1alpha1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+    },
+};
+
+/** One definition of each kind, binding kube-scheduler or kube-controller-manager to `address`. */
+function definitions(address: string): { name: string; field: RegExp; manifest: object }[] {
+    const kubeadm = {
+        apiVersion: "kubeadm.k8s.io/v1beta3", kind: "ClusterConfiguration",
+        controllerManager: { extraArgs: { "bind-address": address } }, scheduler: { extraArgs: { "bind-address": "127.0.0.1" } },
+    };
+    return [
+        {
+            name: "eksa-cluster", field: /controllerManagerExtraArgs/,
+            manifest: {
+                apiVersion: "anywhere.eks.amazonaws.com/v1alpha1", kind: "Cluster", metadata: { name: "eksa-cluster", namespace: "default" },
+                spec: { controlPlaneConfiguration: { count: 1, controllerManagerExtraArgs: { "bind-address": address } } },
+            },
+        },
+        {
+            name: "kcp-v1beta1", field: /clusterConfiguration\.scheduler\.extraArgs/,
+            manifest: {
+                apiVersion: "controlplane.cluster.x-k8s.io/v1beta1", kind: "KubeadmControlPlane", metadata: { name: "kcp-v1beta1", namespace: "default" },
+                spec: {
+                    version: "v1.34.4", replicas: 1,
+                    machineTemplate: { infrastructureRef: { apiVersion: "infrastructure.cluster.x-k8s.io/v1beta1", kind: "DockerMachineTemplate", name: "cp" } },
+                    kubeadmConfigSpec: { clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } } },
+                },
+            },
+        },
+        {
+            name: "kcp-v1beta2", field: /clusterConfiguration\.controllerManager\.extraArgs/,
+            manifest: {
+                apiVersion: "controlplane.cluster.x-k8s.io/v1beta2", kind: "KubeadmControlPlane", metadata: { name: "kcp-v1beta2", namespace: "default" },
+                spec: {
+                    version: "v1.34.4", replicas: 1,
+                    machineTemplate: { spec: { infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "DockerMachineTemplate", name: "cp" } } },
+                    kubeadmConfigSpec: { clusterConfiguration: { controllerManager: { extraArgs: [{ name: "bind-address", value: address }] } } },
+                },
+            },
+        },
+        {
+            name: "kubeadm-config", field: /clusterConfiguration\.controllerManager\.extraArgs/,
+            manifest: {
+                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfig", metadata: { name: "kubeadm-config", namespace: "default" },
+                spec: { clusterConfiguration: { controllerManager: { extraArgs: { "bind-address": address } } } },
+            },
+        },
+        {
+            name: "kubeadm-config-template", field: /template\.spec\.clusterConfiguration\.scheduler\.extraArgs/,
+            manifest: {
+                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfigTemplate", metadata: { name: "kubeadm-config-template", namespace: "default" },
+                spec: { template: { spec: { clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } } } } },
+            },
+        },
+        {
+            name: "kubeadm-configmap", field: /data\.ClusterConfiguration/,
+            manifest: {
+                apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kubeadm-configmap", namespace: "kube-system" },
+                data: { ClusterConfiguration: yaml.dump(kubeadm) },
+            },
+        },
+        {
+            name: "kube-scheduler", field: /containers\[0\]/,
+            manifest: {
+                apiVersion: "v1", kind: "Pod", metadata: { name: "kube-scheduler", namespace: "kube-system" },
+                spec: {
+                    containers: [{
+                        name: "kube-scheduler", image: "registry.k8s.io/kube-scheduler:v1.34.4",
+                        command: ["kube-scheduler", `--bind-address=${address}`, "--kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"],
+                    }],
+                },
+            },
+        },
+    ];
+}
+
+describe("the policy pack in real previews (pulumi preview --policy-pack policy)", function () {
+    this.timeout(600_000);
+    const cluster = new LocalCluster();
+    const stack = new ProgramStack("definitions", { program: path.join(__dirname, "programs", "cluster-definitions") });
+    const preview = async (address: string): Promise<Result> => {
+        stack.setConfig({ manifests: definitions(address).map((d) => yaml.dump(d.manifest)).join("---\n") });
+        return stack.pulumi(["preview", "--policy-pack", path.join(REPO, "policy")]);
+    };
+
+    before(async () => {
+        await cluster.up();
+        const capi = path.join(CACHE, "cluster-api", fs.readdirSync(path.join(CACHE, "cluster-api"))[0]);
+        for (const dir of ["controlplane/kubeadm/config/crd/bases", "bootstrap/kubeadm/config/crd/bases"]) {
+            await cluster.mustKubectl(["apply", "--server-side", "-f", path.join(capi, dir)]);
+        }
+        await cluster.mustKubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(EKSA_CLUSTER_CRD));
+        await cluster.mustKubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+        await stack.init(cluster.kubeconfig());
+    });
+
+    after(async () => {
+        await cluster.down();
+    });
+
+    it("fails on 0.0.0.0 with the mandatory violation naming each resource and field", async () => {
+        const result = await preview("0.0.0.0");
+        const output = `${result.stdout}\n${result.stderr}`;
+        assert.notEqual(result.code, 0, output);
+        for (const d of definitions("0.0.0.0")) {
+            const line = output.split("\n").find((l) => l.includes("would listen on all interfaces") && l.includes(d.name));
+            assert.ok(line, `no violation names ${d.name}:\n${output}`);
+            assert.match(line!, d.field, `${d.name}: the field path`);
+        }
+        assert.match(output, new RegExp(`mandatory\\]\\s+${POLICY}`));
+    });
+
+    it("passes on 127.0.0.1", async () => {
+        const result = await preview("127.0.0.1");
+        const output = `${result.stdout}\n${result.stderr}`;
+        assert.equal(result.code, 0, output);
+        assert.doesNotMatch(output, /would listen on all interfaces/);
+        assert.match(output, /\+ \d+ to create/);
+    });
+});
