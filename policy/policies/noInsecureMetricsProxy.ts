@@ -166,7 +166,7 @@ function workloadFindings(resource: StackResource, configMaps: readonly ProxyCon
         }
         const mounted = mountedConfigMapNames(spec, container);
         const listeners: { configMap: ProxyConfigMap; key: string; listener: Listener }[] = configMaps
-            .filter((c) => c.name !== undefined && mounted.has(c.name) && (c.namespace === namespace || c.namespace === undefined || namespace === undefined))
+            .filter((c) => c.name !== undefined && mounted.has(c.name) && sameNamespace(c.namespace, namespace))
             .flatMap((configMap) => configMap.configs.flatMap(({ key, config }) => config.listeners.map((listener) => ({ configMap, key, listener }))));
         const rbacProxy = kubeRbacProxyTransports(container, path);
         const ports = new Set([...published, ...listeners.map((l) => l.listener.port).filter((p) => PORTS.has(p)), ...rbacProxy.keys()]);
@@ -222,9 +222,31 @@ export function assessProxyUnknowns(type: string, pulumiName: string, props: unk
     return { violations: [], unknowns: paths.map((path) => unknownMessage(resource, path, "whether it serves control-plane metrics in plain HTTP or unauthenticated", RULE)) };
 }
 
+/** Whether each workload of the program that mounts the ConfigMap runs in the host network. */
+function mountersHostNetwork(configMap: ProxyConfigMap, resources: readonly StackResource[]): boolean[] {
+    return resources.flatMap((resource) => {
+        const workload = workloadOf(resource.type);
+        const podSpec = workload ? lookup(resource.props, workload.podSpecPath) : undefined;
+        if (!workload || !podSpec || !("value" in podSpec) || !isObject(podSpec.value)) {
+            return [];
+        }
+        const spec = podSpec.value;
+        const mounts = podContainers(resource.props, workload).containers.some(({ container }) => configMap.name !== undefined && mountedConfigMapNames(spec, container).has(configMap.name));
+        return mounts && sameNamespace(configMap.namespace, metadataOf(resource.props).namespace) ? [spec.hostNetwork === true] : [];
+    });
+}
+
+/** Unset namespaces are the provider's default one: they match any. */
+const sameNamespace = (a: string | undefined, b: string | undefined) => a === b || a === undefined || b === undefined;
+
 export function assessInsecureProxy(resources: readonly StackResource[]): StackFinding[] {
     const configMaps = proxyConfigMaps(resources);
-    return [...configMaps.flatMap(configMapFindings), ...resources.flatMap((r) => workloadFindings(r, configMaps))];
+    // A configuration only pod-network pods of the program mount listens inside those pods, not on a node.
+    const onNodes = configMaps.filter((configMap) => {
+        const mounters = mountersHostNetwork(configMap, resources);
+        return mounters.length === 0 || mounters.includes(true);
+    });
+    return [...onNodes.flatMap(configMapFindings), ...resources.flatMap((r) => workloadFindings(r, configMaps))];
 }
 
 export const noInsecureMetricsProxy: StackValidationPolicy = {

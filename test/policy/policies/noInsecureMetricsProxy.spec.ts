@@ -80,6 +80,15 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
         );
     });
 
+    it("judges a configuration only pod-network pods mount as not on a node; mounted by a host-network pod it is", async () => {
+        const gateway = program("metrics-proxies.yaml").filter((r) => ["monitoring/gateway-config", "monitoring/gateway"].includes(r.name));
+        assert.deepStrictEqual(await runStackPolicy(noInsecureMetricsProxy, gateway), []);
+        const [configMap, deployment] = gateway;
+        const onNode = { ...deployment, props: withValue(deployment.props, ["spec", "template", "spec", "hostNetwork"], true) };
+        const violations = await runStackPolicy(noInsecureMetricsProxy, [configMap, onNode]);
+        assert.deepStrictEqual(summary(violations).map(([resource]) => resource), ["monitoring/gateway-config", "monitoring/gateway-config", "monitoring/gateway"]);
+    });
+
     it("leaves an unrelated host-network app on other ports alone", async () => {
         assert.deepStrictEqual(await runStackPolicy(noInsecureMetricsProxy, program("metrics-proxies.yaml").filter((r) => r.name === "monitoring/node-exporter")), []);
     });
