@@ -45,7 +45,7 @@ const GENERIC = /^error: (preview failed|update failed|an unhandled error occurr
 export function firstErrorLine(output: string): string {
     const lines = output.split(/\r?\n/);
     for (const [i, line] of lines.entries()) {
-        const violation = /^\s*- \[mandatory\]\s+(\S+)\s+\((.*)\)\s*$/.exec(line);
+        const violation = /^\s*- \[mandatory\]\s+(?:\[severity: \w+\]\s+)?(\S+)\s+\((.*)\)\s*$/.exec(line);
         if (violation) {
             // The header is followed by the policy's description and then the violation's message,
             // indented deeper: the message is the block's last line.
@@ -66,7 +66,11 @@ export function firstErrorLine(output: string): string {
         if (/^error: /.test(trimmed) && !GENERIC.test(trimmed)) {
             const next = lines[i + 1]?.trim() ?? "";
             const text = trimmed.slice("error: ".length);
-            return text.endsWith(":") && next.startsWith("- ") ? `${text} ${next.slice(2)}` : text;
+            if (!text.endsWith(":") || !/^[-*] /.test(next)) {
+                return text;
+            }
+            // "1 error occurred:" (the provider's wrapper) says nothing: its first item does.
+            return /^\d+ errors? occurred:$/.test(text) ? next.slice(2) : `${text} ${next.slice(2)}`;
         }
     }
     for (const line of lines) {

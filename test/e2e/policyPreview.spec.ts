@@ -64,16 +64,16 @@ function definitions(address: string): { name: string; field: RegExp; manifest: 
             },
         },
         {
-            name: "kubeadm-config", field: /clusterConfiguration\.controllerManager\.extraArgs/,
+            name: "bootstrap-config", field: /clusterConfiguration\.controllerManager\.extraArgs/,
             manifest: {
-                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfig", metadata: { name: "kubeadm-config", namespace: "default" },
+                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfig", metadata: { name: "bootstrap-config", namespace: "default" },
                 spec: { clusterConfiguration: { controllerManager: { extraArgs: { "bind-address": address } } } },
             },
         },
         {
-            name: "kubeadm-config-template", field: /template\.spec\.clusterConfiguration\.scheduler\.extraArgs/,
+            name: "bootstrap-template", field: /template\.spec\.clusterConfiguration\.scheduler\.extraArgs/,
             manifest: {
-                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfigTemplate", metadata: { name: "kubeadm-config-template", namespace: "default" },
+                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfigTemplate", metadata: { name: "bootstrap-template", namespace: "default" },
                 spec: { template: { spec: { clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } } } } },
             },
         },
@@ -85,9 +85,9 @@ function definitions(address: string): { name: string; field: RegExp; manifest: 
             },
         },
         {
-            name: "kube-scheduler", field: /containers\[0\]/,
+            name: "scheduler-pod", field: /containers\[0\]/,
             manifest: {
-                apiVersion: "v1", kind: "Pod", metadata: { name: "kube-scheduler", namespace: "kube-system" },
+                apiVersion: "v1", kind: "Pod", metadata: { name: "scheduler-pod", namespace: "kube-system" },
                 spec: {
                     containers: [{
                         name: "kube-scheduler", image: "registry.k8s.io/kube-scheduler:v1.34.4",
@@ -128,11 +128,12 @@ describe("the policy pack in real previews (pulumi preview --policy-pack policy)
         const output = `${result.stdout}\n${result.stderr}`;
         assert.notEqual(result.code, 0, output);
         for (const d of definitions("0.0.0.0")) {
-            const line = output.split("\n").find((l) => l.includes("would listen on all interfaces") && l.includes(d.name));
+            const named = new RegExp(`(^|[^\\w-])${d.name}([^\\w-]|$)`);
+            const line = output.split("\n").find((l) => l.includes("would listen on all interfaces") && named.test(l));
             assert.ok(line, `no violation names ${d.name}:\n${output}`);
-            assert.match(line!, d.field, `${d.name}: the field path`);
+            assert.match(line!, d.field, `${d.name}: the field path in ${line}`);
         }
-        assert.match(output, new RegExp(`mandatory\\]\\s+${POLICY}`));
+        assert.match(output, new RegExp(`- \\[mandatory\\] (\\[severity: \\w+\\] +)?${POLICY} `));
     });
 
     it("passes on 127.0.0.1", async () => {

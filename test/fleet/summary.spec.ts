@@ -35,11 +35,38 @@ Diagnostics:
     error: no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH
 `;
 
+// The real engine with the kubernetes provider v4.25.0: a violation with its severity, and the
+// provider's error wrapped in "1 error occurred:" (as a rollout that never finishes ends).
+const POLICY_VIOLATION_WITH_SEVERITY = `Policies:
+    ❌ eksa-metrics@v0.1.0 (local: /work/main/policy)
+        - [mandatory] [severity: high]  control-plane-metrics-not-on-all-interfaces  (kubernetes:core/v1:Pod: definitions:kube-system/scheduler-pod)
+          kube-scheduler and kube-controller-manager must not bind all interfaces.
+          kube-scheduler would listen on all interfaces: kubernetes:core/v1:Pod kube-system/scheduler-pod sets spec.containers[0].command[1] = "--bind-address=0.0.0.0"
+`;
+const WRAPPED = `Updating (west):
+Diagnostics:
+  kubernetes:apps/v1:DaemonSet (eksa-metrics-control-plane):
+    error: 1 error occurred:
+    	* the Kubernetes API server reported that "eksa-metrics/eksa-metrics-control-plane-1a2b" failed to fully initialize or become live: timed out waiting for the condition
+  pulumi:pulumi:Stack (eksa-metrics-west):
+    error: update failed
+`;
+
 describe("fleet summary", () => {
     describe("first error line", () => {
         it("a mandatory policy violation: policy, resource and message", () => {
             assert.equal(firstErrorLine(POLICY_VIOLATION),
                 "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): namespace 'kube-system' is reserved for the cluster's own components");
+        });
+
+        it("a mandatory violation printed with its severity", () => {
+            assert.equal(firstErrorLine(POLICY_VIOLATION_WITH_SEVERITY),
+                "policy control-plane-metrics-not-on-all-interfaces (kubernetes:core/v1:Pod: definitions:kube-system/scheduler-pod): kube-scheduler would listen on all interfaces: kubernetes:core/v1:Pod kube-system/scheduler-pod sets spec.containers[0].command[1] = \"--bind-address=0.0.0.0\"");
+        });
+
+        it("the error behind \"1 error occurred:\", not the wrapper", () => {
+            assert.equal(firstErrorLine(WRAPPED),
+                "the Kubernetes API server reported that \"eksa-metrics/eksa-metrics-control-plane-1a2b\" failed to fully initialize or become live: timed out waiting for the condition");
         });
 
         it("the program's error, with the first item of the list it introduces", () => {
