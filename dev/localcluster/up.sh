@@ -27,7 +27,7 @@ lc_validate_settings
 need=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl etcd kube-rbac-proxy go)
 missing=()
 for b in "${need[@]}"; do command -v "$b" >/dev/null || missing+=("$b"); done
-((${#missing[@]} == 0)) || lc_die "not on PATH: ${missing[*]} (run toolchain/setup.sh first)"
+((${#missing[@]} == 0)) || lc_die "not on PATH: ${missing[*]} (run dev/toolchain/setup.sh first)"
 # Debian tools: haproxy (the proxy pods), openssl (PKI), curl (health checks), iptables
 # (the real kube-proxy, inside its own netns), iproute2 (ip netns), util-linux (nsenter).
 debs=()

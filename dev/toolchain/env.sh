@@ -1,4 +1,4 @@
-# Source this file (`source toolchain/env.sh`) to use the toolchain that toolchain/setup.sh
+# Source this file (`source dev/toolchain/env.sh`) to use the toolchain that dev/toolchain/setup.sh
 # built. Cheap and idempotent: it only sets variables, it never builds or downloads.
 #
 # Contract:

@@ -3,7 +3,7 @@
 # (using the repo's node_modules), a TypeScript program with a dynamic resource is deployed to
 # a file backend, a local policy pack must block a violating preview, and the stack is
 # destroyed. Fails if any step fails or if the CLI's verbose log names an http(s) address.
-# Needs toolchain/setup.sh first. Takes about 20 s.
+# Needs dev/toolchain/setup.sh first. Takes about 20 s.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

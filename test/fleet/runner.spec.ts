@@ -1,5 +1,5 @@
 /**
- * The fleet runner through the real Automation API and the real pulumi CLI (toolchain/env.sh),
+ * The fleet runner through the real Automation API and the real pulumi CLI (dev/toolchain/env.sh),
  * on a file backend in a temporary directory. The project is test/fleet/program (a dynamic
  * resource standing for the cluster objects: the kubernetes and command plugins cannot be built
  * here) and the policy pack test/fleet/pack, both copied there next to node_modules links, so no
@@ -53,7 +53,7 @@ describe("fleet runner (real Automation API and pulumi CLI)", function () {
     const envVars = {
         PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
         PULUMI_CONFIG_PASSPHRASE: "fleet-test-passphrase",
-        // A PULUMI_HOME of its own (workspace files, logs), as toolchain/smoke.sh does.
+        // A PULUMI_HOME of its own (workspace files, logs), as dev/toolchain/smoke.sh does.
         PULUMI_HOME: path.join(dir, "pulumi-home"),
         // A pulumi that records its command lines, then runs the real one: no secret may be on them.
         PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
@@ -74,7 +74,7 @@ describe("fleet runner (real Automation API and pulumi CLI)", function () {
         }
         fs.mkdirSync(path.join(dir, "state"));
         const pulumi = execFileSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" }).trim();
-        assert.ok(pulumi, "pulumi is not on PATH: source toolchain/env.sh (after toolchain/setup.sh)");
+        assert.ok(pulumi, "pulumi is not on PATH: source dev/toolchain/env.sh (after dev/toolchain/setup.sh)");
         fs.mkdirSync(path.join(dir, "bin"));
         fs.writeFileSync(path.join(dir, "bin", "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${argvLog}'\nexec '${pulumi}' "$@"\n`, { mode: 0o755 });
         fs.mkdirSync(path.join(envVars.PULUMI_HOME, "plugins"), { recursive: true });
