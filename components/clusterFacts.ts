@@ -1,7 +1,8 @@
 /**
  * The preflight's reads of the cluster, read-only, through the user's kubectl with the stack's own
- * kubeconfig (the one the provider gets). Three requests: /version, one list of the objects the
- * checks look at, and whether the kubeconfig's user may request the verification's token.
+ * kubeconfig (the one the provider gets): /version, one list of the objects the checks look at,
+ * whether the kubeconfig's user may request the verification's token, and with
+ * prometheusOperator.enabled the CRDs' names.
  */
 import { ClusterFacts, DaemonSetFact, PodFact, TOKEN_PERMISSION } from "./preflight";
 import { Settings } from "./settings";

@@ -291,7 +291,7 @@ function checkHostPorts(settings: Settings, facts: ClusterFacts, placement: Node
                 errors.push(`${holder.label} (the EKS Anywhere docs page's manual install: plain HTTP, kube-proxy and etcd metrics unauthenticated) ${where}; our system-node-critical pods would preempt its pods and leave them Pending. Replace it deliberately: set ${key("replaceDocsMetricsProxy")} true and \`pulumi up\` deletes it before the rollout, or delete it yourself: ${docsProxyRemovalCommands(holder.daemonSet!).join(" && ")}`);
             }
         } else if (holder.kind === "other-stack") {
-            errors.push(`${holder.label} of another eksa-metrics stack (${STACK_LABEL}=${holder.otherStack}) ${where}: one cluster takes one stack. Destroy that stack first (pulumi destroy --stack <it>), or point this stack's kubeconfig at another cluster`);
+            errors.push(`${holder.label} of another eksa-metrics stack (${STACK_LABEL}=${holder.otherStack}) ${where}: one cluster takes one stack. Destroy that stack first (the label is <project>.<stack>), or point this stack's kubeconfig at another cluster`);
         } else {
             errors.push(`${holder.label} ${where}. Stop it or move it off these ports, choose another ${key("healthPort")} if that is the one, or turn the component off under ${key("components")}`);
         }
