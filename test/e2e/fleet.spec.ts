@@ -48,13 +48,17 @@ describe("the fleet runner on the project's own program, two local control plane
                 // Metrics for anyone who can reach a node: the pack must stop it at preview.
                 {
                     name: "east-open", kubeconfig: east.kubeconfigFile,
-                    config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-open", readers: [{ kind: "Group", name: "system:unauthenticated" }] },
+                    config: {
+                        components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-open",
+                        readers: [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }, { kind: "Group", name: "system:unauthenticated" }],
+                    },
                 },
             ],
         }));
         const lines: string[] = [];
         code = await main([fleetFile, "--log-dir", path.join(dir, "logs")], { projectDir: project, envVars, out: (t) => lines.push(t), err: (t) => lines.push(t) });
         output = lines.join("\n");
+        console.log(output.split("\n").filter((l) => /^(stack|west|east|gone)/.test(l)).map((l) => `      ${l}`).join("\n"));
     });
 
     after(async () => {
