@@ -12,8 +12,9 @@ export EKSA_METRICS_TEST_COUNTS=$counts
 mocha=(node_modules/.bin/mocha --require ts-node/register --reporter ./test/support/summaryReporter.ts)
 status=0
 
-echo "== type-check (tsc --noEmit)"
+echo "== type-check (tsc --noEmit) and lint (eslint, eslint.config.mjs)"
 node_modules/.bin/tsc --noEmit -p . || status=1
+node_modules/.bin/eslint . || status=1
 
 echo "== unit, verification, component (mocked engine), policy and fleet-runner tests"
 "${mocha[@]}" 'test/unit/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/component/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' || status=1

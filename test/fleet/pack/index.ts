@@ -11,6 +11,7 @@ interface ResourceArgs {
     props: Record<string, unknown>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- tsc cannot resolve @pulumi/policy from here (see above)
 const { PolicyPack } = require("@pulumi/policy");
 
 new PolicyPack("fleet-test-pack", {
