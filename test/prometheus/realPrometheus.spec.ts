@@ -5,8 +5,8 @@
  * discovery, the CA from `caCertificate`, a TokenRequest token), and the `alertRules` output as its
  * rule file. Then the real Prometheus Operator (built by the same setup part) generates a
  * configuration from the stack's ScrapeConfigs and PrometheusRule (prometheusOperator.enabled), and a
- * second Prometheus scrapes with it. Everything is asserted through Prometheus' own HTTP API.
- * Root, inside test/sandbox.sh.
+ * second Prometheus scrapes with it; before the operator's CRDs are applied, the preflight stops the
+ * preview. Everything else is asserted through Prometheus' own HTTP API. Root, inside test/sandbox.sh.
  */
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
@@ -15,7 +15,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as yaml from "js-yaml";
-import { LocalCluster, ProgramStack } from "../../dev/localcluster/driver";
+import { LocalCluster, ProgramStack, Result } from "../../dev/localcluster/driver";
 import { eventually, instantQuery, Job, outsideTheCluster, prometheusApi, startPrometheus } from "../support/prometheus";
 import { applyOperatorCrds } from "../support/prometheusOperator";
 
@@ -48,6 +48,7 @@ describe("the real Prometheus scrapes every target through the stack", function 
     const stack = new ProgramStack("prometheus-e2e");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-prometheus-"));
     const children: ChildProcess[] = [];
+    let previewWithoutCrds: Result;
 
     before(async function () {
         assert.ok(process.env.EKSA_METRICS_SANDBOX === "1" && process.getuid?.() === 0, "run as root inside test/sandbox.sh");
@@ -55,13 +56,14 @@ describe("the real Prometheus scrapes every target through the stack", function 
         await cluster.mustKubectl(["create", "namespace", "observability"]);
         await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
         await cluster.mustKubectl(["create", "serviceaccount", "not-a-reader", "-n", "observability"]);
-        // The operator's CRDs and the namespace its Prometheus lives in, before the stack's objects.
-        await applyOperatorCrds(cluster);
         await cluster.mustKubectl(["create", "namespace", "monitoring"]);
         await stack.init(cluster.kubeconfig(), {
             prometheus: { alertForSeconds: ALERT_FOR_SECONDS },
             prometheusOperator: { enabled: true, namespace: "monitoring", labels: OPERATOR_LABELS },
         });
+        previewWithoutCrds = await stack.preview();
+        // The operator's CRDs, before the stack's objects.
+        await applyOperatorCrds(cluster);
         const up = await stack.up();
         assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
     });
@@ -74,6 +76,13 @@ describe("the real Prometheus scrapes every target through the stack", function 
         await cluster.up();
         await stack.destroy().catch(() => undefined);
         await cluster.down();
+    });
+
+    it("stopped the preview while the cluster lacked the operator's CRDs, naming each", () => {
+        assert.notEqual(previewWithoutCrds.code, 0);
+        for (const crd of ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"]) {
+            assert.match(`${previewWithoutCrds.stdout}\n${previewWithoutCrds.stderr}`, new RegExp(`eksa-metrics:prometheusOperator\\.enabled: the cluster has no CustomResourceDefinition ${crd.replace(/\./g, "\\.")}`));
+        }
     });
 
     describe("outside the cluster, with the scrapeConfig and alertRules outputs", () => {
