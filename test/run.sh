@@ -41,6 +41,9 @@ test/sandbox.sh bash -c 'EKSA_LOCALCLUSTER_DIR=$TMPDIR/localcluster exec bash de
 sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2 0/p' "$log" | tail -n 1 >>"$counts"
 rm -f "$log"
 
+echo "== the real Prometheus, promtool, the Prometheus Operator's CRDs and operator, in a private network namespace"
+test/sandbox.sh "${mocha[@]}" 'test/prometheus/**/*.spec.ts' || status=1
+
 echo "== end to end on a local control plane (dev/localcluster/), in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/e2e/**/*.spec.ts' || status=1
 

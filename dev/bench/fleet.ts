@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalCluster, mustRun, ProgramStack, writeProjectMirror } from "../localcluster/driver";
+import { LocalCluster, mustRun, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../localcluster/driver";
 import { main } from "../../fleet/main";
 
 const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-scheduler": false, etcd: false };
@@ -45,7 +45,7 @@ async function main_(): Promise<number> {
         ];
         const fleetFile = path.join(dir, "fleet.yaml");
         fs.writeFileSync(fleetFile, yaml.dump({ policyPacks: ["policy"], stacks }));
-        const envVars = { PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: "bench-passphrase" };
+        const envVars = { PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };
         const handles = stacks.map((s) => new ProgramStack(s.name, { dir: project, backendDir: state }));
         // Creates and configures the stacks (a preview-only fleet run), so every mode starts from the same state.
         if (await main([fleetFile, "--preview-only", "--log-dir", path.join(dir, "logs", "setup")], { projectDir: project, envVars, out: () => undefined }) !== 0) {

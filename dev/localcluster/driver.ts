@@ -117,6 +117,9 @@ export function commandProvider(): { kind: "real" | "stand-in"; version: string;
     return { kind: "stand-in", version, path: fs.realpathSync(standIn) };
 }
 
+/** The passphrase of every stack the harness makes (file backend, passphrase secrets provider). */
+export const STACK_PASSPHRASE = "eksa-metrics-test-passphrase";
+
 export interface ProgramStackOptions {
     /** The program: a directory with Pulumi.yaml (default: the repository's own). */
     program?: string;
@@ -143,7 +146,7 @@ export class ProgramStack {
         const backend = options.backendDir ?? path.join(this.dir, "backend");
         fs.mkdirSync(backend, { recursive: true });
         this.configFile = path.join(this.dir, `Pulumi.${name}.yaml`);
-        this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "eksa-metrics-test-passphrase" };
+        this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };
         this.namespace = writeProjectMirror(this.dir, options.program);
     }
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalCluster, ProgramStack, writeProjectMirror } from "../../dev/localcluster/driver";
+import { LocalCluster, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../../dev/localcluster/driver";
 import { main } from "../../fleet/main";
 
 const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-scheduler": false, etcd: false };
@@ -20,7 +20,7 @@ describe("the fleet runner on the project's own program, two local control plane
     const project = path.join(dir, "project");
     const west = new LocalCluster(path.join(dir, "west"), { addressBlock: "127.0.1" });
     const east = new LocalCluster(path.join(dir, "east"), { addressBlock: "127.0.2" });
-    const envVars = { PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "fleet-e2e-passphrase" };
+    const envVars = { PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };
     const fleetFile = path.join(dir, "fleet.yaml");
     let output = "";
     let code: number;
