@@ -5,10 +5,9 @@
  * EKSA_METRICS_VERIFY_TIMEOUT_SECONDS overrides the plan's deadline (npm run verify --timeout-seconds).
  * Prints the table; exits non-zero when any check fails.
  */
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listNodes, requestToken } from "./kubectl";
+import { listNodes, privateKubeconfigFile, requestToken } from "./kubectl";
 import { VerificationPlan } from "./plan";
 import { verify } from "./verify";
 
@@ -23,22 +22,15 @@ async function main(): Promise<number> {
         throw new Error(`EKSA_METRICS_VERIFY_TIMEOUT_SECONDS: "${process.env.EKSA_METRICS_VERIFY_TIMEOUT_SECONDS}" is not a positive number of seconds`);
     }
     const started = Date.now();
-    let kubeconfig = process.env.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config");
-    let privateDir: string | undefined;
+    const written = process.env.EKSA_METRICS_KUBECONFIG ? privateKubeconfigFile(process.env.EKSA_METRICS_KUBECONFIG) : undefined;
+    const kubeconfig = written?.file ?? process.env.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config");
     try {
-        if (process.env.EKSA_METRICS_KUBECONFIG) {
-            privateDir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-metrics-verify-"));
-            kubeconfig = path.join(privateDir, "kubeconfig");
-            fs.writeFileSync(kubeconfig, process.env.EKSA_METRICS_KUBECONFIG, { mode: 0o600 });
-        }
         const [nodes, token] = await Promise.all([listNodes(kubeconfig), requestToken(kubeconfig, plan.serviceAccount)]);
         const { text, ok } = await verify(plan, nodes, token, started + timeoutSeconds * 1000);
         process.stdout.write(`${text}\n(${((Date.now() - started) / 1000).toFixed(1)} s, token of ${plan.serviceAccount.namespace}/${plan.serviceAccount.name})\n`);
         return ok ? 0 : 1;
     } finally {
-        if (privateDir) {
-            fs.rmSync(privateDir, { recursive: true, force: true });
-        }
+        written?.remove();
     }
 }
 
