@@ -170,7 +170,9 @@ function checkReaders(settings: Settings, facts: ClusterFacts, key: (k: string) 
         const sa = `ServiceAccount ${reader.namespace}/${reader.name}`;
         const why = missingWhy(facts, { name: reader.name, namespace: reader.namespace! });
         if (settings.readersMayNotExistYet) {
-            warnings.push(`${key(`readers[${i}]`)}: ${sa} ${why} yet; it is bound now and can read the metrics once it exists (readersMayNotExistYet)`);
+            const own = settings.verifierServiceAccount;
+            const verifiedWith = own ? `; the verification uses ${own.namespace}/${own.name}, which this stack creates` : "";
+            warnings.push(`${key(`readers[${i}]`)}: ${sa} ${why} yet; it is bound now and can read the metrics once it exists (readersMayNotExistYet)${verifiedWith}`);
             return;
         }
         const usedByVerification = verifier?.name === reader.name && verifier.namespace === reader.namespace;

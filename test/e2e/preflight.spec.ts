@@ -92,7 +92,7 @@ describe("preflight through the real engine, on the local control plane", functi
             /- eksa-metrics:readers\[0\]: ServiceAccount monitoring\/prometheus-k8s does not exist \(nor does namespace monitoring\), and the verification needs its token\. Create it first .* set eksa-metrics:readersMayNotExistYet true/);
         const later = await preview({ readers, readersMayNotExistYet: true });
         assert.equal(later.code, 0, later.output);
-        assert.match(later.output, /warning: preflight: eksa-metrics:readers\[0\]: ServiceAccount monitoring\/prometheus-k8s does not exist \(nor does namespace monitoring\) yet; it is bound now/);
+        assert.match(later.output, /warning: preflight: eksa-metrics:readers\[0\]: ServiceAccount monitoring\/prometheus-k8s does not exist \(nor does namespace monitoring\) yet; it is bound now .*; the verification uses eksa-metrics\/eksa-metrics-verifier, which this stack creates/);
         assert.match(later.output, /\+ +kubernetes:core\/v1:ServiceAccount +eksa-metrics-verifier +create/);
     });
 

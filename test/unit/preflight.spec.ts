@@ -69,7 +69,7 @@ describe("preflight", () => {
         it("with readersMayNotExistYet, warns instead and verifies with the stack's own service account", () => {
             const result = run({ readersMayNotExistYet: true }, noPrometheus);
             assert.deepEqual(result.errors, []);
-            assert.match(result.warnings.join("\n"), /^eksa-metrics:readers\[0\]: ServiceAccount observability\/prometheus-server does not exist \(nor does namespace observability\) yet; it is bound now/);
+            assert.match(result.warnings.join("\n"), /^eksa-metrics:readers\[0\]: ServiceAccount observability\/prometheus-server does not exist \(nor does namespace observability\) yet; it is bound now .*; the verification uses eksa-metrics\/eksa-metrics-verifier, which this stack creates$/);
             const settings = resolveSettings({ readersMayNotExistYet: true });
             assert.deepEqual(settings.verify.serviceAccount, { name: "eksa-metrics-verifier", namespace: "eksa-metrics" });
             assert.deepEqual(settings.verifierServiceAccount, settings.verify.serviceAccount);
