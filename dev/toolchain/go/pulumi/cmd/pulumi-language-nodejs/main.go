@@ -1,10 +1,10 @@
 // Command pulumi-language-nodejs is eksa-metrics' own minimal Node.js language host for the
 // Pulumi CLI. The upstream host (module github.com/pulumi/pulumi/sdk/nodejs/cmd/
 // pulumi-language-nodejs/v3) is not served by the Go module proxy this project can reach, so
-// toolchain/setup.sh builds this one next to the `pulumi` binary instead.
+// dev/toolchain/setup.sh builds this one next to the `pulumi` binary instead.
 //
 // It covers what this project uses, for programs whose node_modules are already installed
-// (toolchain/setup.sh runs `npm ci`):
+// (dev/toolchain/setup.sh runs `npm ci`):
 //   - Run: runs the program with the SDK's own runner, `@pulumi/pulumi/cmd/run`, resolved from
 //     the program's directory, passing config the way the SDK reads it (PULUMI_CONFIG,
 //     PULUMI_CONFIG_SECRET_KEYS) and the runtime options `typescript`, `tsconfig`, `nodeargs`.
@@ -114,7 +114,7 @@ func (h *host) GetProgramDependencies(context.Context, *pulumirpc.GetProgramDepe
 }
 
 func (h *host) InstallDependencies(*pulumirpc.InstallDependenciesRequest, pulumirpc.LanguageRuntime_InstallDependenciesServer) error {
-	return nil // toolchain/setup.sh installs node_modules (npm ci) before anything runs
+	return nil // dev/toolchain/setup.sh installs node_modules (npm ci) before anything runs
 }
 
 func (h *host) RuntimeOptionsPrompts(context.Context, *pulumirpc.RuntimeOptionsRequest) (*pulumirpc.RuntimeOptionsResponse, error) {
@@ -165,7 +165,7 @@ func resolve(dir, module string) (string, error) {
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("could not find %s from %s (are its node_modules installed? run toolchain/setup.sh): %w",
+		return "", fmt.Errorf("could not find %s from %s (are its node_modules installed? run dev/toolchain/setup.sh): %w",
 			module, dir, err)
 	}
 	return strings.TrimSpace(string(out)), nil
