@@ -34,10 +34,7 @@ async function main_(): Promise<number> {
     log("bringing two local control planes up");
     await Promise.all([west.up(), east.up()]);
     try {
-        for (const cluster of [west, east]) {
-            await cluster.mustKubectl(["create", "namespace", "observability"]);
-            await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
-        }
+        await Promise.all([west, east].map((cluster) => cluster.createDefaultReaders()));
         const stacks = [
             { name: "west", kubeconfig: west.kubeconfigFile, config: { components: { "kube-proxy": false } } },
             { name: "west-nodes", kubeconfig: west.kubeconfigFile, config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" } },

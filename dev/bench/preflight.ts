@@ -36,8 +36,7 @@ async function main(): Promise<number> {
     log("bringing the local control plane up");
     await cluster.up();
     try {
-        await cluster.mustKubectl(["create", "namespace", "observability"]);
-        await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
+        await cluster.createDefaultReaders();
         mirrorWithoutPreflight(path.join(dir, "without"));
         const stacks = {
             with: new ProgramStack("bench", { dir: path.join(dir, "with") }),

@@ -28,8 +28,7 @@ async function main(): Promise<number> {
     log("bringing the local control plane up");
     await cluster.up();
     try {
-        await cluster.mustKubectl(["create", "namespace", "observability"]);
-        await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
+        await cluster.createDefaultReaders();
         const stack = new ProgramStack("bench-preview");
         await stack.init(cluster.kubeconfig());
         const firstUp = await timed("first up (rollout and verification)", () => stack.up());

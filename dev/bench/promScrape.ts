@@ -50,8 +50,7 @@ async function main(): Promise<void> {
     let prometheus: ChildProcess | undefined;
     try {
         await cluster.up();
-        await cluster.mustKubectl(["create", "namespace", "observability"]);
-        await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
+        await cluster.createDefaultReaders();
         await stack.init(cluster.kubeconfig(), { components: { "kube-proxy": false } });
         const up = await stack.up();
         if (up.code !== 0) {

@@ -95,8 +95,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
 async function deployStack(cluster: LocalCluster): Promise<VerificationPlan> {
     log("bringing the local control plane up");
     await cluster.up();
-    await cluster.mustKubectl(["create", "namespace", READER.namespace]);
-    await cluster.mustKubectl(["create", "serviceaccount", READER.serviceAccount, "-n", READER.namespace]);
+    await cluster.createDefaultReaders();
     log("pulumi up of the stack (real engine), which awaits the rollout and verifies it");
     const stack = new ProgramStack("bench");
     await stack.init(cluster.kubeconfig());

@@ -17,13 +17,8 @@ async function main(): Promise<number> {
     const cluster = new LocalCluster(process.env.EKSA_LOCALCLUSTER_DIR ?? "/tmp/eksa-metrics-localcluster");
     console.log(`== local control plane (${cluster.dir})`);
     await cluster.up();
-    // The reader the design binds: Prometheus' service account (Prometheus itself is not part of the demo).
-    await cluster.mustKubectl(["apply", "-f", "-"], JSON.stringify({
-        apiVersion: "v1", kind: "List", items: [
-            { apiVersion: "v1", kind: "Namespace", metadata: { name: "observability" } },
-            { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "prometheus-server", namespace: "observability" } },
-        ],
-    }));
+    // Prometheus' service account, which the stack binds by default (Prometheus itself is not part of the demo).
+    await cluster.createDefaultReaders();
 
     const command = commandProvider();
     const stack = new ProgramStack("demo", { dir: path.join(STATE, "project") });

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { DEFAULT_READERS } from "../../components/settings";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");
@@ -89,6 +90,18 @@ export class LocalCluster {
             throw new Error(`kubectl ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
         }
         return result.stdout;
+    }
+
+    /**
+     * Creates the stack's default reader (DEFAULT_READERS: Prometheus' service account, as the
+     * design binds it) and its namespace, as a cluster that already runs Prometheus has them.
+     */
+    async createDefaultReaders(): Promise<void> {
+        const items = DEFAULT_READERS.flatMap((r) => r.kind !== "ServiceAccount" ? [] : [
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } },
+            { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: r.name, namespace: r.namespace } },
+        ]);
+        await this.mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     }
 
     /** Stops one control-plane process (its pid file is in the state dir); up() starts it again. */

@@ -63,9 +63,7 @@ describe(`end to end through the real engine (command provider: ${commandProvide
 
     before(async () => {
         await cluster.up();
-        // The reader the design binds: Prometheus' service account.
-        await cluster.mustKubectl(["create", "namespace", "observability"]);
-        await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
+        await cluster.createDefaultReaders();
         await stack.init(cluster.kubeconfig());
     });
 

@@ -27,10 +27,7 @@ describe("the fleet runner on the project's own program, two local control plane
 
     before(async () => {
         await Promise.all([west.up(), east.up()]);
-        for (const cluster of [west, east]) {
-            await cluster.mustKubectl(["create", "namespace", "observability"]);
-            await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
-        }
+        await Promise.all([west, east].map((cluster) => cluster.createDefaultReaders()));
         fs.mkdirSync(project);
         fs.mkdirSync(path.join(dir, "state"));
         writeProjectMirror(project);

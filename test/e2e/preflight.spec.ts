@@ -54,8 +54,7 @@ describe("preflight through the real engine, on the local control plane", functi
     before(async () => {
         await cluster.up();
         kubeconfig = cluster.kubeconfig();
-        await cluster.mustKubectl(["create", "namespace", "observability"]);
-        await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
+        await cluster.createDefaultReaders();
         await stack.init(kubeconfig);
     });
 
