@@ -248,7 +248,9 @@ part_pulumi_kubernetes() {
   if [ ! -x "$out/pulumi-resource-kubernetes" ]; then
     # Upstream's main embeds files its go:generate step writes from the module's own copies.
     local srcdir
-    srcdir=$(cd "$moddir" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes
+    # go mod download (not go list -m): on a cold module cache only it fetches the module first.
+    srcdir=$(cd "$moddir" && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 | jq -r .Dir)/cmd/pulumi-resource-kubernetes
+    [ -f "$srcdir/schema.json" ] || die "pulumi-kubernetes: no schema.json in $srcdir"
     jq -c --arg v "$v" '.version = $v' "$srcdir/schema.json" >"$main/schema-embed.json"
     jq -c . "$srcdir/terraform-mapping.json" >"$main/terraform-mapping-embed.json"
     go_build pulumi-kubernetes "$moddir" "$out" \
