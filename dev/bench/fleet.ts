@@ -12,10 +12,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalCluster, mustRun, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../localcluster/driver";
+import { healthyFleetStacks, LocalCluster, mustRun, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../localcluster/driver";
 import { main } from "../../fleet/main";
 
-const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-scheduler": false, etcd: false };
 const MODES = ["loop", "fleet-1", "fleet-2", "fleet-4"] as const;
 type Mode = (typeof MODES)[number];
 
@@ -35,11 +34,7 @@ async function main_(): Promise<number> {
     await Promise.all([west.up(), east.up()]);
     try {
         await Promise.all([west, east].map((cluster) => cluster.createDefaultReaders()));
-        const stacks = [
-            { name: "west", kubeconfig: west.kubeconfigFile, config: { components: { "kube-proxy": false } } },
-            { name: "west-nodes", kubeconfig: west.kubeconfigFile, config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" } },
-            { name: "east", kubeconfig: east.kubeconfigFile, config: { components: { "kube-proxy": false } } },
-        ];
+        const stacks = healthyFleetStacks(west, east);
         const fleetFile = path.join(dir, "fleet.yaml");
         fs.writeFileSync(fleetFile, yaml.dump({ policyPacks: ["policy"], stacks }));
         const envVars = { PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };

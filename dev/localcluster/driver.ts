@@ -130,6 +130,21 @@ export function commandProvider(): { kind: "real" | "stand-in"; version: string;
     return { kind: "stand-in", version, path: fs.realpathSync(standIn) };
 }
 
+/** The components map that leaves only kube-proxy on. */
+export const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-scheduler": false, etcd: false };
+
+/**
+ * The healthy stacks of the fleet test and benchmark, as fleet-file entries: two on `west`, split by
+ * component so that two stacks of ours share a cluster without sharing host ports, one on `east`.
+ */
+export function healthyFleetStacks(west: LocalCluster, east: LocalCluster) {
+    return [
+        { name: "west", kubeconfig: west.kubeconfigFile, config: { components: { "kube-proxy": false } } },
+        { name: "west-nodes", kubeconfig: west.kubeconfigFile, config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" } },
+        { name: "east", kubeconfig: east.kubeconfigFile, config: { components: { "kube-proxy": false } } },
+    ];
+}
+
 /** The passphrase of every stack the harness makes (file backend, passphrase secrets provider). */
 export const STACK_PASSPHRASE = "eksa-metrics-test-passphrase";
 

@@ -9,10 +9,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalCluster, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../../dev/localcluster/driver";
+import { healthyFleetStacks, LocalCluster, ONLY_KUBE_PROXY, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../../dev/localcluster/driver";
 import { main } from "../../fleet/main";
 
-const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-scheduler": false, etcd: false };
 
 describe("the fleet runner on the project's own program, two local control planes", function () {
     this.timeout(1_200_000);
@@ -37,10 +36,7 @@ describe("the fleet runner on the project's own program, two local control plane
             concurrency: 2,
             policyPacks: ["policy"],
             stacks: [
-                // Split by component so that two stacks of ours share a cluster without sharing host ports.
-                { name: "west", kubeconfig: west.kubeconfigFile, config: { components: { "kube-proxy": false } } },
-                { name: "west-nodes", kubeconfig: west.kubeconfigFile, config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" } },
-                { name: "east", kubeconfig: east.kubeconfigFile, config: { components: { "kube-proxy": false } } },
+                ...healthyFleetStacks(west, east),
                 { name: "gone", kubeconfig: path.join(dir, "gone.kubeconfig") },
                 // Metrics for anyone who can reach a node: the pack must stop it at preview.
                 {
