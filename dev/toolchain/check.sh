@@ -87,6 +87,18 @@ for b in prometheus promtool; do
 done
 in_cache prometheus-operator && want prometheus-operator "revision: $PROMETHEUS_OPERATOR_VERSION)" "$(ver prometheus-operator --version)"
 
+# The Cluster API core manager has no --version flag, and -trimpath keeps the ldflags out of its
+# build info: it logs the version setup.sh stamped first, then stops on a kubeconfig that is not there.
+if in_cache cluster-api-controller; then
+  want cluster-api-controller "Version: $CLUSTER_API_VERSION " \
+    "$(timeout 10 cluster-api-controller -v=0 --kubeconfig=/nonexistent/kubeconfig 2>&1 | grep -m1 -o 'Version: [^"]*' || true)"
+fi
+if [ -d "$cache/cluster-api/$CLUSTER_API_VERSION/core/config/crd/bases" ]; then
+  ok "cluster-api module" "$(readlink "$cache/cluster-api/$CLUSTER_API_VERSION")"
+else
+  bad "cluster-api module" "$cache/cluster-api/$CLUSTER_API_VERSION has no core/config/crd/bases: run dev/toolchain/setup.sh cluster-api"
+fi
+
 # Pulumi CLI and what it needs next to itself.
 if in_cache pulumi; then
   want pulumi "$PULUMI_VERSION" "$(ver pulumi version)"
@@ -127,6 +139,8 @@ gomod_has pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
 gomod_has prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
 gomod_has prometheus-operator github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION"
 gomod_has pulumi-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4 "$PULUMI_KUBERNETES_MODULE_VERSION"
+gomod_has cluster-api sigs.k8s.io/cluster-api "$CLUSTER_API_VERSION"
+gomod_has cluster-api sigs.k8s.io/cluster-api/api "$CLUSTER_API_VERSION"
 
 if [ "$failed" -gt 0 ]; then
   echo "toolchain check: $failed problem(s); run dev/toolchain/setup.sh"

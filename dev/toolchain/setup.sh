@@ -5,6 +5,7 @@
 #
 #   dev/toolchain/setup.sh        all parts, in order: apt node npm kubernetes etcd
 #                                 kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus
+#                                 cluster-api
 #   dev/toolchain/setup.sh PART...    only those parts
 #   dev/toolchain/setup.sh --check then check.sh
 #
@@ -319,17 +320,37 @@ part_command_standin() {
   ln -sfn "$(basename "$out")" "$cache/command-standin/current"
 }
 
-# ---------------------------------------------------------------- Cluster API (its CRDs)
-# The real Cluster API CRDs (KubeadmControlPlane, KubeadmConfig and their templates...) come with
-# the module; tests apply them from the module cache, so none is copied into the repo.
+# ---------------------------------------------------------------- Cluster API (CRDs + core manager)
+# The real Cluster API CRDs (KubeadmControlPlane, KubeadmConfig and their templates...) and the
+# core manager's RBAC come with the module; tests apply them from the module cache, so none is
+# copied into the repo. The core manager (sigs.k8s.io/cluster-api/core) is built from the wrapper
+# go/cluster-api as bin/cluster-api-controller (the binary of the cluster-api-controller image).
 part_cluster_api() {
-  local v=$CLUSTER_API_VERSION dir
-  dir=$(cd "$cache" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/cluster-api@$v" | jq -r .Dir) ||
+  local v=$CLUSTER_API_VERSION dir moddir="$here/go/cluster-api"
+  dir=$(cd "$moddir" && go mod download -json sigs.k8s.io/cluster-api | jq -r .Dir) ||
     die "cluster-api: go mod download sigs.k8s.io/cluster-api@$v failed"
   [ -d "$dir/controlplane/kubeadm/config/crd/bases" ] || die "cluster-api: no CRDs in $dir"
+  [ -d "$dir/core/config/crd/bases" ] || die "cluster-api: no core CRDs in $dir"
   mkdir -p "$cache/cluster-api"
   ln -sfn "$dir" "$cache/cluster-api/$v"
   log "cluster-api: $v in $dir"
+  local out="$cache/cluster-api-controller/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/cluster-api-controller" ]; then
+    # Upstream's Makefile stamps sigs.k8s.io/cluster-api/version (hack/scripts/release/version.sh).
+    # The proxy serves no commit hash: the commit is the version, the build date the module's
+    # release time (reproducible).
+    local minor=${v#v1.} released pkg=sigs.k8s.io/cluster-api/version
+    minor=${minor%%.*}
+    released=$(cd "$moddir" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' sigs.k8s.io/cluster-api)
+    go_build cluster-api-controller "$moddir" "$out" \
+      "-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.gitCommit=$v -X $pkg.buildDate=$released" \
+      sigs.k8s.io/cluster-api/core
+    mv "$out.tmp/core" "$out.tmp/cluster-api-controller"
+    publish "$out"
+  else
+    log "cluster-api-controller: $v cached in $out"
+  fi
+  link_bins "$out"
 }
 
 all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus cluster-api)

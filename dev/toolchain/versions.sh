@@ -33,5 +33,8 @@ PROMETHEUS_VERSION=v0.316.0
 # The Prometheus Operator (github.com/prometheus-operator/prometheus-operator): go/prometheus-operator/go.mod;
 # the tests apply its CRDs (example/prometheus-operator-crd/) from that module's directory.
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
-# Cluster API (sigs.k8s.io/cluster-api): its CRDs, applied by the policy pack's previews.
+# Cluster API (sigs.k8s.io/cluster-api and sigs.k8s.io/cluster-api/api): go/cluster-api/go.mod
+# builds the core manager (bin/cluster-api-controller; the harness runs it as the image
+# registry.k8s.io/cluster-api/cluster-api-controller:CLUSTER_API_VERSION, dev/localcluster/capi.ts);
+# its CRDs are applied by the policy pack's previews and the tests from the module directory.
 CLUSTER_API_VERSION=v1.14.2
