@@ -15,7 +15,7 @@ import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "./labels";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
 import { registerOperatorResources } from "./operatorResources";
 import { renderScrapeConfigs } from "./scrapeConfig";
-import { ReaderSubject, resolveSettings, Settings, SettingsError, StackOptions } from "./settings";
+import { ReaderSubject, resolveSettings, Settings, SettingsError, StackOptions, UNBOUND_SERVICE_ACCOUNT } from "./settings";
 import { IssuedCertificate, renewalEpoch } from "./tls";
 import type { VerificationPlan } from "../verify/plan";
 
@@ -23,6 +23,8 @@ import type { VerificationPlan } from "../verify/plan";
 export const DEFAULT_PROXY_IMAGE = "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54";
 /** The kube-rbac-proxy release the tests run (toolchain/go/kube-rbac-proxy/go.mod). */
 export const DEFAULT_GATE_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.19.1";
+/** The curl image of the verification's pods in cluster mode. */
+export const DEFAULT_VERIFY_IMAGE = "curlimages/curl:8.11.1";
 
 export interface MetricsStackArgs extends StackOptions {
     /** The cluster's kubeconfig, for the verification's TokenRequest and node lookup. Required unless verify.enabled is false. */
@@ -155,6 +157,11 @@ export class MetricsStack extends pulumi.ComponentResource {
                 automountServiceAccountToken: false,
             }, parent)
             : undefined;
+        // Bound to nothing on purpose: the verification proves that a valid token without the role is refused.
+        const unbound = new k8s.core.v1.ServiceAccount(`${name}-unbound`, {
+            metadata: { name: UNBOUND_SERVICE_ACCOUNT, namespace },
+            automountServiceAccountToken: false,
+        }, parent);
         const readerBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-metrics-reader`, {
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: readerRole.metadata.name },
             subjects: [
@@ -268,9 +275,14 @@ export class MetricsStack extends pulumi.ComponentResource {
             pulumi.output(proxyResources ?? DEFAULT_PROXY_RESOURCES), pulumi.output(gateResources ?? DEFAULT_GATE_RESOURCES), rbacUids,
         ]).apply(([caCertificate, tlsSecretName, configMapNames, resolvedImages, proxyRequirements, gateRequirements, uids]): VerificationPlan => ({
             serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
+            unboundServiceAccount: { name: UNBOUND_SERVICE_ACCOUNT, namespace: settings.namespace },
+            mode: settings.verify.mode,
+            image: DEFAULT_VERIFY_IMAGE,
             tlsServerName: settings.tlsServerName,
             caCertificate,
             components: settings.components.map(({ name: component, port, placement, authenticator }) => ({ name: component, port, placement, authenticator })),
+            controllers: [],
+            controllerTls: {},
             nodeSelector: settings.nodeSelector,
             tolerations: settings.tolerations,
             timeoutSeconds: settings.verify.timeoutSeconds,
@@ -293,7 +305,7 @@ export class MetricsStack extends pulumi.ComponentResource {
                 ...parent,
                 additionalSecretOutputs: ["stdout", "stderr"],
                 // After the rollout (the provider awaits the DaemonSets) and the RBAC it relies on.
-                dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : []), ...(verifier ? [verifier] : [])],
+                dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : []), unbound, ...(verifier ? [verifier] : [])],
             });
             // The table names nodes, addresses and status codes, never the token: readable without --show-secrets.
             this.verificationReport = pulumi.unsecret(verification.stdout);

@@ -43,6 +43,11 @@ export interface VerifyOptions {
     concurrency?: number;
     /** The reader whose token is used; default: the first ServiceAccount among `readers`. */
     serviceAccount?: { name: string; namespace: string };
+    /**
+     * Where the checks run from: "cluster" (default), short-lived pods in the cluster with the reader's own
+     * token; "local", the machine that runs `pulumi up`, which must then reach the node and pod IPs.
+     */
+    mode?: "cluster" | "local";
 }
 
 export interface PrometheusOptions {
@@ -118,6 +123,7 @@ export interface Settings {
         timeoutSeconds: number;
         concurrency: number;
         serviceAccount?: { name: string; namespace: string };
+        mode: "cluster" | "local";
     };
     readersMayNotExistYet: boolean;
     /** The verification's own service account, which the stack creates: set when readers may not exist yet. */
@@ -133,6 +139,9 @@ export const DEFAULT_NAMESPACE = "eksa-metrics";
 export const DEFAULT_HEALTH_PORT = 10263;
 /** The service account the stack creates for the verification when readers may not exist yet. */
 export const VERIFIER_SERVICE_ACCOUNT = "eksa-metrics-verifier";
+/** A service account the stack creates and binds to nothing: the verification proves its token is refused. */
+export const UNBOUND_SERVICE_ACCOUNT = "eksa-metrics-unbound";
+export const VERIFICATION_MODES = ["cluster", "local"] as const;
 /** Prometheus' default scrape_timeout. */
 export const PROMETHEUS_SCRAPE_TIMEOUT_SECONDS = 10;
 
@@ -356,9 +365,13 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
         problems.add("verify", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": false}');
-        return { enabled: false, timeoutSeconds: 120, concurrency: 8 };
+        return { enabled: false, timeoutSeconds: 120, concurrency: 8, mode: "cluster" };
     }
-    checkKnownKeys(problems, "verify", raw, ["enabled", "timeoutSeconds", "concurrency", "serviceAccount"]);
+    checkKnownKeys(problems, "verify", raw, ["enabled", "timeoutSeconds", "concurrency", "serviceAccount", "mode"]);
+    const mode = raw.mode ?? "cluster";
+    if (!(VERIFICATION_MODES as readonly unknown[]).includes(mode)) {
+        problems.add("verify.mode", `${JSON.stringify(mode)} is not ${VERIFICATION_MODES.map((m) => `"${m}"`).join(" or ")}`, 'Use "cluster" to check from pods in the cluster, or "local" to check from this machine');
+    }
     const enabled = checkBoolean(problems, "verify.enabled", raw.enabled, true);
     const timeoutSeconds = checkInteger(problems, "verify.timeoutSeconds", raw.timeoutSeconds, 10, 3600, 120);
     const concurrency = checkInteger(problems, "verify.concurrency", raw.concurrency, 1, 64, 8);
@@ -379,7 +392,7 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
     if (enabled && serviceAccount === undefined && !problems.list.some((p) => p.includes("verify.serviceAccount"))) {
         problems.add("verify", "needs a service account token, but no reader is a ServiceAccount", 'Add a ServiceAccount to readers, set verify.serviceAccount, or set verify.enabled to false');
     }
-    return { enabled, timeoutSeconds, concurrency, serviceAccount };
+    return { enabled, timeoutSeconds, concurrency, serviceAccount, mode: mode as Settings["verify"]["mode"] };
 }
 
 // A job name is embedded in PromQL selectors and the Prometheus Operator's object names: keep it plain.

@@ -6,7 +6,7 @@ import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ClusterNode } from "./plan";
+import { ClusterNode, ControllerPod, describeSelector, PlannedController } from "./plan";
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
@@ -79,4 +79,30 @@ export function parseNodes(json: string): ClusterNode[] {
 
 export async function listNodes(kubeconfig: string): Promise<ClusterNode[]> {
     return parseNodes(await kubectl(kubeconfig, ["get", "nodes", "--output", "json"]));
+}
+
+interface PodList {
+    items: {
+        metadata: { name: string; namespace: string; deletionTimestamp?: string };
+        status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+    }[];
+}
+
+/** The pods of one controller that are running or about to; terminating ones are not its endpoint any more. */
+export function parseControllerPods(controller: PlannedController, json: string): ControllerPod[] {
+    return (JSON.parse(json) as PodList).items
+        .filter((item) => !item.metadata.deletionTimestamp && item.status?.phase !== "Succeeded" && item.status?.phase !== "Failed")
+        .map((item) => ({
+            controller: controller.name,
+            namespace: item.metadata.namespace,
+            name: item.metadata.name,
+            podIP: item.status?.podIP || undefined,
+            ready: item.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+        }));
+}
+
+export async function listControllerPods(kubeconfig: string, controllers: PlannedController[]): Promise<ControllerPod[]> {
+    const lists = await Promise.all(controllers.map(async (controller) =>
+        parseControllerPods(controller, await kubectl(kubeconfig, ["get", "pods", "--namespace", controller.namespace, "--selector", describeSelector(controller.selector), "--output", "json"]))));
+    return lists.flat();
 }

@@ -7,7 +7,7 @@
  */
 import * as os from "os";
 import * as path from "path";
-import { listNodes, privateKubeconfigFile, requestToken } from "./kubectl";
+import { listControllerPods, listNodes, privateKubeconfigFile, requestToken } from "./kubectl";
 import { VerificationPlan } from "./plan";
 import { verify } from "./verify";
 
@@ -25,8 +25,11 @@ async function main(): Promise<number> {
     const written = process.env.EKSA_METRICS_KUBECONFIG ? privateKubeconfigFile(process.env.EKSA_METRICS_KUBECONFIG) : undefined;
     const kubeconfig = written?.file ?? process.env.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config");
     try {
-        const [nodes, token] = await Promise.all([listNodes(kubeconfig), requestToken(kubeconfig, plan.serviceAccount)]);
-        const { text, ok } = await verify(plan, nodes, token, started + timeoutSeconds * 1000);
+        const [nodes, pods, reader, unbound] = await Promise.all([
+            listNodes(kubeconfig), listControllerPods(kubeconfig, plan.controllers),
+            requestToken(kubeconfig, plan.serviceAccount), requestToken(kubeconfig, plan.unboundServiceAccount),
+        ]);
+        const { text, ok } = await verify(plan, nodes, pods, { reader, unbound }, started + timeoutSeconds * 1000);
         process.stdout.write(`${text}\n(${((Date.now() - started) / 1000).toFixed(1)} s, token of ${plan.serviceAccount.namespace}/${plan.serviceAccount.name})\n`);
         return ok ? 0 : 1;
     } finally {

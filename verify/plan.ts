@@ -13,6 +13,15 @@ export interface PlannedComponent {
     authenticator: Authenticator;
 }
 
+/** A controller-runtime manager whose diagnostics endpoint is verified on each of its pods. */
+export interface PlannedController {
+    name: string;
+    namespace: string;
+    /** Labels its pods carry. */
+    selector: Record<string, string>;
+    port: number;
+}
+
 export interface Toleration {
     key?: string;
     operator?: "Exists" | "Equal";
@@ -20,13 +29,24 @@ export interface Toleration {
     effect?: string;
 }
 
+export type VerificationMode = "cluster" | "local";
+
 /** Everything the verification needs; the stack passes it as JSON (no secrets in it). */
 export interface VerificationPlan {
-    /** The reader whose short-lived token is requested (TokenRequest). */
+    /** The reader whose token is presented: in cluster mode the pod's own, in local mode a TokenRequest's. */
     serviceAccount: { name: string; namespace: string };
+    /** A service account with no binding at all, which the stack creates: its token must be refused (403). */
+    unboundServiceAccount: { name: string; namespace: string };
+    /** "cluster": the checks run from short-lived pods in the cluster; "local": from this machine. */
+    mode: VerificationMode;
+    /** The curl image of the cluster mode's pods. */
+    image: string;
     tlsServerName: string;
     caCertificate: string;
     components: PlannedComponent[];
+    controllers: PlannedController[];
+    /** Pins the controllers' serving certificates when set (cert-manager); otherwise they are not verified. */
+    controllerTls: { caCertificate?: string; serverName?: string };
     nodeSelector: Record<string, string>;
     tolerations: Toleration[];
     timeoutSeconds: number;
@@ -42,16 +62,41 @@ export interface ClusterNode {
     taints: { key: string; value?: string; effect: string }[];
 }
 
-export type CheckKind = "authorised" | "anonymous" | "off-path";
+/** A pod of a planned controller, as the API server lists it. */
+export interface ControllerPod {
+    controller: string;
+    namespace: string;
+    name: string;
+    podIP?: string;
+    ready: boolean;
+}
+
+export type CheckKind = "authorised" | "anonymous" | "unbound" | "off-path";
+/** The token a check presents: the reader's, the unbound service account's, or none. */
+export type Credential = "reader" | "unbound" | "none";
+
+/** What answers a check: the proxy on a node, or a controller's diagnostics endpoint on its pod. */
+export interface Target {
+    kind: "node" | "pod";
+    /** The node's name, or namespace/pod. */
+    name: string;
+    /** The node's InternalIP or the pod's IP. */
+    address: string;
+}
 
 export interface Check {
-    node: string;
-    nodeIP: string;
-    component: ComponentName;
+    target: Target;
+    /** A catalogue component or a controller's name. */
+    component: string;
     kind: CheckKind;
     port: number;
     path: string;
-    withToken: boolean;
+    credential: Credential;
+    /**
+     * The certificate the answer must present: the proxy's (stack CA, tlsServerName), the controllers'
+     * (controllerTls), or "unpinned": controller-runtime's self-signed certificate, not verified.
+     */
+    trust: "proxy" | "controllers" | "unpinned";
     /** Statuses that pass. */
     expectStatus: number[];
     /** Header that must be present on the answer (haproxy marks its own refusals). */
@@ -127,19 +172,29 @@ export function whyNotScheduled(plan: Pick<VerificationPlan, "nodeSelector" | "t
 
 export interface PlannedChecks {
     checks: Check[];
-    skipped: { node: string; reason: string }[];
-    /** Components no node will serve: a failure on its own. */
-    unserved: ComponentName[];
+    /** Nodes and pods not checked, and why. */
+    skipped: { target: string; reason: string }[];
+    /** Components no node will serve and controllers with no pod to check, with the reason: a failure each. */
+    unserved: { component: string; reason: string }[];
 }
 
-export function planChecks(plan: VerificationPlan, nodes: ClusterNode[]): PlannedChecks {
+/** A controller's pods, matched as its selector matches them. */
+export function podsOf(controller: PlannedController, pods: ControllerPod[]): ControllerPod[] {
+    return pods.filter((p) => p.controller === controller.name && p.namespace === controller.namespace);
+}
+
+export function describeSelector(selector: Record<string, string>): string {
+    return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: ControllerPod[] = []): PlannedChecks {
     const checks: Check[] = [];
     const skipped: PlannedChecks["skipped"] = [];
     const served = new Set<ComponentName>();
     for (const node of nodes) {
         const reason = whyNotScheduled(plan, node);
         if (reason) {
-            skipped.push({ node: node.name, reason });
+            skipped.push({ target: `node ${node.name}`, reason });
             continue;
         }
         const controlPlane = isControlPlane(node);
@@ -148,19 +203,46 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[]): Planne
                 continue;
             }
             served.add(component.name);
-            const base = { node: node.name, nodeIP: node.internalIP!, component: component.name, port: component.port };
+            const base = { target: { kind: "node" as const, name: node.name, address: node.internalIP! }, component: component.name, port: component.port, trust: "proxy" as const };
             checks.push(
-                { ...base, kind: "authorised", path: METRICS_PATH, withToken: true, expectStatus: [200], expectMetricsBody: true },
+                { ...base, kind: "authorised", path: METRICS_PATH, credential: "reader", expectStatus: [200], expectMetricsBody: true },
                 // kube-controller-manager and kube-scheduler answer anonymous requests with 403
                 // (anonymous auth is on, RBAC denies it); kube-rbac-proxy with 401.
-                { ...base, kind: "anonymous", path: METRICS_PATH, withToken: false, expectStatus: [401, 403], expectMetricsBody: false },
+                { ...base, kind: "anonymous", path: METRICS_PATH, credential: "none", expectStatus: [401, 403], expectMetricsBody: false },
+                { ...base, kind: "unbound", path: METRICS_PATH, credential: "unbound", expectStatus: [403], expectMetricsBody: false },
                 component.authenticator === "upstream"
-                    ? { ...base, kind: "off-path", path: OFF_PATH, withToken: true, expectStatus: [403], expectHeader: HAPROXY_REFUSAL_HEADER, expectMetricsBody: false }
-                    : { ...base, kind: "off-path", path: OFF_PATH, withToken: true, expectStatus: [404], expectMetricsBody: false },
+                    ? { ...base, kind: "off-path", path: OFF_PATH, credential: "reader", expectStatus: [403], expectHeader: HAPROXY_REFUSAL_HEADER, expectMetricsBody: false }
+                    : { ...base, kind: "off-path", path: OFF_PATH, credential: "reader", expectStatus: [404], expectMetricsBody: false },
             );
         }
     }
-    const unserved = plan.components.map((c) => c.name).filter((name) => !served.has(name));
+    const unserved: PlannedChecks["unserved"] = plan.components
+        .filter((c) => !served.has(c.name))
+        .map((c) => ({ component: c.name, reason: "no node is eligible to serve it" }));
+    const trust = plan.controllerTls.caCertificate ? "controllers" as const : "unpinned" as const;
+    for (const controller of plan.controllers) {
+        const own = podsOf(controller, pods);
+        const reachable = own.filter((p) => p.podIP);
+        for (const pod of own.filter((p) => !p.podIP)) {
+            skipped.push({ target: `pod ${pod.namespace}/${pod.name}`, reason: "has no pod IP yet" });
+        }
+        if (reachable.length === 0) {
+            unserved.push({
+                component: controller.name,
+                reason: `no pod in namespace ${controller.namespace} with labels ${describeSelector(controller.selector)}${own.length > 0 ? " has an IP" : " exists"}`,
+            });
+            continue;
+        }
+        for (const pod of reachable) {
+            const base = { target: { kind: "pod" as const, name: `${pod.namespace}/${pod.name}`, address: pod.podIP! }, component: controller.name, port: controller.port, path: METRICS_PATH, trust };
+            // controller-runtime's filter: TokenReview (401 without a valid token), then SubjectAccessReview (403).
+            checks.push(
+                { ...base, kind: "authorised", credential: "reader", expectStatus: [200], expectMetricsBody: true },
+                { ...base, kind: "anonymous", credential: "none", expectStatus: [401], expectMetricsBody: false },
+                { ...base, kind: "unbound", credential: "unbound", expectStatus: [403], expectMetricsBody: false },
+            );
+        }
+    }
     return { checks, skipped, unserved };
 }
 
@@ -187,37 +269,56 @@ export function judge(check: Check, answer: Answer): { pass: boolean; detail: st
     return { pass: true, detail: check.expectMetricsBody ? `${answer.status} + metrics` : `${answer.status}` };
 }
 
-export function checkUrl(plan: Pick<VerificationPlan, "tlsServerName">, check: Check): string {
-    return `https://${plan.tlsServerName}:${check.port}${check.path}`;
+/** The server name a check's certificate is verified against, when it is verified by name. */
+export function serverNameOf(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check): string | undefined {
+    switch (check.trust) {
+        case "proxy":
+            return plan.tlsServerName;
+        case "controllers":
+            return plan.controllerTls.serverName;
+        case "unpinned":
+            return undefined;
+    }
 }
+
+/** The URL as a client asks for it: by server name (resolved to the target's address) when there is one. */
+export function checkUrl(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check): string {
+    const host = serverNameOf(plan, check) ?? (check.target.address.includes(":") ? `[${check.target.address}]` : check.target.address);
+    return `https://${host}:${check.port}${check.path}`;
+}
+
+const CREDENTIAL_WORDS: Record<Credential, string> = { reader: "with the reader's token", unbound: "with an unbound token", none: "without a token" };
 
 function pad(cells: string[][]): string {
     const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
     return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
-/** node × component × check table, then one line per failure naming everything needed to act. */
+/** target × component × check table, then one line per failure naming everything needed to act. */
 export function report(plan: VerificationPlan, planned: PlannedChecks, verdicts: Verdict[]): { text: string; ok: boolean } {
-    const rows = [["NODE", "IP", "COMPONENT", "CHECK", "RESULT", "DETAIL"]];
+    const rows = [["TARGET", "ADDRESS", "COMPONENT", "CHECK", "RESULT", "DETAIL"]];
     for (const v of verdicts) {
-        rows.push([v.check.node, v.check.nodeIP, v.check.component, v.check.kind, v.pass ? "ok" : "FAIL", v.detail]);
+        rows.push([v.check.target.name, v.check.target.address, v.check.component, v.check.kind, v.pass ? "ok" : "FAIL", v.detail]);
     }
     const lines = [pad(rows)];
     for (const s of planned.skipped) {
-        lines.push(`skipped node ${s.node}: ${s.reason}`);
+        lines.push(`skipped ${s.target}: ${s.reason}`);
+    }
+    if (verdicts.some((v) => v.check.trust === "unpinned")) {
+        lines.push("note: the controllers' certificates were not verified (controller-runtime's self-signed certificate); set controllers.tls.caCertificate to pin a cert-manager CA");
     }
     const failures = verdicts.filter((v) => !v.pass);
     for (const f of failures) {
         const c = f.check;
-        lines.push(`FAIL ${c.component} on node ${c.node} (${c.nodeIP}): ${c.kind} ${checkUrl(plan, c)} ${c.withToken ? "with" : "without"} token: ${f.detail} (after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"})`);
+        lines.push(`FAIL ${c.component} on ${c.target.kind} ${c.target.name} (${c.target.address}): ${c.kind} ${checkUrl(plan, c)} ${CREDENTIAL_WORDS[c.credential]}: ${f.detail} (after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"})`);
     }
-    for (const name of planned.unserved) {
-        lines.push(`FAIL ${name}: no node is eligible to serve it`);
+    for (const u of planned.unserved) {
+        lines.push(`FAIL ${u.component}: ${u.reason}`);
     }
     const ok = failures.length === 0 && planned.unserved.length === 0 && verdicts.length > 0;
     if (verdicts.length === 0) {
-        lines.push("FAIL: nothing was checked (no eligible node)");
+        lines.push("FAIL: nothing was checked (no eligible node or pod)");
     }
-    lines.push(ok ? `verified: ${verdicts.length} checks passed` : `verification failed: ${failures.length} of ${verdicts.length} checks failed`);
+    lines.push(ok ? `verified: ${verdicts.length} checks passed` : `verification failed: ${failures.length} of ${verdicts.length} checks failed${planned.unserved.length > 0 ? `, ${planned.unserved.length} not served` : ""}`);
     return { text: lines.join("\n"), ok };
 }

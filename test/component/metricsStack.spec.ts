@@ -78,6 +78,7 @@ describe("MetricsStack (mocked engine)", function () {
             "kubernetes:core/v1:Namespace metrics-namespace",
             "kubernetes:core/v1:Secret metrics-tls",
             "kubernetes:core/v1:ServiceAccount metrics-proxy",
+            "kubernetes:core/v1:ServiceAccount metrics-unbound",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole metrics-metrics-reader",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding metrics-metrics-reader",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding metrics-token-review",
@@ -228,7 +229,8 @@ describe("MetricsStack (mocked engine)", function () {
         const opts = captured.find((c) => c.name === "metrics-verify")!.opts;
         assert.deepEqual(opts.additionalSecretOutputs, ["stdout", "stderr"]);
         const dependsOn = (opts.dependsOn as pulumi.Resource[]).map((r) => (r as any).__name);
-        assert.deepEqual(dependsOn, ["metrics-control-plane", "metrics-worker", "metrics-metrics-reader", "metrics-token-review"]);
+        assert.deepEqual(dependsOn, ["metrics-control-plane", "metrics-worker", "metrics-metrics-reader", "metrics-token-review", "metrics-unbound"]);
+        assert.deepEqual(plan.unboundServiceAccount, { name: "eksa-metrics-unbound", namespace: "eksa-metrics" });
         assert.ok(isSecret(one(resources, "command:local:Command", "metrics-verify").raw.environment), "the environment is a secret input");
         assert.equal(verify.environment.EKSA_METRICS_KUBECONFIG, KUBECONFIG);
     });

@@ -33,7 +33,7 @@ describe("the project's own stack under its own pack", function () {
     it("raises no violation on any of its objects", async () => {
         assert.deepEqual(resources.map((r) => r.type).sort(), [
             "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Namespace",
-            "kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            "kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
         ]);
         for (const policy of policies) {

@@ -79,7 +79,8 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             : await fakeOpenComponent(entry.port));
     }
 
-    const run = (token = READER_TOKEN, timeoutSeconds = 20) => verify({ ...plan, timeoutSeconds }, NODES, token, Date.now() + timeoutSeconds * 1000);
+    const run = (token = READER_TOKEN, timeoutSeconds = 20) =>
+        verify({ ...plan, timeoutSeconds }, NODES, [], { reader: token, unbound: STRANGER_TOKEN }, Date.now() + timeoutSeconds * 1000);
 
     before(async () => {
         for (const dir of [TLS_DIR, HAPROXY_CONFIG_DIR, SERVICE_ACCOUNT_DIR]) {
@@ -108,9 +109,14 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         }
         plan = {
             serviceAccount: { name: "prometheus-server", namespace: "observability" },
+            unboundServiceAccount: { name: "stranger", namespace: "default" },
+            mode: "local",
+            image: "curlimages/curl",
             tlsServerName: settings.tlsServerName,
             caCertificate: proxyCert.caCertificate,
             components: settings.components.map(({ name, port, placement, authenticator }) => ({ name, port, placement, authenticator })),
+            controllers: [],
+            controllerTls: {},
             nodeSelector: {}, tolerations: [], timeoutSeconds: 20, concurrency: 8, revision: "test",
         };
     });
@@ -127,13 +133,14 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         ]);
     });
 
-    it("passes the verification: 200 with the token, refused without, 403/404 off /metrics, on every node", async () => {
+    it("passes the verification: 200 with the token, refused without or with an unbound one, 403/404 off /metrics, on every node", async () => {
         const { ok, text } = await run();
         assert.ok(ok, text);
-        assert.match(text, /verified: 15 checks passed/);
+        assert.match(text, /verified: 20 checks passed/);
         assert.match(text, /^worker-1 +127\.0\.0\.3 +kube-proxy +authorised +ok +200 \+ metrics$/m);
         assert.match(text, /^cp-1 +127\.0\.0\.2 +etcd +anonymous +ok +401$/m);
         assert.match(text, /^cp-1 +127\.0\.0\.2 +kube-scheduler +off-path +ok +403$/m);
+        assert.match(text, /^cp-1 +127\.0\.0\.2 +etcd +unbound +ok +403$/m);
         assert.doesNotMatch(text, /worker-1 .*(etcd|kube-scheduler|kube-controller-manager)/);
     });
 
@@ -150,7 +157,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
-            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): authorised https:\/\/eksa-metrics-metrics-proxy:10257\/metrics with token: expected 200, got 503/m);
+            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): authorised https:\/\/eksa-metrics-metrics-proxy:10257\/metrics with the reader's token: expected 200, got 503/m);
             assert.doesNotMatch(text, /^FAIL (kube-scheduler|kube-proxy|etcd)/m);
         } finally {
             await startUpstream("kube-controller-manager");
@@ -178,7 +185,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
-            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): off-path https:\/\/eksa-metrics-metrics-proxy:10257\/debug\/pprof\/ with token: got 403, but not from the proxy/m);
+            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): off-path https:\/\/eksa-metrics-metrics-proxy:10257\/debug\/pprof\/ with the reader's token: got 403, but not from the proxy/m);
             assert.match(text, /^FAIL kube-scheduler on node cp-1 .*off-path/m);
         } finally {
             writeHaproxyConfig();

@@ -14,7 +14,7 @@ describe("settings", () => {
         assert.equal(s.healthPort, 10263);
         assert.equal(s.serverTimeoutSeconds, 30);
         assert.equal(s.tlsServerName, "eksa-metrics-metrics-proxy");
-        assert.deepEqual(s.verify, { enabled: true, timeoutSeconds: 120, concurrency: 8, serviceAccount: { name: "prometheus-server", namespace: "observability" } });
+        assert.deepEqual(s.verify, { enabled: true, timeoutSeconds: 120, concurrency: 8, mode: "cluster", serviceAccount: { name: "prometheus-server", namespace: "observability" } });
     });
 
     it("turns single components off and drops etcd for an external etcd", () => {
