@@ -27,7 +27,8 @@ import (
 
 // initSpec is what the kubelet hands to container-init (a 0600 JSON file in the pod dir).
 type initSpec struct {
-	Scratch      string      `json:"scratch"` // host dir; a tmpfs is mounted on it in the new namespace
+	Scratch      string      `json:"scratch"`         // host dir; a tmpfs is mounted on it in the new namespace
+	NetNS        string      `json:"netns,omitempty"` // the pod's network namespace; "" for hostNetwork
 	Mounts       []mountSpec `json:"mounts"`
 	Binary       string      `json:"binary"`   // host path of the executable (symlinks resolved)
 	ExecPath     string      `json:"execPath"` // path inside the container root
@@ -59,6 +60,17 @@ func containerInit(args []string) error {
 	var s initSpec
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
+	}
+	if s.NetNS != "" {
+		// Before the chroot hides /run/netns; main locked this thread, which execs below.
+		f, err := os.Open(s.NetNS)
+		if err != nil {
+			return err
+		}
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("joining the pod network %s: %w", s.NetNS, err)
+		}
+		f.Close()
 	}
 	if err := setupRoot(&s); err != nil {
 		return fmt.Errorf("setting up the container root: %w", err)

@@ -228,11 +228,12 @@ func (w *podWorker) fieldValue(pod *v1.Pod, path string) (string, error) {
 		return pod.Spec.NodeName, nil
 	case "spec.serviceAccountName":
 		return pod.Spec.ServiceAccountName, nil
-	case "status.hostIP", "status.podIP":
-		// hostNetwork pods: the pod IP is the node IP.
+	case "status.hostIP", "status.hostIPs":
 		return w.n.ip, nil
-	case "status.hostIPs", "status.podIPs":
-		return w.n.ip, nil
+	case "status.podIP", "status.podIPs":
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.podIP(), nil
 	}
 	for _, pfx := range []string{"metadata.labels", "metadata.annotations"} {
 		if rest, ok := strings.CutPrefix(path, pfx+"['"); ok && strings.HasSuffix(rest, "']") {

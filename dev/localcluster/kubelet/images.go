@@ -15,17 +15,40 @@ import (
 // There is no container runtime here: an image is mapped to a host binary. Only the images
 // the metrics proxy uses are known; a pod with any other image stays Pending.
 type imageKind struct {
-	name       string   // what to look for in the image reference
+	names      []string // what to look for in the image's repository
 	entrypoint []string // the image's ENTRYPOINT (argv), nil when it has none
 	cmd        []string // the image's CMD
+	// files maps executables of the image to host binaries (names on the kubelet's PATH);
+	// any other command[0] is resolved by its basename.
+	files map[string]string
+	// With no entrypoint, a docker-entrypoint.sh that prepends cmd[0] when the first argument
+	// starts with "-"; prependNonCommand: also when it names no command (curlimages/curl).
+	prependNonCommand bool
 }
 
 var knownImages = []imageKind{
 	// kube-rbac-proxy images: ENTRYPOINT ["/usr/local/bin/kube-rbac-proxy"], no CMD.
-	{name: "kube-rbac-proxy", entrypoint: []string{"kube-rbac-proxy"}},
+	{names: []string{"kube-rbac-proxy"}, entrypoint: []string{"kube-rbac-proxy"}},
 	// The official haproxy image: ENTRYPOINT ["docker-entrypoint.sh"] which prepends
 	// "haproxy" when the first argument starts with "-"; CMD ["haproxy", "-f", CFG].
-	{name: "haproxy", cmd: []string{"haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"}},
+	{names: []string{"haproxy"}, cmd: []string{"haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"}},
+	// The Cluster API core manager: ENTRYPOINT ["/manager"], the cluster-api-controller binary.
+	{names: []string{"cluster-api-controller"}, entrypoint: []string{"/manager"},
+		files: map[string]string{"/manager": "cluster-api-controller"}},
+	// curlimages/curl: ENTRYPOINT ["/entrypoint.sh"] (prepends curl to options and to
+	// anything that is no command), CMD ["curl"].
+	{names: []string{"curlimages/curl"}, cmd: []string{"curl"}, prependNonCommand: true},
+	// ENTRYPOINT ["/bin/prometheus"], CMD as in the upstream Dockerfile.
+	{names: []string{"prometheus/prometheus", "prom/prometheus"}, entrypoint: []string{"/bin/prometheus"},
+		cmd: []string{"--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"}},
+}
+
+func knownImageNames() string {
+	var names []string
+	for _, k := range knownImages {
+		names = append(names, k.names...)
+	}
+	return strings.Join(names, ", ")
 }
 
 func imageFor(ref string) *imageKind {
@@ -38,8 +61,10 @@ func imageFor(ref string) *imageKind {
 		repo = repo[:i]
 	}
 	for i := range knownImages {
-		if strings.Contains(repo, knownImages[i].name) {
-			return &knownImages[i]
+		for _, name := range knownImages[i].names {
+			if strings.Contains(repo, name) {
+				return &knownImages[i]
+			}
 		}
 	}
 	return nil
@@ -63,8 +88,21 @@ func (img *imageKind) argvFor(command, args []string) []string {
 		if strings.HasPrefix(args[0], "-") {
 			return append([]string{img.cmd[0]}, args...)
 		}
+		if img.prependNonCommand {
+			if _, err := img.resolve(args[0]); err != nil || strings.Contains(args[0], "://") {
+				return append([]string{img.cmd[0]}, args...)
+			}
+		}
 		return append([]string{}, args...)
 	}
+}
+
+// resolve finds the host binary that plays argv0 of this image.
+func (img *imageKind) resolve(argv0 string) (string, error) {
+	if host, ok := img.files[argv0]; ok {
+		return resolveBinary(host)
+	}
+	return resolveBinary(argv0)
 }
 
 // resolveBinary resolves argv[0] by its basename on the kubelet's PATH (plus the sbin

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,6 +37,8 @@ type config struct {
 	shutdownGrace time.Duration
 	kubeletPort   int
 	clientCAFile  string
+	podNetns      string
+	podBridge     string
 }
 
 type nodeFlag struct {
@@ -62,8 +66,9 @@ func (n *nodeFlags) Set(v string) error {
 }
 
 type kubelet struct {
-	cfg   config
-	nodes []*nodeAgent
+	cfg    config
+	nodes  []*nodeAgent
+	podnet *podNetwork // nil without --pod-network-netns: hostNetwork pods only
 }
 
 func runKubelet(args []string) error {
@@ -86,6 +91,8 @@ func runKubelet(args []string) error {
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", 10*time.Second, "max grace for containers when the kubelet itself stops")
 	fs.IntVar(&cfg.kubeletPort, "kubelet-port", 10250, "port of the (containerLogs-only) kubelet API on each node IP; 0 disables it")
 	fs.StringVar(&cfg.clientCAFile, "client-ca-file", "", "CA that signs the apiserver's kubelet client certificate (required for the kubelet API)")
+	fs.StringVar(&cfg.podNetns, "pod-network-netns", "", "name of the pod-network namespace (in /run/netns) holding the bridge; empty: hostNetwork pods only")
+	fs.StringVar(&cfg.podBridge, "pod-bridge", "eksa-br0", "the bridge in the pod-network namespace")
 	_ = fs.Parse(args)
 	if cfg.clientCAFile == "" {
 		cfg.kubeletPort = 0
@@ -115,6 +122,16 @@ func runKubelet(args []string) error {
 	pruneDeletedPods(cfg.stateDir, 24*time.Hour)
 
 	k := &kubelet{cfg: cfg}
+	if cfg.podNetns != "" {
+		var ips []string
+		for _, nf := range nodes {
+			ips = append(ips, nf.ip)
+		}
+		api := net.JoinHostPort(cfg.apiHost, strconv.Itoa(cfg.apiPort))
+		if k.podnet, err = newPodNetwork(cfg.podNetns, cfg.podBridge, cfg.stateDir, ips, api); err != nil {
+			return err
+		}
+	}
 	for _, nf := range nodes {
 		rc, err := clientcmd.BuildConfigFromFlags("", nf.kubeconfig)
 		if err != nil {

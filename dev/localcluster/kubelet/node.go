@@ -42,6 +42,7 @@ type nodeAgent struct {
 	wg      sync.WaitGroup
 
 	readySince metav1.Time
+	podCIDR    string // spec.podCIDR, once kube-controller-manager allocated it
 }
 
 func newNodeAgent(k *kubelet, nf nodeFlag, cs kubernetes.Interface) *nodeAgent {
@@ -91,6 +92,17 @@ func (n *nodeAgent) run(ctx context.Context) {
 		},
 	})
 	factory.Start(ctx.Done())
+	if pn := n.k.podnet; pn != nil && cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		// Only the reservations of this node's pods can be judged from its informer.
+		pn.retain(n.name, func(uid types.UID) bool {
+			for _, obj := range inf.GetStore().List() {
+				if obj.(*v1.Pod).UID == uid {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	<-ctx.Done()
 	factory.Shutdown()
 	// Stop every pod worker: they stop their containers (the kubelet going away must leave
@@ -126,6 +138,27 @@ func (n *nodeAgent) podChanged(ctx context.Context, p *v1.Pod) {
 		return
 	}
 	w.setPod(p)
+}
+
+// nodePodCIDR is the node's spec.podCIDR (fetched until kube-controller-manager has set it).
+func (n *nodeAgent) nodePodCIDR(ctx context.Context) (string, error) {
+	n.mu.Lock()
+	cidr := n.podCIDR
+	n.mu.Unlock()
+	if cidr != "" {
+		return cidr, nil
+	}
+	node, err := n.client.CoreV1().Nodes().Get(ctx, n.name, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	if node.Spec.PodCIDR == "" {
+		return "", fmt.Errorf("node %s has no podCIDR yet", n.name)
+	}
+	n.mu.Lock()
+	n.podCIDR = node.Spec.PodCIDR
+	n.mu.Unlock()
+	return node.Spec.PodCIDR, nil
 }
 
 func (n *nodeAgent) podGone(p *v1.Pod) {

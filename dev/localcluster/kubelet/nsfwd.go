@@ -70,9 +70,7 @@ func runNsfwd(args []string) error {
 	if *netns == "" || len(ins)+len(outs) == 0 {
 		return fmt.Errorf("--netns and at least one --in/--out are required")
 	}
-	runtime.LockOSThread() // read the host namespace from a thread we know is in it
-	host, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-	runtime.UnlockOSThread()
+	host, err := openOwnNetns()
 	if err != nil {
 		return err
 	}
@@ -105,7 +103,7 @@ func runNsfwd(args []string) error {
 		listeners = append(listeners, ln)
 		log.Printf("nsfwd: host %s -> netns %s", l, to)
 		wg.Add(1)
-		go func() { defer wg.Done(); serveFwd(ln, func() (net.Conn, error) { return nsDial(to) }) }()
+		go func() { defer wg.Done(); serveFwd(ln, func(net.Conn) (net.Conn, error) { return nsDial(to) }) }()
 	}
 	for _, spec := range outs {
 		l, to, err := splitFwd(spec)
@@ -119,7 +117,7 @@ func runNsfwd(args []string) error {
 		listeners = append(listeners, ln)
 		log.Printf("nsfwd: netns %s -> host %s", l, to)
 		wg.Add(1)
-		go func() { defer wg.Done(); serveFwd(ln, func() (net.Conn, error) { return hostDial(to) }) }()
+		go func() { defer wg.Done(); serveFwd(ln, func(net.Conn) (net.Conn, error) { return hostDial(to) }) }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -139,7 +137,15 @@ func splitFwd(spec string) (string, string, error) {
 	return l, r, nil
 }
 
-func serveFwd(ln net.Listener, dial func() (net.Conn, error)) {
+// openOwnNetns opens the network namespace of the process, read from a thread known to be in it.
+func openOwnNetns() (*os.File, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+}
+
+// serveFwd accepts until ln is closed; dial gets the accepted connection and returns its upstream.
+func serveFwd(ln net.Listener, dial func(c net.Conn) (net.Conn, error)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -147,7 +153,7 @@ func serveFwd(ln net.Listener, dial func() (net.Conn, error)) {
 		}
 		go func() {
 			defer c.Close()
-			up, err := dial()
+			up, err := dial(c)
 			if err != nil {
 				log.Printf("nsfwd: dial for %s: %v", c.RemoteAddr(), err)
 				return

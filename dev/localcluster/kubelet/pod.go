@@ -43,6 +43,8 @@ type podWorker struct {
 	startTime    *metav1.Time
 	condTimes    map[v1.PodConditionType]condState
 	lastPosted   string
+	net          *podNet // non-hostNetwork pods, once their network is set up
+	netErr       string
 }
 
 type condState struct {
@@ -136,6 +138,9 @@ func (w *podWorker) run(ctx context.Context) {
 		case <-ctx.Done():
 			// The kubelet is stopping: stop the containers, post nothing.
 			w.stopAll(w.n.k.cfg.shutdownGrace, "kubelet stopping")
+			if w.net != nil {
+				w.n.k.podnet.teardown(w.net) // the reservation stays for the next kubelet
+			}
 			return
 		case <-w.notify:
 		case <-tick.C:
@@ -145,8 +150,8 @@ func (w *podWorker) run(ctx context.Context) {
 
 // admit decides whether this kubelet can run the pod at all; returns "" or why not.
 func (w *podWorker) admit(pod *v1.Pod) (reason, msg string) {
-	if !pod.Spec.HostNetwork {
-		return "CreateContainerConfigError", "the localcluster kubelet runs hostNetwork pods only (there is no pod network)"
+	if !pod.Spec.HostNetwork && w.n.k.podnet == nil {
+		return "CreateContainerConfigError", "this localcluster kubelet has no pod network (--pod-network-netns): hostNetwork pods only"
 	}
 	if len(pod.Spec.InitContainers) > 0 {
 		return "CreateContainerConfigError", "init containers are not supported by the localcluster kubelet"
@@ -158,7 +163,7 @@ func (w *podWorker) admit(pod *v1.Pod) (reason, msg string) {
 	}
 	for _, c := range pod.Spec.Containers {
 		if imageFor(c.Image) == nil {
-			return "ErrImageNeverPull", fmt.Sprintf("container %s: no host binary plays image %q (known: haproxy, kube-rbac-proxy)", c.Name, c.Image)
+			return "ErrImageNeverPull", fmt.Sprintf("container %s: no host binary plays image %q (known: %s)", c.Name, c.Image, knownImageNames())
 		}
 		for _, p := range []*v1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
 			if why := supportedProbe(p); why != "" {
@@ -209,6 +214,18 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 		w.logf("admitted (hostIP %s)", w.n.ip)
 	}
+	if !pod.Spec.HostNetwork && !w.allDone() && (w.net == nil || !w.net.live()) {
+		if err := w.setupNetwork(ctx); err != nil {
+			if w.netErr != err.Error() {
+				w.netErr = err.Error()
+				w.logf("pod network: %v", err)
+				w.n.recorder.Eventf(pod, v1.EventTypeWarning, "FailedCreatePodSandBox", "setting up the pod network: %v", err)
+			}
+			w.postStatus(ctx, pod, false)
+			return false
+		}
+		w.netErr = ""
+	}
 	if !w.sandboxReady || time.Since(w.lastVolSync) >= w.n.k.cfg.volumeResync || w.volumesExpiring() {
 		err := w.syncVolumes(ctx, pod, !w.sandboxReady)
 		w.lastVolSync = time.Now()
@@ -239,8 +256,53 @@ func (w *podWorker) sync(ctx context.Context) bool {
 			w.startContainer(ctx, pod, c)
 		}
 	}
+	if w.net != nil && w.net.live() && w.allDone() {
+		// Run to completion: the sandbox goes, the pod keeps its IP in status until deleted.
+		w.n.k.podnet.teardown(w.net)
+		w.logf("pod network: namespace %s removed (all containers exited)", w.net.netns)
+	}
 	w.postStatus(ctx, pod, false)
 	return false
+}
+
+func (w *podWorker) allDone() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.containers {
+		if !c.done {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *podWorker) setupNetwork(ctx context.Context) error {
+	cidr, err := w.n.nodePodCIDR(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	r, err := w.n.k.podnet.setup(w.uid, w.n.name, w.dir, cidr)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.net = r
+	w.mu.Unlock()
+	w.logf("pod network: %s in netns %s, veth %s (%s)", r.ip, r.netns, r.veth, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// podIP is the node IP for hostNetwork pods, else the pod's own address ("" until it has one).
+// Caller holds mu.
+func (w *podWorker) podIP() string {
+	if w.pod.Spec.HostNetwork {
+		return w.n.ip
+	}
+	if w.net == nil {
+		return ""
+	}
+	return w.net.ip
 }
 
 func (w *podWorker) volumesExpiring() bool {
@@ -323,6 +385,16 @@ func (w *podWorker) prepareDir() error {
 // cleanup removes what the pod had on the host except its logs (kept for debugging), unless
 // the directory already belongs to a newer pod of the same name.
 func (w *podWorker) cleanup() {
+	if pn := w.n.k.podnet; pn != nil {
+		r := w.net
+		if r == nil { // set up by an earlier kubelet, or never
+			r, _ = readReservation(filepath.Join(w.dir, "network"))
+		}
+		if r != nil && r.uid == w.uid {
+			pn.teardown(r)
+			pn.release(r, w.dir)
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(w.dir, "uid")); err == nil && strings.TrimSpace(string(b)) != string(w.uid) {
 		return
 	}
@@ -359,11 +431,12 @@ func (w *podWorker) buildStatus(pod *v1.Pod, final bool) v1.PodStatus {
 	st := v1.PodStatus{
 		HostIP:             ip,
 		HostIPs:            []v1.HostIP{{IP: ip}},
-		PodIP:              ip,
-		PodIPs:             []v1.PodIP{{IP: ip}},
 		StartTime:          w.startTime,
 		QOSClass:           pod.Status.QOSClass,
 		ObservedGeneration: pod.Generation,
+	}
+	if podIP := w.podIP(); podIP != "" {
+		st.PodIP, st.PodIPs = podIP, []v1.PodIP{{IP: podIP}}
 	}
 	var unready []string
 	anyRunning, anyStarted, allDone, allOK := false, false, true, true

@@ -76,7 +76,13 @@ func (w *podWorker) probeOnce(ctx context.Context, ctr *container, p *v1.Probe) 
 	_, timeout, _, _ := probeDefaults(p)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	podIP := w.n.ip
+	w.mu.Lock()
+	podIP, pnet := w.podIP(), w.net
+	w.mu.Unlock()
+	dial := (&net.Dialer{}).DialContext
+	if pnet != nil {
+		dial = pnet.dial // inside the pod's network namespace
+	}
 	switch {
 	case p.HTTPGet != nil:
 		h := p.HTTPGet
@@ -120,6 +126,7 @@ func (w *podWorker) probeOnce(ctx context.Context, ctr *container, p *v1.Probe) 
 				// The kubelet does not verify probe certificates.
 				TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
 				DisableKeepAlives: true,
+				DialContext:       dial,
 				Proxy:             nil,
 			},
 			CheckRedirect: func(r *http.Request, via []*http.Request) error {
@@ -147,8 +154,7 @@ func (w *podWorker) probeOnce(ctx context.Context, ctr *container, p *v1.Probe) 
 		if host == "" {
 			host = podIP
 		}
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		c, err := dial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			return err
 		}
@@ -160,7 +166,7 @@ func (w *podWorker) probeOnce(ctx context.Context, ctr *container, p *v1.Probe) 
 		if pid <= 0 || len(p.Exec.Command) == 0 {
 			return fmt.Errorf("container not running")
 		}
-		args := []string{"-t", strconv.Itoa(pid), "-m", "-r", "-w"}
+		args := []string{"-t", strconv.Itoa(pid), "-m", "-n", "-r", "-w"}
 		if ctr.uid != nil {
 			args = append(args, "-S", strconv.FormatInt(*ctr.uid, 10))
 		}

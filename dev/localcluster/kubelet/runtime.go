@@ -77,7 +77,7 @@ func (w *podWorker) prepare(ctx context.Context, pod *v1.Pod, c *container) (*in
 	spec := &c.spec
 	img := imageFor(spec.Image)
 	if img == nil {
-		return nil, &startError{"ErrImageNeverPull", fmt.Sprintf("no host binary plays image %q (known: haproxy, kube-rbac-proxy)", spec.Image)}
+		return nil, &startError{"ErrImageNeverPull", fmt.Sprintf("no host binary plays image %q (known: %s)", spec.Image, knownImageNames())}
 	}
 	env, lookup, err := envResolver{w}.resolve(ctx, pod, spec)
 	if err != nil {
@@ -91,7 +91,7 @@ func (w *podWorker) prepare(ctx context.Context, pod *v1.Pod, c *container) (*in
 		args = append(args, expandVars(s, lookup))
 	}
 	argv := img.argvFor(command, args)
-	bin, err := resolveBinary(argv[0])
+	bin, err := img.resolve(argv[0])
 	if err != nil {
 		return nil, &startError{"RunContainerError", err.Error()}
 	}
@@ -124,6 +124,11 @@ func (w *podWorker) prepare(ctx context.Context, pod *v1.Pod, c *container) (*in
 		GID:        gid,
 		Groups:     groups,
 	}
+	w.mu.Lock()
+	if w.net != nil {
+		s.NetNS = "/run/netns/" + w.net.netns
+	}
+	w.mu.Unlock()
 	if !(strings.HasPrefix(bin, "/usr/") || strings.HasPrefix(bin, "/bin/") || strings.HasPrefix(bin, "/sbin/")) {
 		// e.g. ~/.cache/eksa-metrics/bin/...: not reachable for a non-root user; place it
 		// where an image would have it.
