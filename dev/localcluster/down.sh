@@ -32,11 +32,21 @@ if [ -d "$run" ]; then
     fi
     rm -f "$f"
   done
+  # Pod network namespaces a killed kubelet left (the reservations in pods/*/network stay).
+  for f in "$LC_STATE"/pods/*/network; do
+    [ -f "$f" ] || continue
+    read -r _ _ pod_ns _ <"$f"
+    if [ -e "/run/netns/$pod_ns" ]; then
+      ip netns delete "$pod_ns"
+      lc_log "deleted leftover pod network namespace $pod_ns"
+    fi
+  done
   for name in fwd kube-proxy nsfwd kube-scheduler kube-controller-manager kube-apiserver etcd; do
     lc_stop "$run/$name.pid" 20
   done
-  # kube-proxy's namespace, then the cluster's own one (address blocks other than 127.0.0)
-  for f in "$run/netns" "$run/cluster-netns"; do
+  # kube-proxy's namespace, the pod network's, then the cluster's own one (address blocks
+  # other than 127.0.0)
+  for f in "$run/netns" "$run/podnet-netns" "$run/cluster-netns"; do
     [ -f "$f" ] || continue
     ns=$(cat "$f")
     if [ -e "/run/netns/$ns" ]; then

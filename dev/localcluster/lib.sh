@@ -9,6 +9,9 @@ LC_WORKERS=${EKSA_LOCALCLUSTER_WORKERS:-1}
 # Named after the state dir, so clusters with different state dirs (e.g. each in a network
 # namespace of its own) never share or delete each other's kube-proxy namespace.
 LC_NETNS=${EKSA_LOCALCLUSTER_NETNS:-eksa-lc-kp-$(printf '%s' "$LC_STATE" | sha256sum | cut -c1-8)}
+# The pod network: a namespace holding the bridge that every pod's veth is attached to.
+LC_PODNET_NETNS=eksa-lc-pn-$(printf '%s' "$LC_STATE" | sha256sum | cut -c1-8)
+LC_PODNET_BRIDGE=eksa-br0
 LC_CLUSTER_NAME=eksa-localcluster
 LC_SERVICE_CIDR=10.96.0.0/12
 LC_POD_CIDR=192.168.0.0/16

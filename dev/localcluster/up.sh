@@ -271,10 +271,21 @@ fi
 lc_kubectl create clusterrolebinding kubeadm:cluster-admins --clusterrole=cluster-admin \
   --group=kubeadm:cluster-admins --dry-run=client -o yaml | lc_kubectl apply -f - >/dev/null
 
+# ---- the pod network (README "The pod network") ----
+# One namespace with one bridge; the kubelet attaches each non-hostNetwork pod's veth to it.
+# The nodes' gateways are added below, once kube-controller-manager has allocated podCIDRs.
+ensure_netns "$LC_PODNET_NETNS"
+echo "$LC_PODNET_NETNS" >"$run/podnet-netns"
+podnet=(ip -n "$LC_PODNET_NETNS")
+"${podnet[@]}" link show "$LC_PODNET_BRIDGE" >/dev/null 2>&1 || "${podnet[@]}" link add "$LC_PODNET_BRIDGE" type bridge
+"${podnet[@]}" link set "$LC_PODNET_BRIDGE" up
+ip netns exec "$LC_PODNET_NETNS" sysctl -qw net.ipv4.ip_forward=1
+
 # ---- the process kubelet, playing every node ----
 check_port 10250 kubelet
 kubelet_args=(kubelet --state-dir="$LC_STATE" --kubelet-version="$k8s_version"
-  --apiserver-host=127.0.0.1 --apiserver-port=6443 --client-ca-file="$pki/ca.crt")
+  --apiserver-host=127.0.0.1 --apiserver-port=6443 --client-ca-file="$pki/ca.crt"
+  --pod-network-netns="$LC_PODNET_NETNS" --pod-bridge="$LC_PODNET_BRIDGE")
 for n in "${nodes[@]}"; do
   read -r name ip role <<<"$n"
   spec="$name,$ip,$LC_STATE/kubeconfigs/kubelet-$name.conf"
@@ -329,6 +340,19 @@ all_nodes_ready() {
   done
 }
 wait_for kubelet "$run/kubelet.pid" all_nodes_ready
+# Every node's gateway: the first address of its podCIDR, on the bridge.
+node_cidrs() {
+  local n
+  for n in "${node_names[@]}"; do
+    lc_kubectl get node "$n" -o jsonpath='{.spec.podCIDR}{"\n"}' | grep . || return 1
+  done
+}
+wait_for kube-controller-manager "$run/kube-controller-manager.pid" node_cidrs
+for cidr in $(node_cidrs); do
+  IFS=./ read -r a b c d bits <<<"$cidr"
+  gw=$(((a << 24 | b << 16 | c << 8 | d) + 1))
+  "${podnet[@]}" addr replace "$((gw >> 24 & 255)).$((gw >> 16 & 255)).$((gw >> 8 & 255)).$((gw & 255))/$bits" dev "$LC_PODNET_BRIDGE"
+done
 # What kubeadm's mark-control-plane phase does (a kubelet may not set node-role labels).
 lc_kubectl label node "$LC_CP_NODE" node-role.kubernetes.io/control-plane= \
   node.kubernetes.io/exclude-from-external-load-balancers= --overwrite >/dev/null
@@ -370,6 +394,7 @@ elapsed=$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a
     echo "  network namespace:           $LC_CLUSTER_NETNS (the loopback-only ports above are in it)"
     echo "  forwarded from the caller's: $LC_API_IP:6443, NODE_IP:{$(IFS=,; echo "${LC_NODE_PORTS[*]}")}"
   fi
+  echo "  pod network:                 netns $LC_PODNET_NETNS, bridge $LC_PODNET_BRIDGE (pod IPs reachable from it: ip netns exec $LC_PODNET_NETNS CMD)"
   echo "  state and logs:              $LC_STATE (logs/, pods/<ns>_<pod>/<container>.log; localcluster/logs.sh)"
   echo "  tear down:                   $LC_HERE/down.sh   (add --purge to delete the state dir)"
 }
