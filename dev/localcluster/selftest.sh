@@ -400,13 +400,16 @@ frontend live
 EOF
 k -n "$ns" create configmap probe-cfg --from-file=haproxy.cfg="$work/probe.cfg" >/dev/null
 probe_node=${nodes[-1]%% *}
-k apply -f - >/dev/null <<EOF
+# haproxy_pod NAME NODE HOSTNETWORK IP_VAR FIELD CONFIGMAP PROBES: haproxy with CONFIGMAP's
+# haproxy.cfg, IP_VAR from fieldRef FIELD, and the PROBES (YAML, indented for the container).
+haproxy_pod() {
+  cat <<EOF
 apiVersion: v1
 kind: Pod
-metadata: {name: probe-check, namespace: $ns}
+metadata: {name: $1, namespace: $ns}
 spec:
-  nodeName: $probe_node
-  hostNetwork: true
+  nodeName: $2
+  hostNetwork: $3
   automountServiceAccountToken: false
   terminationGracePeriodSeconds: 3
   securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534}
@@ -415,9 +418,14 @@ spec:
     image: haproxy:2.8
     command: ["haproxy", "-W", "-db", "-f", "/cfg/haproxy.cfg"]
     env:
-    - name: NODE_IP
-      valueFrom: {fieldRef: {fieldPath: status.hostIP}}
-    readinessProbe:
+    - name: $4
+      valueFrom: {fieldRef: {fieldPath: $5}}
+$7
+    volumeMounts: [{name: cfg, mountPath: /cfg}]
+  volumes: [{name: cfg, configMap: {name: $6}}]
+EOF
+}
+haproxy_pod probe-check "$probe_node" true NODE_IP status.hostIP probe-cfg '    readinessProbe:
       httpGet: {path: /healthz, port: 18090}
       periodSeconds: 1
       failureThreshold: 1
@@ -425,10 +433,7 @@ spec:
       httpGet: {path: /healthz, port: 18091}
       initialDelaySeconds: 2
       periodSeconds: 1
-      failureThreshold: 2
-    volumeMounts: [{name: cfg, mountPath: /cfg}]
-  volumes: [{name: cfg, configMap: {name: probe-cfg}}]
-EOF
+      failureThreshold: 2' | k apply -f - >/dev/null
 pod_ready() { [ "$(k -n "$ns" get pod probe-check -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = "$1" ]; }
 restart_count() { k -n "$ns" get pod probe-check -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
 retry 30 pod_ready True || fail "probe-check never became Ready"
@@ -462,6 +467,91 @@ retry 20 waiting_reason || fail "unknown-image pod is not waiting with ErrImageN
 ok "pod with an unknown image stays Pending (ErrImageNeverPull)"
 k -n "$ns" delete pod unknown-image --wait=true --timeout=60s >/dev/null
 
+# ---- the pod network: non-hostNetwork pods (README "The pod network") ----
+first_node=${nodes[0]%% *}
+# haproxy on the pod's own IP (fieldRef status.podIP); probed inside the pod's namespace.
+cat >"$work/podnet.cfg" <<'EOF'
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend web
+  bind "${POD_IP}:8080"
+  monitor-uri /healthz
+EOF
+k -n "$ns" create configmap podnet-cfg --from-file=haproxy.cfg="$work/podnet.cfg" >/dev/null
+t_pod=$(date +%s.%N)
+haproxy_pod podnet-server "$last_node" false POD_IP status.podIP podnet-cfg '    readinessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 1
+    livenessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1' | k apply -f - >/dev/null
+server_ready() { [ "$(k -n "$ns" get pod podnet-server -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+retry 30 server_ready || fail "podnet-server never became Ready"
+t_ready=$(awk -v a="$t_pod" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+server_ip=$(k -n "$ns" get pod podnet-server -o jsonpath='{.status.podIP}')
+server_cidr=$(k get node "$last_node" -o jsonpath='{.spec.podCIDR}')
+[ "$(k -n "$ns" get pod podnet-server -o jsonpath='{.status.hostIP}')" = "${node_ips[-1]}" ] || fail "podnet-server hostIP is not its node's IP"
+python3 -c 'import ipaddress, sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' \
+  "$server_ip" "$server_cidr" || fail "pod IP '$server_ip' is not in its node's podCIDR $server_cidr"
+ok "non-hostNetwork pod Ready in ${t_ready}s with pod IP $server_ip (podCIDR $server_cidr; probes inside its netns)"
+read -r _ _ server_netns server_veth _ <"$LC_STATE/pods/${ns}_podnet-server/network"
+ip netns exec "$LC_PODNET_NETNS" curl -fsS --max-time 5 -o /dev/null "http://$server_ip:8080/healthz" ||
+  fail "pod IP $server_ip not reachable from the pod-network namespace"
+ok "pod IP reachable from the pod-network namespace $LC_PODNET_NETNS"
+
+# A pod on another node (another podCIDR): pod -> pod over the bridge, pod -> apiserver and
+# pod -> node IP through the forwarder. restartPolicy Never: it must end Succeeded.
+k apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: podnet-client, namespace: $ns}
+spec:
+  nodeName: $first_node
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  containers:
+  - name: client
+    image: curlimages/curl:8.11.1
+    command: ["/bin/sh", "-c"]
+    args:
+    - |
+      set -e
+      echo "pod: \$(curl -fsS --max-time 5 http://$server_ip:8080/healthz -o /dev/null -w '%{http_code}')"
+      echo "apiserver: \$(curl -sk --max-time 5 https://\$KUBERNETES_SERVICE_HOST:\$KUBERNETES_SERVICE_PORT/healthz)"
+      echo "node: \$(curl -fsS --max-time 5 http://${node_ips[-1]}:18080/healthz -o /dev/null -w '%{http_code}')"
+EOF
+pod_phase() { k -n "$ns" get pod "$1" -o jsonpath='{.status.phase}'; }
+client_done() { case $(pod_phase podnet-client) in Succeeded | Failed) return 0 ;; esac; return 1; }
+retry 40 client_done || fail "podnet-client did not finish (phase $(pod_phase podnet-client))"
+client_logs=$(k -n "$ns" logs podnet-client)
+[ "$(pod_phase podnet-client)" = Succeeded ] || fail "podnet-client $(pod_phase podnet-client): $client_logs"
+grep -qx 'pod: 200' <<<"$client_logs" || fail "pod -> pod over the bridge: $client_logs"
+grep -qx 'apiserver: ok' <<<"$client_logs" || fail "pod -> apiserver: $client_logs"
+grep -qx 'node: 200' <<<"$client_logs" || fail "pod -> node IP: $client_logs"
+ok "pod on $first_node reaches pod $server_ip, the apiserver and ${node_ips[-1]}:18080; Succeeded, logs read"
+read -r _ _ client_netns _ <"$LC_STATE/pods/${ns}_podnet-client/network"
+netns_gone() { [ ! -e "/run/netns/$1" ]; }
+retry 10 netns_gone "$client_netns" || fail "netns $client_netns of the completed pod still exists"
+ok "completed pod: its netns is removed"
+
+# curlimages/curl with only args (as `kubectl run` makes it): the image's entrypoint runs curl.
+k -n "$ns" run curl-once --image=docker.io/curlimages/curl:8.11.1 --restart=Never \
+  --overrides='{"spec":{"nodeName":"'"$last_node"'"}}' -- -sSi "http://$server_ip:8080/healthz" >/dev/null
+curl_done() { [ "$(pod_phase curl-once)" = Succeeded ]; }
+retry 40 curl_done || fail "curl-once is $(pod_phase curl-once), not Succeeded: $(k -n "$ns" logs curl-once 2>&1)"
+[ "$(k -n "$ns" get pod curl-once -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}')" = 0 ] ||
+  fail "curl-once exit code is not 0"
+k -n "$ns" logs curl-once | grep -q '200 OK' || fail "curl-once logs: $(k -n "$ns" logs curl-once 2>&1)"
+ok "curlimages/curl pod (entrypoint curl): Succeeded, exit code 0, logs"
+
+k -n "$ns" delete pod podnet-server podnet-client curl-once --wait=true --timeout=60s >/dev/null
+netns_gone "$server_netns" || fail "netns $server_netns still exists after deleting the pod"
+! ip -n "$LC_PODNET_NETNS" link show "$server_veth" >/dev/null 2>&1 || fail "veth $server_veth still exists"
+ok "pod deleted: its netns $server_netns and veth $server_veth are gone"
+
 # ---- deleting the DaemonSets stops the processes ----
 ctr_pids=$(cat "$LC_STATE"/pods/"${ns}"_proxy-*/containers/*/pid 2>/dev/null | awk '{print $1}')
 [ -n "$ctr_pids" ] || fail "no container pid files found"
@@ -489,6 +579,6 @@ if ! $keep; then
   for port in 2379 2380 2381 6443 10249 10257 10259; do
     ! ss -Hltn "sport = :$port" | grep -q . || fail "port $port still listening after down.sh"
   done
-  [ ! -e "/run/netns/$LC_NETNS" ] || fail "netns $LC_NETNS still exists"
+  for n in "$LC_NETNS" "$LC_PODNET_NETNS"; do [ ! -e "/run/netns/$n" ] || fail "netns $n still exists"; done
   ok "down.sh: the ${#started_pids[@]} processes up.sh started are gone, no port or netns left"
 fi
