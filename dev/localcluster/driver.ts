@@ -68,6 +68,20 @@ export class LocalCluster {
         return fs.existsSync(file) ? ["nsenter", `--net=/run/netns/${fs.readFileSync(file, "utf8").trim()}`, "--", ...argv] : argv;
     }
 
+    /**
+     * The pod-network namespace `eksa-lc-pn-<hash of dir>` (after up()): it holds the bridge of the
+     * non-hostNetwork pods, so every pod IP is reachable from it, and the node IPs and the apiserver
+     * (127.0.0.1:6443) too, through the kubelet's forwarder (README "The pod network").
+     */
+    get podNetworkNamespace(): string {
+        return fs.readFileSync(path.join(this.dir, "run", "podnet-netns"), "utf8").trim();
+    }
+
+    /** `argv` run inside the pod-network namespace (after up()), e.g. `curl http://POD_IP:PORT/`. */
+    podNetwork(argv: string[]): string[] {
+        return ["nsenter", `--net=/run/netns/${this.podNetworkNamespace}`, "--", ...argv];
+    }
+
     async up(): Promise<void> {
         await mustRun(["bash", "dev/localcluster/up.sh"], { env: this.env });
     }
