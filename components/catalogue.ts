@@ -1,5 +1,6 @@
 /**
- * The single catalogue of control-plane components whose metrics this stack exposes.
+ * The single catalogue of what this stack exposes: the control-plane components (proxied) and the
+ * controllers (scraped on their own diagnostics endpoint).
  * Everything else — haproxy.cfg, the DaemonSets' containers and ports, RBAC, the verification
  * plan and the Prometheus scrape config — is derived from it; never list the components twice.
  */
@@ -68,4 +69,56 @@ export function componentsFor(role: NodeRole, enabled: readonly CatalogueEntry[]
 /** The full upstream URL the proxy forwards a component's scrapes to. */
 export function upstreamUrl(entry: CatalogueEntry): string {
     return `${entry.upstreamScheme}://${UPSTREAM_HOST}:${entry.port}`;
+}
+
+/**
+ * The second kind of entry: controller-runtime managers that serve their metrics themselves on the
+ * Cluster API diagnostics endpoint (`--diagnostics-address=:8443 --insecure-diagnostics=false`):
+ * HTTPS on the pod IP, TokenReview + SubjectAccessReview by controller-runtime. No proxy: Prometheus
+ * finds their pods and scrapes them directly.
+ */
+export const DIAGNOSTICS_PORT = 8443;
+/** The container port name the design gives the diagnostics endpoint. */
+export const DIAGNOSTICS_PORT_NAME = "metrics";
+
+export interface ControllerEntry {
+    readonly name: string;
+    readonly namespace: string;
+    /** Labels of the controller's pods (its Deployment's template). */
+    readonly selector: Readonly<Record<string, string>>;
+    readonly port: number;
+    readonly portName: string;
+    /** Image repository fragments that run it (imageProgram's matching): how the policy pack recognises it. */
+    readonly images: readonly string[];
+}
+
+// clusterctl labels every provider's objects cluster.x-k8s.io/provider=<type>-<name>; the
+// kubebuilder-made ones without it carry control-plane=<...> in their own namespace.
+const PROVIDER = "cluster.x-k8s.io/provider";
+const controller = (name: string, namespace: string, selector: Record<string, string>, images: string[]): ControllerEntry =>
+    ({ name, namespace, selector, port: DIAGNOSTICS_PORT, portName: DIAGNOSTICS_PORT_NAME, images });
+
+export const CONTROLLER_CATALOGUE: readonly ControllerEntry[] = [
+    controller("eks-anywhere-controller-manager", "eksa-system", { "control-plane": "eksa-controller-manager" }, ["eks-anywhere-cluster-controller"]),
+    controller("eks-anywhere-packages", "eksa-packages", { "control-plane": "controller-manager" }, ["eks-anywhere-packages"]),
+    controller("etcdadm-bootstrap-provider", "etcdadm-bootstrap-provider-system", { "control-plane": "controller-manager" }, ["etcdadm-bootstrap-provider"]),
+    controller("etcdadm-controller", "etcdadm-controller-system", { "control-plane": "controller-manager" }, ["etcdadm-controller"]),
+    controller("capi-controller-manager", "capi-system", { [PROVIDER]: "cluster-api" }, ["cluster-api-controller"]),
+    controller("capi-kubeadm-bootstrap-controller-manager", "capi-kubeadm-bootstrap-system", { [PROVIDER]: "bootstrap-kubeadm" }, ["kubeadm-bootstrap-controller"]),
+    controller("capi-kubeadm-control-plane-controller-manager", "capi-kubeadm-control-plane-system", { [PROVIDER]: "control-plane-kubeadm" }, ["kubeadm-control-plane-controller"]),
+    controller("capv-controller-manager", "capv-system", { [PROVIDER]: "infrastructure-vsphere" }, ["cluster-api-vsphere-controller", "cluster-api-provider-vsphere/release/manager"]),
+    controller("capx-controller-manager", "capx-system", { [PROVIDER]: "infrastructure-nutanix" }, ["cluster-api-provider-nutanix/controller"]),
+    controller("capt-controller-manager", "capt-system", { [PROVIDER]: "infrastructure-tinkerbell" }, ["cluster-api-provider-tinkerbell"]),
+    controller("capc-controller-manager", "capc-system", { [PROVIDER]: "infrastructure-cloudstack" }, ["capi-cloudstack-controller", "cluster-api-provider-cloudstack/release/manager"]),
+];
+
+export const CONTROLLER_NAMES: readonly string[] = CONTROLLER_CATALOGUE.map((c) => c.name);
+
+export function controllerEntry(name: string): ControllerEntry | undefined {
+    return CONTROLLER_CATALOGUE.find((c) => c.name === name);
+}
+
+/** Every image fragment of a catalogue controller (the policy pack's controller-runtime manager). */
+export function controllerImages(): string[] {
+    return CONTROLLER_CATALOGUE.flatMap((c) => c.images);
 }

@@ -4,6 +4,7 @@
 // --metrics-bind-addr on all interfaces, it serves plain HTTP to anyone.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { controllerImages } from "../../components/catalogue";
 import { classifyListenAddress } from "../lib/addresses";
 import { boolFlagValue, CommandLine, FlagValue, flagValues, imageProgram, Program, workloadCommandLines } from "../lib/containers";
 import { describeResource, formatPath, UNKNOWN, workloadOf } from "../lib/resources";
@@ -19,28 +20,14 @@ export const controllerDiagnosticsDocs: PolicyDocs = {
 };
 
 /**
- * The controllers the design scrapes on :8443, by image; `manager` is the kubebuilder entrypoint
+ * The controllers the design scrapes on :8443, by image (the stack's catalogue); `manager` is the kubebuilder entrypoint
  * they share (a command line found by it counts only with one of these images: other operators'
  * `--metrics-bind-address` has other defaults, e.g. kubebuilder v4's authenticated :8443).
  */
 const MANAGER: Program = {
     name: "controller-runtime manager",
     executables: ["manager"],
-    images: [
-        "cluster-api-controller",
-        "kubeadm-bootstrap-controller",
-        "kubeadm-control-plane-controller",
-        "eks-anywhere-cluster-controller",
-        "eks-anywhere-packages",
-        "etcdadm-bootstrap-provider",
-        "etcdadm-controller",
-        "cluster-api-vsphere-controller",
-        "cluster-api-provider-vsphere/release/manager",
-        "cluster-api-provider-nutanix/controller",
-        "cluster-api-provider-tinkerbell",
-        "capi-cloudstack-controller",
-        "cluster-api-provider-cloudstack/release/manager",
-    ],
+    images: controllerImages(),
 };
 
 const RULE = "keep --diagnostics-address=:8443 with --insecure-diagnostics=false";
