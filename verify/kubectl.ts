@@ -16,15 +16,17 @@ function failure(args: string[], stderr: string, fallback: string): Error {
     return new Error(`kubectl ${args.slice(0, 2).join(" ")} failed: ${stderr.trim() || fallback}`);
 }
 
-export function kubectl(kubeconfig: string, args: string[]): Promise<string> {
+/** `input` goes to kubectl's stdin (`create -f -`). */
+export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
     return new Promise((resolve, reject) => {
-        execFile("kubectl", argv(kubeconfig, args, 20), { maxBuffer: MAX_OUTPUT }, (error, stdout, stderr) => {
+        const child = execFile("kubectl", argv(kubeconfig, args, 20), { maxBuffer: MAX_OUTPUT }, (error, stdout, stderr) => {
             if (error) {
                 reject(failure(args, stderr, error.message));
             } else {
                 resolve(stdout);
             }
         });
+        child.stdin?.end(input ?? "");
     });
 }
 

@@ -80,26 +80,34 @@ function parseHeaders(dump: string): Record<string, string> {
     return headers;
 }
 
+/**
+ * The answer from what curlArguments' curl left: stdout is the body, a newline and the status
+ * (--write-out); `failed` when curl exited non-zero. Both modes read curl's output with it.
+ */
+export function curlAnswer(failed: boolean, stdout: string, stderr: string, headerDump: string, fallbackError: string): Answer {
+    const headers = parseHeaders(headerDump);
+    const newline = stdout.lastIndexOf("\n");
+    const status = Number(stdout.slice(newline + 1));
+    if (failed && (status === 0 || Number.isNaN(status))) {
+        return { status: 0, headers, body: "", error: stderr.trim() || fallbackError };
+    }
+    return { status, headers, body: stdout.slice(0, Math.max(newline, 0)) };
+}
+
 let dumpCounter = 0;
 
 export function probe(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check, files: ProbeFiles): Promise<Answer> {
     const headerDump = path.join(files.dir, `headers-${process.pid}-${dumpCounter++}`);
     return new Promise((resolve) => {
         execFile("curl", curlArguments(plan, check, files, headerDump), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-            let headers: Record<string, string> = {};
+            let dump = "";
             try {
-                headers = parseHeaders(fs.readFileSync(headerDump, "utf8"));
+                dump = fs.readFileSync(headerDump, "utf8");
                 fs.rmSync(headerDump);
             } catch {
                 // no answer, no header dump
             }
-            const newline = stdout.lastIndexOf("\n");
-            const status = Number(stdout.slice(newline + 1));
-            if (error && (status === 0 || Number.isNaN(status))) {
-                resolve({ status: 0, headers, body: "", error: stderr.trim() || error.message });
-                return;
-            }
-            resolve({ status, headers, body: stdout.slice(0, Math.max(newline, 0)) });
+            resolve(curlAnswer(error !== null, stdout, stderr, dump, error?.message ?? ""));
         });
     });
 }

@@ -39,3 +39,28 @@ export async function runChecks(checks: Check[], send: (check: Check) => Promise
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, checks.length)) }, worker));
     return verdicts;
 }
+
+/**
+ * Checks sent together (the cluster mode: one round of pods), judged together: those that fail go
+ * again in the next round after the backoff, until the deadline. A check's attempts are its rounds.
+ */
+export async function runRounds(
+    checks: Check[], sendRound: (checks: Check[]) => Promise<Answer[]>, options: Omit<RunOptions, "concurrency">,
+): Promise<Verdict[]> {
+    const backoff = options.backoffMs ?? defaultBackoff;
+    const verdicts: Verdict[] = new Array(checks.length);
+    let pending = checks.map((_, index) => index);
+    for (let round = 1; pending.length > 0; round++) {
+        const answers = await sendRound(pending.map((index) => checks[index]));
+        pending.forEach((index, k) => {
+            verdicts[index] = { check: checks[index], ...judge(checks[index], answers[k]), attempts: round };
+        });
+        pending = pending.filter((index) => !verdicts[index].pass);
+        const wait = backoff(round);
+        if (pending.length === 0 || Date.now() + wait >= options.deadline) {
+            break;
+        }
+        await sleep(wait);
+    }
+    return verdicts;
+}

@@ -1,0 +1,123 @@
+/**
+ * The cluster mode: the checks run from short-lived pods in the cluster, as the reader's (and the
+ * unbound account's) own service account; this machine only talks to the API server. Every pod
+ * made is deleted, on success, on failure and on SIGTERM/SIGINT; a run first deletes what an
+ * earlier, killed run of the same stack left.
+ */
+import { Answer, Check, ClusterNode, ControllerPod, planChecks, report, VerificationPlan } from "./plan";
+import {
+    CONTAINER, parsePodLog, podManifest, podProgress, PodRun, podRuns, VERIFICATION_OF_LABEL, VERIFICATION_POD_LABEL, VERIFICATION_POD_NAME,
+} from "./clusterMode";
+import { kubectl, kubectlSync } from "./kubectl";
+import { runRounds } from "./run";
+
+const POLL_MS = 1000;
+/** How long a pod may stay unschedulable before the run gives up on it (the scheduler retries meanwhile). */
+const UNSCHEDULABLE_GRACE_MS = 15_000;
+/** Per batch of checks: curl's --max-time and some. */
+const BATCH_SECONDS = 10;
+/** Starting the pod: scheduling, the image, the projected token. */
+const START_SECONDS = 60;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface ClusterVerification {
+    text: string;
+    ok: boolean;
+    /** "namespace/name (token of namespace/account)" of every pod the run made. */
+    pods: string[];
+}
+
+interface LivePod { namespace: string; name: string }
+
+function selector(plan: Pick<VerificationPlan, "unboundServiceAccount">): string {
+    return `${VERIFICATION_POD_LABEL}=${VERIFICATION_POD_NAME},${VERIFICATION_OF_LABEL}=${plan.unboundServiceAccount.namespace}`;
+}
+
+function namespaces(plan: Pick<VerificationPlan, "serviceAccount" | "unboundServiceAccount">): string[] {
+    return [...new Set([plan.serviceAccount.namespace, plan.unboundServiceAccount.namespace])];
+}
+
+const deleteArgs = (pod: LivePod) => ["delete", "pod", pod.name, "--namespace", pod.namespace, "--ignore-not-found", "--wait=false"];
+
+async function waitForEnd(kubeconfig: string, pod: LivePod, limitSeconds: number): Promise<{ phase: string; reason?: string }> {
+    const started = Date.now();
+    let unschedulableSince: number | undefined;
+    for (;;) {
+        const progress = podProgress(await kubectl(kubeconfig, ["get", "pod", pod.name, "--namespace", pod.namespace, "--output", "json"]));
+        if (progress.state === "ended") {
+            return progress;
+        }
+        if (progress.state === "cannot-run") {
+            throw new Error(`verification pod ${pod.namespace}/${pod.name} cannot run: ${progress.why}`);
+        }
+        unschedulableSince = progress.unschedulable ? unschedulableSince ?? Date.now() : undefined;
+        if (unschedulableSince !== undefined && Date.now() - unschedulableSince >= UNSCHEDULABLE_GRACE_MS) {
+            throw new Error(`verification pod ${pod.namespace}/${pod.name} cannot be scheduled: ${progress.why}`);
+        }
+        if (Date.now() - started >= limitSeconds * 1000) {
+            throw new Error(`verification pod ${pod.namespace}/${pod.name} did not finish within ${limitSeconds} s: ${progress.why}`);
+        }
+        await sleep(POLL_MS);
+    }
+}
+
+export async function verifyFromCluster(
+    plan: VerificationPlan, kubeconfig: string, nodes: ClusterNode[], controllerPods: ControllerPod[], deadline: number,
+): Promise<ClusterVerification> {
+    const live = new Map<string, LivePod>();
+    const made: string[] = [];
+    const onSignal = (signal: NodeJS.Signals) => {
+        for (const pod of live.values()) {
+            kubectlSync(kubeconfig, deleteArgs(pod), 10);
+        }
+        process.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+
+    const runPod = async (checks: Check[], run: PodRun): Promise<Map<number, Answer>> => {
+        const batches = Math.ceil(run.checks.length / Math.max(1, plan.concurrency));
+        const activeDeadlineSeconds = START_SECONDS + batches * BATCH_SECONDS;
+        const manifest = podManifest({ plan, checks, run, activeDeadlineSeconds });
+        const name = (await kubectl(kubeconfig, ["create", "--filename", "-", "--output", "jsonpath={.metadata.name}"], JSON.stringify(manifest))).trim();
+        const pod = { namespace: run.namespace, name };
+        live.set(`${pod.namespace}/${pod.name}`, pod);
+        made.push(`${pod.namespace}/${pod.name} (token of ${run.namespace}/${run.serviceAccount})`);
+        try {
+            // The pod ends by itself at activeDeadlineSeconds; a little longer for its status to say so.
+            const end = await waitForEnd(kubeconfig, pod, activeDeadlineSeconds + 15);
+            const missing = `pod ${pod.namespace}/${pod.name} ended (${end.phase}${end.reason ? `: ${end.reason}` : ""}) before answering`;
+            const log = await kubectl(kubeconfig, ["logs", pod.name, "--namespace", pod.namespace, "--container", CONTAINER]).catch((err: Error) => `log unreadable: ${err.message}`);
+            return parsePodLog(log, run, missing);
+        } finally {
+            live.delete(`${pod.namespace}/${pod.name}`);
+            await kubectl(kubeconfig, deleteArgs(pod));
+        }
+    };
+
+    const sendRound = async (checks: Check[]): Promise<Answer[]> => {
+        const answers = new Map<number, Answer>();
+        const results = await Promise.allSettled(podRuns(plan, checks).map((run) => runPod(checks, run)));
+        for (const result of results) {
+            if (result.status === "rejected") {
+                throw result.reason;
+            }
+            for (const [index, answer] of result.value) {
+                answers.set(index, answer);
+            }
+        }
+        return checks.map((_, index) => answers.get(index)!);
+    };
+
+    try {
+        await Promise.all(namespaces(plan).map((namespace) =>
+            kubectl(kubeconfig, ["delete", "pods", "--namespace", namespace, "--selector", selector(plan), "--ignore-not-found", "--wait=false"])));
+        const planned = planChecks(plan, nodes, controllerPods);
+        const verdicts = await runRounds(planned.checks, sendRound, { deadline });
+        return { ...report(plan, planned, verdicts), pods: made };
+    } finally {
+        process.removeListener("SIGTERM", onSignal);
+        process.removeListener("SIGINT", onSignal);
+    }
+}
