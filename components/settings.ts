@@ -4,7 +4,7 @@
  * Argument names double as stack config keys (`eksa-metrics:<name>`), so one message serves both.
  */
 import * as net from "net";
-import { CATALOGUE, CatalogueEntry, COMPONENT_NAMES, ComponentName, isComponentName } from "./catalogue";
+import { CATALOGUE, CatalogueEntry, COMPONENT_NAMES, ComponentName, CONTROLLER_NAMES, DIAGNOSTICS_PORT, isComponentName } from "./catalogue";
 
 export type ReaderKind = "ServiceAccount" | "User" | "Group";
 
@@ -69,6 +69,33 @@ export interface PrometheusOperatorOptions {
     labels?: Record<string, string>;
 }
 
+/** A controller-runtime manager outside the catalogue, serving its diagnostics endpoint the same way. */
+export interface ExtraController {
+    name: string;
+    namespace: string;
+    /** Labels of its pods. */
+    selector: Record<string, string>;
+    /** Defaults to 8443, the diagnostics port. */
+    port?: number;
+}
+
+export interface ControllersOptions {
+    /**
+     * The catalogue controllers to scrape and verify; [] scrapes none. MetricsStack does not read the
+     * cluster, so for the component unset means none; the program (index.ts) sets it to the
+     * catalogue controllers the preflight finds in the cluster.
+     */
+    expect?: string[];
+    /** More controllers, by namespace and pod labels (defaults to none). */
+    extra?: ExtraController[];
+    /**
+     * The CA that signs the controllers' serving certificates (e.g. cert-manager's), PEM: pins them,
+     * verified against `serverName` when set. Defaults to none: controller-runtime's self-signed
+     * certificates are not verified.
+     */
+    tls?: { caCertificate?: string; serverName?: string };
+}
+
 /** The plain (non-Output) part of the component's arguments. */
 export interface StackOptions {
     /** Turn single components off, e.g. `{ etcd: false }`. All are on by default. */
@@ -103,6 +130,16 @@ export interface StackOptions {
     prometheus?: PrometheusOptions;
     /** Objects for a Prometheus run by the Prometheus Operator (kube-prometheus-stack). */
     prometheusOperator?: PrometheusOperatorOptions;
+    /** The controllers scraped on their own diagnostics endpoint (:8443). */
+    controllers?: ControllersOptions;
+}
+
+/** A controller to scrape and verify (verify/plan.ts' PlannedController). */
+export interface ControllerTarget {
+    name: string;
+    namespace: string;
+    selector: Record<string, string>;
+    port: number;
 }
 
 export interface Settings {
@@ -132,6 +169,8 @@ export interface Settings {
     replaceDocsMetricsProxy: boolean;
     prometheus: { jobNames: Record<ComponentName, string>; alertForSeconds: number };
     prometheusOperator: { enabled: boolean; namespace: string; labels: Record<string, string> };
+    /** `expect` undefined: not said (index.ts fills in the controllers present; MetricsStack scrapes none). */
+    controllers: { expect?: string[]; extra: ControllerTarget[]; tls: { caCertificate?: string; serverName?: string } };
 }
 
 export const DEFAULT_READERS: ReaderSubject[] = [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }];
@@ -453,6 +492,104 @@ function resolvePrometheusOperator(problems: Problems, value: unknown): Settings
     return { enabled, namespace: String(namespace), labels: labels as Record<string, string> };
 }
 
+function checkLabels(problems: Problems, key: string, value: unknown, example: string): Record<string, string> {
+    if (!isPlainObject(value) || Object.keys(value).length === 0) {
+        problems.add(key, `${JSON.stringify(value)} is not a non-empty map of label to value`, `Write the labels its pods carry, e.g. ${example}`);
+        return {};
+    }
+    for (const [label, labelValue] of Object.entries(value)) {
+        if (!LABEL_NAME.test(label) || typeof labelValue !== "string" || !LABEL_VALUE.test(labelValue)) {
+            problems.add(`${key}.${label}`, `${JSON.stringify(label)}: ${JSON.stringify(labelValue)} is not a valid label`, "Use a Kubernetes label name and a value of at most 63 letters, digits, '-', '_' or '.'");
+        }
+    }
+    return value as Record<string, string>;
+}
+
+function duplicates(names: unknown[]): Set<unknown> {
+    return new Set(names.filter((n, i) => names.indexOf(n) !== i));
+}
+
+function resolveControllers(problems: Problems, value: unknown, componentJobs: readonly string[]): Settings["controllers"] {
+    const fallback = { extra: [], tls: {} };
+    const raw = value ?? {};
+    if (!isPlainObject(raw)) {
+        problems.add("controllers", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"expect": ["capi-controller-manager"]}');
+        return fallback;
+    }
+    checkKnownKeys(problems, "controllers", raw, ["expect", "extra", "tls"]);
+    let expect: string[] | undefined;
+    if (raw.expect !== undefined) {
+        if (!Array.isArray(raw.expect) || raw.expect.some((n) => typeof n !== "string")) {
+            problems.add("controllers.expect", `${JSON.stringify(raw.expect)} is not a list of controller names`, `List some of: ${CONTROLLER_NAMES.join(", ")}; [] for none, or remove it for those present in the cluster`);
+        } else {
+            expect = raw.expect as string[];
+            expect.forEach((name, i) => {
+                if (!CONTROLLER_NAMES.includes(name)) {
+                    problems.add(`controllers.expect[${i}]`, `"${name}" is not a catalogue controller`, `Use one of: ${CONTROLLER_NAMES.join(", ")}; describe other controllers under controllers.extra`);
+                }
+            });
+            for (const name of duplicates(expect)) {
+                problems.add("controllers.expect", `lists "${String(name)}" more than once`, "List each controller once");
+            }
+        }
+    }
+    const extra: ControllerTarget[] = [];
+    if (raw.extra !== undefined && !Array.isArray(raw.extra)) {
+        problems.add("controllers.extra", `${JSON.stringify(raw.extra)} is not a list`, 'Write e.g. [{"name": "my-operator", "namespace": "my-operator-system", "selector": {"control-plane": "controller-manager"}}]');
+    } else {
+        (raw.extra ?? []).forEach((c: unknown, i: number) => {
+            const key = `controllers.extra[${i}]`;
+            if (!isPlainObject(c)) {
+                problems.add(key, `${JSON.stringify(c)} is not an object`, 'Write {"name": "...", "namespace": "...", "selector": {"label": "value"}}');
+                return;
+            }
+            checkKnownKeys(problems, key, c, ["name", "namespace", "selector", "port"]);
+            if (typeof c.name !== "string" || !JOB_NAME.test(c.name)) {
+                problems.add(`${key}.name`, `${JSON.stringify(c.name)} is not a valid name`, "It is the scrape job's name: at most 63 lower-case letters, digits, '-', '_' and '.'");
+            } else if (CONTROLLER_NAMES.includes(c.name)) {
+                problems.add(`${key}.name`, `"${c.name}" is a catalogue controller`, "List it under controllers.expect instead, or give the extra controller another name");
+            } else if (componentJobs.includes(c.name)) {
+                problems.add(`${key}.name`, `"${c.name}" is already the job of a component`, "Give the controller another name, or its series mix with the component's");
+            }
+            if (typeof c.namespace !== "string" || !DNS_LABEL.test(c.namespace)) {
+                problems.add(`${key}.namespace`, `${JSON.stringify(c.namespace)} is not a valid namespace`, "Name the namespace the controller's pods run in");
+            }
+            const selector = checkLabels(problems, `${key}.selector`, c.selector, '{"control-plane": "controller-manager"}');
+            const port = checkInteger(problems, `${key}.port`, c.port, 1, 65535, DIAGNOSTICS_PORT);
+            extra.push({ name: String(c.name), namespace: String(c.namespace), selector, port });
+        });
+        for (const name of duplicates(extra.map((c) => c.name))) {
+            problems.add("controllers.extra", `names "${String(name)}" more than once`, "Give each controller its own name (its scrape job)");
+        }
+    }
+    const tls: Settings["controllers"]["tls"] = {};
+    if (raw.tls !== undefined) {
+        if (!isPlainObject(raw.tls)) {
+            problems.add("controllers.tls", `${JSON.stringify(raw.tls)} is not an object`, 'Write {"caCertificate": "-----BEGIN CERTIFICATE-----...", "serverName": "..."}');
+        } else {
+            checkKnownKeys(problems, "controllers.tls", raw.tls, ["caCertificate", "serverName"]);
+            const { caCertificate, serverName } = raw.tls;
+            if (caCertificate !== undefined) {
+                if (typeof caCertificate !== "string" || !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(caCertificate)) {
+                    problems.add("controllers.tls.caCertificate", "is not a PEM certificate", "Paste the CA that signs the controllers' serving certificates (-----BEGIN CERTIFICATE----- ...), or remove it to leave them unverified");
+                } else {
+                    tls.caCertificate = caCertificate;
+                }
+            }
+            if (serverName !== undefined) {
+                if (caCertificate === undefined) {
+                    problems.add("controllers.tls.serverName", "is set without controllers.tls.caCertificate", "A name is only verified against a pinned CA: set controllers.tls.caCertificate too, or remove serverName");
+                } else if (typeof serverName !== "string" || !DNS_SUBDOMAIN.test(serverName)) {
+                    problems.add("controllers.tls.serverName", `${JSON.stringify(serverName)} is not a DNS name`, "Use the lower-case DNS name the controllers' certificates carry");
+                } else {
+                    tls.serverName = serverName;
+                }
+            }
+        }
+    }
+    return { expect, extra, tls };
+}
+
 /**
  * Checks the stack options and fills in the defaults. Throws a SettingsError that lists every
  * problem at once; `keyPrefix` ("eksa-metrics:" for stack config) is put before each key.
@@ -462,7 +599,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     checkKnownKeys(problems, "", options, [
         "components", "etcd", "namespace", "createNamespace", "readers", "tolerations", "nodeSelector",
         "readersMayNotExistYet", "offlinePreview", "replaceDocsMetricsProxy",
-        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify", "prometheus", "prometheusOperator",
+        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify", "prometheus", "prometheusOperator", "controllers",
     ]);
     const etcd = resolveEtcd(problems, options.etcd);
     let components = resolveComponents(problems, options.components);
@@ -520,6 +657,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     const replaceDocsMetricsProxy = checkBoolean(problems, "replaceDocsMetricsProxy", options.replaceDocsMetricsProxy, false);
     const prometheus = resolvePrometheus(problems, options.prometheus);
     const prometheusOperator = resolvePrometheusOperator(problems, options.prometheusOperator);
+    const controllers = resolveControllers(problems, options.controllers, Object.values(prometheus.jobNames));
 
     if (problems.list.length > 0) {
         throw new SettingsError(problems.list);
@@ -527,6 +665,6 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     return {
         components, etcd, namespace, createNamespace, readers, tolerations, nodeSelector, healthPort,
         readersMayNotExistYet, verifierServiceAccount, offlinePreview, replaceDocsMetricsProxy,
-        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify, prometheus, prometheusOperator,
+        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify, prometheus, prometheusOperator, controllers,
     };
 }

@@ -31,6 +31,7 @@ export const CONFIG_KEYS: Record<Exclude<keyof MetricsStackArgs, never>, ValueKi
     replaceDocsMetricsProxy: "boolean",
     prometheus: "object",
     prometheusOperator: "object",
+    controllers: "object",
     proxyImage: "string",
     gateImage: "string",
     proxyResources: "object",

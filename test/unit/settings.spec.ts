@@ -79,6 +79,18 @@ describe("settings", () => {
         ["a bad node selector label", { nodeSelector: { "bad label": "x" } }, /^nodeSelector\.bad label: is not a valid label name/],
         ["verification with only User readers", { readers: [{ kind: "User", name: "alice" }] }, /^verify: needs a service account token, but no reader is a ServiceAccount/],
         ["a bad verify timeout", { verify: { timeoutSeconds: 1 } }, /^verify\.timeoutSeconds: 1 is not a whole number from 10 to 3600/],
+        ["an unknown controller", { controllers: { expect: ["capd-controller-manager"] } }, /^controllers\.expect\[0\]: "capd-controller-manager" is not a catalogue controller\. Use one of: eks-anywhere-controller-manager, .*capc-controller-manager; describe other controllers under controllers\.extra$/],
+        ["a controller listed twice", { controllers: { expect: ["capi-controller-manager", "capi-controller-manager"] } }, /^controllers\.expect: lists "capi-controller-manager" more than once/],
+        ["controllers.expect not a list", { controllers: { expect: "all" as never } }, /^controllers\.expect: "all" is not a list of controller names\. .*\[\] for none, or remove it for those present in the cluster$/],
+        ["an extra controller named like a catalogue one", { controllers: { extra: [{ name: "capv-controller-manager", namespace: "x", selector: { a: "b" } }] } }, /^controllers\.extra\[0\]\.name: "capv-controller-manager" is a catalogue controller\. List it under controllers\.expect/],
+        ["an extra controller named like a component's job", { prometheus: { jobNames: { etcd: "etcd-stacked" } }, controllers: { extra: [{ name: "etcd-stacked", namespace: "x", selector: { a: "b" } }] } }, /^controllers\.extra\[0\]\.name: "etcd-stacked" is already the job of a component/],
+        ["two extra controllers of one name", { controllers: { extra: [{ name: "op", namespace: "a", selector: { a: "b" } }, { name: "op", namespace: "b", selector: { a: "b" } }] } }, /^controllers\.extra: names "op" more than once/],
+        ["an extra controller without pod labels", { controllers: { extra: [{ name: "op", namespace: "a", selector: {} }] } }, /^controllers\.extra\[0\]\.selector: \{\} is not a non-empty map of label to value/],
+        ["an extra controller with a bad label", { controllers: { extra: [{ name: "op", namespace: "a", selector: { "bad label": "x" } }] } }, /^controllers\.extra\[0\]\.selector\.bad label: "bad label": "x" is not a valid label/],
+        ["an extra controller with a bad port", { controllers: { extra: [{ name: "op", namespace: "a", selector: { a: "b" }, port: 0 }] } }, /^controllers\.extra\[0\]\.port: 0 is not a whole number from 1 to 65535\. .*default 8443$/],
+        ["a controllers CA that is not PEM", { controllers: { tls: { caCertificate: "abc" } } }, /^controllers\.tls\.caCertificate: is not a PEM certificate/],
+        ["a controllers server name without a CA", { controllers: { tls: { serverName: "capi.example" } } }, /^controllers\.tls\.serverName: is set without controllers\.tls\.caCertificate/],
+        ["an unknown controllers option", { controllers: { include: [] } } as never, /^controllers\.include: is not a known setting\. Known settings of controllers: expect, extra, tls$/],
         ["an unknown top-level option", { colour: "blue" } as never, /^colour: is not a known setting\. Known settings: components, etcd/],
         ["an unknown nested option", { verify: { enable: false } } as never, /^verify\.enable: is not a known setting\. Known settings of verify: enabled/],
     ];
@@ -88,6 +100,28 @@ describe("settings", () => {
             assert.ok(problems.some((p) => message.test(p)), `no problem matches ${message}:\n${problems.join("\n")}`);
         });
     }
+
+    it("leaves controllers.expect unset unless said (the program fills in those present), with no extra and no pinned CA", () => {
+        assert.deepEqual(resolveSettings({}).controllers, { expect: undefined, extra: [], tls: {} });
+        assert.deepEqual(resolveSettings({ controllers: { expect: [] } }).controllers.expect, []);
+    });
+
+    it("takes extra controllers on the diagnostics port unless told, and a pinned CA with its server name", () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const c = resolveSettings({ controllers: {
+            expect: ["capi-controller-manager"],
+            extra: [{ name: "my-operator", namespace: "my-operator-system", selector: { "control-plane": "controller-manager" } }, { name: "other", namespace: "o", selector: { app: "o" }, port: 9443 }],
+            tls: { caCertificate: pem, serverName: "controllers.example.internal" },
+        } }).controllers;
+        assert.deepEqual(c, {
+            expect: ["capi-controller-manager"],
+            extra: [
+                { name: "my-operator", namespace: "my-operator-system", selector: { "control-plane": "controller-manager" }, port: 8443 },
+                { name: "other", namespace: "o", selector: { app: "o" }, port: 9443 },
+            ],
+            tls: { caCertificate: pem, serverName: "controllers.example.internal" },
+        });
+    });
 
     it("reports every problem at once, with the config key prefix", () => {
         const problems = problemsOf({ namespace: "UPPER", healthPort: 2381, readers: [] }, "eksa-metrics:");

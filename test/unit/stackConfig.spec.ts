@@ -36,6 +36,12 @@ describe("stack config", () => {
         assert.deepEqual(settings.components.map((c) => c.name), ["kube-controller-manager", "kube-scheduler", "kube-proxy"]);
     });
 
+    it("reads controllers as structured config, each problem under eksa-metrics:controllers", () => {
+        const { settings } = readStackConfig({ "eksa-metrics:kubeconfig": VALID_KUBECONFIG, "eksa-metrics:controllers": JSON.stringify({ expect: ["capi-controller-manager"] }) });
+        assert.deepEqual(settings.controllers.expect, ["capi-controller-manager"]);
+        assert.deepEqual(problemsOf({ "eksa-metrics:kubeconfig": VALID_KUBECONFIG, "eksa-metrics:controllers": JSON.stringify({ expect: ["capd"] }) }).map((p) => p.split(":").slice(0, 2).join(":")), ["eksa-metrics:controllers.expect[0]"]);
+    });
+
     it("names the config key of each bad value", () => {
         const problems = problemsOf({
             "eksa-metrics:kubeconfig": VALID_KUBECONFIG,
