@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { readClusterFacts } from "./components/clusterFacts";
+import { expectedControllers } from "./components/controllers";
 import { stackLabelValue } from "./components/labels";
 import { MetricsStack } from "./components/metricsStack";
 import { describePlacement, preflight, unreadable } from "./components/preflight";
@@ -26,7 +27,8 @@ const stackLabel = stackLabelValue(pulumi.getProject(), pulumi.getStack());
 
 // The preflight (README "Preflight"), in preview and again at the start of `up`: what would stop
 // `up` stops here, read from the cluster with the stack's kubeconfig, before anything is registered.
-function checkCluster(kubeconfig: string, settings: Settings): void {
+// Returns the controllers to scrape: controllers.expect, by default those the preflight found.
+function checkCluster(kubeconfig: string, settings: Settings): string[] {
     const identity = { stackLabel, dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` };
     const read = readClusterFacts(kubeconfig, settings);
     const result = "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
@@ -39,17 +41,23 @@ function checkCluster(kubeconfig: string, settings: Settings): void {
     if (result.errors.length > 0) {
         throw new pulumi.RunError(new SettingsError(result.errors, "the cluster is not ready for this stack (preflight)").message);
     }
+    return expectedControllers(settings.controllers.expect, "facts" in read ? read.facts.deployments : undefined);
 }
 const { args, settings } = stackConfig();
 // readStackConfig has checked that the kubeconfig is set, as text.
-checkCluster(args.kubeconfig as string, settings);
+const expect = checkCluster(args.kubeconfig as string, settings);
 
 const cluster = new k8s.Provider("cluster", {
     kubeconfig: pulumi.secret(args.kubeconfig!),
     enableServerSideApply: true,
 });
 
-const metrics = new MetricsStack("eksa-metrics", { ...args, kubeconfig: pulumi.secret(args.kubeconfig!) }, { providers: [cluster] });
+const metrics = new MetricsStack("eksa-metrics", {
+    ...args,
+    kubeconfig: pulumi.secret(args.kubeconfig!),
+    // The component does not read the cluster: it is told which controllers are there.
+    controllers: { ...args.controllers, expect },
+}, { providers: [cluster] });
 // While `up` awaits the DaemonSets, their pods' reasons (the scheduler's) are told, not only a timeout at the end.
 if (!pulumi.runtime.isDryRun()) {
     watchRollout(args.kubeconfig as string, settings.namespace, stackLabel, metrics.daemonSets, settings.rolloutTimeoutMinutes);

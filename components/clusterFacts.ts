@@ -1,9 +1,11 @@
 /**
  * The preflight's reads of the cluster, read-only, through the user's kubectl with the stack's own
  * kubeconfig (the one the provider gets): /version, one list of the objects the checks look at,
- * whether the kubeconfig's user may request the verification's token, and with
- * prometheusOperator.enabled the CRDs' names.
+ * whether the kubeconfig's user may request the verification's token, the Deployments (where the
+ * catalogue's controllers run) unless controllers.expect is [], and with prometheusOperator.enabled
+ * the CRDs' names.
  */
+import { DeploymentFact } from "./controllers";
 import { ClusterFacts, DaemonSetFact, PodFact, TOKEN_PERMISSION } from "./preflight";
 import { Settings } from "./settings";
 import { kubectlSync, parseNodes, privateKubeconfigFile } from "../verify/kubectl";
@@ -72,6 +74,16 @@ export function daemonSetFact(item: Item): DaemonSetFact {
     };
 }
 
+/** The Deployments in `kubectl get deployments.apps --all-namespaces --output json`. Pure. */
+export function parseDeployments(listJson: string): DeploymentFact[] {
+    return (JSON.parse(listJson) as { items: Item[] }).items.map((item) => ({
+        namespace: item.metadata.namespace ?? "",
+        name: item.metadata.name,
+        podLabels: item.spec?.template?.metadata?.labels ?? {},
+        podSpec: item.spec?.template?.spec,
+    }));
+}
+
 /** The facts in `kubectl get <LISTED> --all-namespaces --output json` and /version's answer. Pure. */
 export function parseFacts(listJson: string, versionJson: string, mayRequestToken: boolean | undefined): ClusterFacts {
     const items = (JSON.parse(listJson) as { items: Item[] }).items;
@@ -119,7 +131,13 @@ export function readClusterFacts(kubeconfigText: string, settings: Settings): { 
             }
             crds = names.stdout.split("\n").filter(Boolean).map((n) => n.replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, ""));
         }
-        return { facts: { ...parseFacts(list.stdout, version.stdout, mayRequestToken), crds } };
+        let deployments: Pick<ClusterFacts, "deployments" | "deploymentsUnreadable"> = {};
+        if (settings.controllers.expect?.length !== 0) {
+            // Its own request: a user who may not list Deployments still gets the other checks.
+            const listed = ask(["get", "deployments.apps", "--all-namespaces", "--output", "json"]);
+            deployments = listed.error ? { deploymentsUnreadable: listed.error.message } : { deployments: parseDeployments(listed.stdout) };
+        }
+        return { facts: { ...parseFacts(list.stdout, version.stdout, mayRequestToken), crds, ...deployments } };
     } finally {
         kubeconfig.remove();
     }

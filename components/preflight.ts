@@ -8,6 +8,7 @@
  * known for sure (an untested version, readers declared as not there yet, an unlabelled namespace).
  */
 import { ComponentName, componentsFor, NodeRole } from "./catalogue";
+import { ControllerPresence, DeploymentFact, diagnosticsConcerns, resolveControllerPresence } from "./controllers";
 import { PROXY_APP_LABEL, STACK_LABEL } from "./labels";
 import { operatorCrdProblems } from "./prometheusOperator";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
@@ -67,6 +68,10 @@ export interface ClusterFacts {
     mayRequestToken?: boolean;
     /** The CustomResourceDefinitions' names; read only with prometheusOperator.enabled. */
     crds?: string[];
+    /** The Deployments (where controllers run); not read with controllers.expect [], or when listing them failed. */
+    deployments?: DeploymentFact[];
+    /** Why the Deployments could not be listed (e.g. RBAC). */
+    deploymentsUnreadable?: string;
 }
 
 export interface StackIdentity {
@@ -93,6 +98,8 @@ export interface PreflightResult {
     placement: NodePlacement[];
     /** The docs page's DaemonSets that `up` will delete first (replaceDocsMetricsProxy). */
     docsProxies: DaemonSetFact[];
+    /** The catalogue controllers found, for the preview's log. */
+    controllers: ControllerPresence["found"];
 }
 
 /** The one shape both the preflight and the removal recognise as the docs page's install. */
@@ -317,6 +324,36 @@ function checkExternalEtcd(settings: Settings, facts: ClusterFacts, key: (k: str
     }
 }
 
+function checkControllers(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[], warnings: string[]): ControllerPresence["found"] {
+    const { expect } = settings.controllers;
+    if (expect?.length === 0) {
+        return [];
+    }
+    if (facts.deployments === undefined) {
+        const consequence = expect === undefined
+            ? `so none of the catalogue's controllers is scraped. Grant the kubeconfig's user list on deployments.apps, or name them in ${key("controllers.expect")}`
+            : `so ${expect.join(", ")} could not be checked; the verification after the rollout will tell. Grant the kubeconfig's user list on deployments.apps`;
+        warnings.push(`${key("controllers")}: the controllers could not be listed (${facts.deploymentsUnreadable ?? "no answer"}), ${consequence}`);
+        return [];
+    }
+    const presence = resolveControllerPresence(expect, facts.deployments);
+    for (const entry of presence.absent) {
+        errors.push(`${key("controllers.expect")}: ${entry.name} is not in the cluster (no Deployment in namespace ${entry.namespace} with pod labels ${describeLabels(entry.selector)}). Install it, or remove it from ${key("controllers.expect")}`);
+    }
+    for (const { entry, deployments } of presence.found) {
+        for (const d of deployments) {
+            for (const concern of diagnosticsConcerns(entry, d)) {
+                warnings.push(`controller ${entry.name}: Deployment ${d.namespace}/${d.name}: ${concern}, so its scrape and verification will fail. Run it with --diagnostics-address=:${entry.port} --insecure-diagnostics=false, or leave it out of ${key("controllers.expect")}`);
+            }
+        }
+    }
+    return presence.found;
+}
+
+function describeLabels(labels: Readonly<Record<string, string>>): string {
+    return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
 export function preflight(settings: Settings, facts: ClusterFacts, identity: StackIdentity): PreflightResult {
     const key = (k: string) => `${identity.keyPrefix}${k}`;
     const errors: string[] = [];
@@ -331,13 +368,14 @@ export function preflight(settings: Settings, facts: ClusterFacts, identity: Sta
     checkHostPorts(settings, facts, placement, identity, key, errors);
     checkExternalEtcd(settings, facts, key, errors);
     errors.push(...operatorCrdProblems(settings.prometheusOperator.enabled, facts.crds ?? [], key));
+    const controllers = checkControllers(settings, facts, key, errors, warnings);
     if (settings.replaceDocsMetricsProxy && docsProxies.length === 0) {
         warnings.push(`${key("replaceDocsMetricsProxy")}: the cluster has no ${DOCS_PROXY_NAME} DaemonSet of the EKS Anywhere docs page, so there is nothing to replace. Remove the key once the migration is done`);
     }
     for (const p of placement.filter((p) => p.skipped?.startsWith("taint"))) {
         warnings.push(`node ${p.node}: skipped, ${p.skipped}: its metrics will not be served. Add a toleration to ${key("tolerations")} if the proxy should run there`);
     }
-    return { errors, warnings, placement, docsProxies };
+    return { errors, warnings, placement, docsProxies, controllers };
 }
 
 /** When the cluster cannot be read: preview fails unless offline preview was asked for; `up` always fails. */
@@ -346,9 +384,10 @@ export function unreadable(settings: Settings, reason: string, identity: StackId
     if (identity.dryRun && settings.offlinePreview) {
         return {
             errors: [],
-            warnings: [`${key("offlinePreview")}: the cluster could not be read (${reason}); not checked: its Kubernetes version, the readers' and the verification's service accounts and the right to request tokens, the nodes and where the proxy runs, free host ports, the namespace and its Pod Security level${settings.etcd.topology === "external" ? ", external etcd against the nodes" : ""}. \`pulumi up\` checks them all and stops on any problem`],
+            warnings: [`${key("offlinePreview")}: the cluster could not be read (${reason}); not checked: its Kubernetes version, the readers' and the verification's service accounts and the right to request tokens, the nodes and where the proxy runs, free host ports, the namespace and its Pod Security level${settings.etcd.topology === "external" ? ", external etcd against the nodes" : ""}${settings.controllers.expect?.length === 0 ? "" : `, the controllers (could not be listed: this preview scrapes ${settings.controllers.expect === undefined ? "none of them" : `those in ${key("controllers.expect")}`})`}. \`pulumi up\` checks them all and stops on any problem`],
             placement: [],
             docsProxies: [],
+            controllers: [],
         };
     }
     const offline = identity.dryRun ? `, or set ${key("offlinePreview")} true to preview without the cluster` : "";
@@ -357,6 +396,7 @@ export function unreadable(settings: Settings, reason: string, identity: StackId
         warnings: [],
         placement: [],
         docsProxies: [],
+        controllers: [],
     };
 }
 
@@ -365,6 +405,9 @@ export function describePlacement(result: PreflightResult): string[] {
     const lines = result.placement.map((p) => p.skipped
         ? `node ${p.node}: no proxy (${p.skipped})`
         : `node ${p.node} (${p.role}): proxy for ${p.components.join(", ")}`);
+    for (const { entry, deployments } of result.controllers) {
+        lines.push(`controller ${entry.name}: Deployment ${deployments.map((d) => `${d.namespace}/${d.name}`).join(", ")}, scraped on its pods' :${entry.port} (pod discovery)`);
+    }
     for (const ds of result.docsProxies) {
         lines.push(`replaceDocsMetricsProxy: \`pulumi up\` deletes DaemonSet ${ds.namespace}/${ds.name}${ds.configMaps.map((cm) => ` and ConfigMap ${ds.namespace}/${cm}`).join("")} before the proxy rolls out`);
     }

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { parseFacts } from "../../components/clusterFacts";
+import { parseDeployments, parseFacts } from "../../components/clusterFacts";
 import { isDocsProxy } from "../../components/preflight";
 
 /** Shaped like `kubectl get nodes,namespaces,serviceaccounts,daemonsets.apps,pods -A -o json` on a cluster with the docs page's install. */
@@ -60,5 +60,11 @@ describe("cluster facts", () => {
         assert.deepEqual(facts.daemonSets, [{ namespace: "default", name: "metrics-proxy", podLabels: { app: "metrics-proxy" }, hostNetwork: true, configMaps: ["metrics-proxy"] }]);
         assert.equal(isDocsProxy(facts.daemonSets[0]), true);
         assert.equal(isDocsProxy({ ...facts.daemonSets[0], podLabels: { app: "other" } }), false);
+    });
+
+    it("reads the Deployments' namespace, name, pod labels and pod spec (where controllers run)", () => {
+        const podSpec = { containers: [{ name: "manager", image: "registry.k8s.io/cluster-api/cluster-api-controller:v1.8.5", args: ["--diagnostics-address=:8443"] }] };
+        const list = { kind: "List", items: [{ kind: "Deployment", metadata: { name: "capi-controller-manager", namespace: "capi-system" }, spec: { template: { metadata: { labels: { "cluster.x-k8s.io/provider": "cluster-api" } }, spec: podSpec } } }] };
+        assert.deepEqual(parseDeployments(JSON.stringify(list)), [{ namespace: "capi-system", name: "capi-controller-manager", podLabels: { "cluster.x-k8s.io/provider": "cluster-api" }, podSpec }]);
     });
 });

@@ -19,6 +19,7 @@ function cluster(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
         daemonSets: [],
         pods: [],
         mayRequestToken: true,
+        deployments: [],
         ...overrides,
     };
 }
@@ -202,6 +203,34 @@ describe("preflight", () => {
         assert.deepEqual(run({}, cluster()).errors, [], "nothing is asked of a cluster without the operator");
     });
 
+    describe("controllers", () => {
+        const CAPI_IMAGE = "registry.k8s.io/cluster-api/cluster-api-controller:v1.8.5";
+        const capi = (args = ["--diagnostics-address=:8443", "--insecure-diagnostics=false"]) => ({
+            namespace: "capi-system", name: "capi-controller-manager", podLabels: { "cluster.x-k8s.io/provider": "cluster-api" },
+            podSpec: { containers: [{ name: "manager", image: CAPI_IMAGE, command: ["/manager"], args }] },
+        });
+        it("names those it finds, as they will be scraped", () => {
+            const result = run({}, cluster({ deployments: [capi()] }));
+            assert.deepEqual([result.errors, result.warnings], [[], []]);
+            assert.deepEqual(describePlacement(result).slice(2), ["controller capi-controller-manager: Deployment capi-system/capi-controller-manager, scraped on its pods' :8443 (pod discovery)"]);
+        });
+        it("stops on a listed controller that is not in the cluster, naming where it was looked for and the fix", () => {
+            const result = run({ controllers: { expect: ["capi-controller-manager", "capt-controller-manager"] } }, cluster({ deployments: [capi()] }));
+            assert.deepEqual(result.errors, ["eksa-metrics:controllers.expect: capt-controller-manager is not in the cluster (no Deployment in namespace capt-system with pod labels cluster.x-k8s.io/provider=infrastructure-tinkerbell). Install it, or remove it from eksa-metrics:controllers.expect"]);
+        });
+        it("warns on a found controller whose diagnostics endpoint is insecure or missing", () => {
+            const result = run({}, cluster({ deployments: [capi(["--insecure-diagnostics=true"])] }));
+            assert.deepEqual(result.errors, []);
+            assert.match(result.warnings.join("\n"), /^controller capi-controller-manager: Deployment capi-system\/capi-controller-manager: container manager runs with --insecure-diagnostics=true: plain HTTP, no token check, so its scrape and verification will fail\. Run it with --diagnostics-address=:8443 --insecure-diagnostics=false, or leave it out of eksa-metrics:controllers\.expect$/);
+        });
+        it("says the controllers could not be listed when the Deployments cannot be read, and what follows", () => {
+            const facts = cluster({ deployments: undefined, deploymentsUnreadable: "deployments.apps is forbidden" });
+            assert.match(run({}, facts).warnings.join("\n"), /^eksa-metrics:controllers: the controllers could not be listed \(deployments\.apps is forbidden\), so none of the catalogue's controllers is scraped\./);
+            assert.match(run({ controllers: { expect: ["capi-controller-manager"] } }, facts).warnings.join("\n"), /so capi-controller-manager could not be checked; the verification after the rollout will tell/);
+            assert.deepEqual(run({ controllers: { expect: [] } }, facts).warnings, []);
+        });
+    });
+
     it("reports every problem at once", () => {
         const facts = cluster({ serviceAccounts: [], mayRequestToken: false, daemonSets: [DOCS_DS], pods: [docsPod("cp-1")] });
         assert.equal(run({ createNamespace: false }, facts).errors.length, 4);
@@ -216,7 +245,10 @@ describe("preflight", () => {
         it("with offlinePreview, warns in preview and says what it did not check", () => {
             const result = unreadable(resolveSettings({ offlinePreview: true }), "timeout", ME);
             assert.deepEqual(result.errors, []);
-            assert.match(result.warnings[0], /^eksa-metrics:offlinePreview: the cluster could not be read \(timeout\); not checked: its Kubernetes version, .* free host ports, the namespace and its Pod Security level\. `pulumi up` checks them all/);
+            assert.match(result.warnings[0], /^eksa-metrics:offlinePreview: the cluster could not be read \(timeout\); not checked: its Kubernetes version, .* free host ports, the namespace and its Pod Security level, the controllers \(could not be listed: this preview scrapes none of them\)\. `pulumi up` checks them all/);
+            const listed = unreadable(resolveSettings({ offlinePreview: true, controllers: { expect: ["capi-controller-manager"] } }), "timeout", ME);
+            assert.match(listed.warnings[0], /the controllers \(could not be listed: this preview scrapes those in eksa-metrics:controllers\.expect\)/);
+            assert.doesNotMatch(unreadable(resolveSettings({ offlinePreview: true, controllers: { expect: [] } }), "timeout", ME).warnings[0], /controllers/);
         });
         it("always fails `up`, which needs the cluster anyway", () => {
             const result = unreadable(resolveSettings({ offlinePreview: true }), "timeout", { ...ME, dryRun: false });
