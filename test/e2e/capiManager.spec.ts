@@ -2,7 +2,8 @@
  * The real Cluster API core manager (bin/cluster-api-controller, built by dev/toolchain/setup.sh)
  * deployed on a local control plane as clusterctl lays it out (dev/localcluster/capi.ts): its
  * diagnostics endpoint serves /metrics over HTTPS behind the apiserver's authentication and
- * authorization (TokenReview, SubjectAccessReview), as the stack's controller checks expect.
+ * authorization (TokenReview, SubjectAccessReview), as the stack's controller checks expect; once
+ * as a pod of the pod network (reached from the pod-network namespace), once with hostNetwork.
  */
 import { strict as assert } from "assert";
 import { CAPI_DEPLOYMENT, CAPI_NAMESPACE, CapiManager, clusterApiVersion, deployCapiManager, removeCapiManager } from "../../dev/localcluster/capi";
@@ -34,26 +35,34 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: capi-met
 subjects: [{kind: ServiceAccount, name: reader, namespace: ${NS}}]
 `;
 
-/** Whether the localcluster kubelet runs pods on a pod network (EKSA_CAPI_HOST_NETWORK=1 forces the node's). */
-const HOST_NETWORK = process.env.EKSA_CAPI_HOST_NETWORK === "1";
+function inCidr(ip: string, cidr: string): boolean {
+    const toInt = (a: string) => a.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+    const [base, bits] = cidr.split("/");
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(toInt(ip) / size) === Math.floor(toInt(base) / size);
+}
 
-describe(`the Cluster API core manager ${clusterApiVersion()} on a local control plane (${HOST_NETWORK ? "hostNetwork" : "pod network"})`, function () {
+// The manager's pod on the pod network (the default), then on the node's (hostNetwork).
+for (const hostNetwork of [false, true]) describe(`the Cluster API core manager ${clusterApiVersion()} on a local control plane (${hostNetwork ? "hostNetwork" : "pod network"})`, function () {
     this.timeout(300_000);
     const cluster = new LocalCluster();
     let manager: CapiManager;
     const tokens: Record<string, string> = {};
 
-    /** curl of the manager's metrics URL from where the pod's address is reachable: [status, body]. */
+    /**
+     * curl of the manager's metrics URL from where its address is reachable (the pod-network
+     * namespace, or the node's with hostNetwork): [status, body].
+     */
     async function scrape(token?: string): Promise<[string, string]> {
         const argv = ["curl", "-sk", "--max-time", "10", "-w", "\n%{http_code}", ...(token ? ["-H", `Authorization: Bearer ${token}`] : []), manager.metricsURL];
-        const result = await run(cluster.onNode(argv));
+        const result = await run(hostNetwork ? cluster.onNode(argv) : cluster.podNetwork(argv));
         const i = result.stdout.lastIndexOf("\n");
         return [result.stdout.slice(i + 1), result.stdout.slice(0, i)];
     }
 
     before(async () => {
         await cluster.up();
-        manager = await deployCapiManager(cluster, { hostNetwork: HOST_NETWORK });
+        manager = await deployCapiManager(cluster, { hostNetwork });
         await cluster.mustKubectl(["apply", "-f", "-"], READER);
         for (const sa of ["reader", "unbound"]) {
             tokens[sa] = (await cluster.mustKubectl(["-n", NS, "create", "token", sa, "--duration=1h"])).trim();
@@ -81,12 +90,14 @@ describe(`the Cluster API core manager ${clusterApiVersion()} on a local control
         assert.equal(c.readinessProbe.httpGet.port, "healthz");
         assert.equal(c.livenessProbe.httpGet.port, "healthz");
         assert.equal(pod.serviceAccountName, "capi-manager");
-        assert.equal(!!pod.hostNetwork, HOST_NETWORK);
-        assert.equal(manager.hostNetwork, HOST_NETWORK);
-        if (HOST_NETWORK) {
+        assert.equal(!!pod.hostNetwork, hostNetwork);
+        assert.equal(manager.hostNetwork, hostNetwork);
+        if (hostNetwork) {
             assert.equal(manager.podIP, manager.hostIP);
         } else {
             assert.notEqual(manager.podIP, manager.hostIP);
+            const cidr = (await cluster.mustKubectl(["get", "node", manager.nodeName, "-o", "jsonpath={.spec.podCIDR}"])).trim();
+            assert.ok(inCidr(manager.podIP, cidr), `pod IP ${manager.podIP} is not in ${manager.nodeName}'s podCIDR ${cidr}`);
         }
         assert.equal(d.status.availableReplicas, 1);
     });
