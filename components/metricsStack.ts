@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { alertRuleGroups, AlertRulesInput, renderAlertRules } from "./alertRules";
 import { componentsFor, NODE_ROLES, NodeRole } from "./catalogue";
+import { controllerTargets } from "./controllers";
 import { HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig } from "./haproxy";
 import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "./labels";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
@@ -39,12 +40,18 @@ export interface MetricsStackArgs extends StackOptions {
 
 export interface EndpointInfo {
     component: string;
-    /** NODE_IP stands for each eligible node's InternalIP. */
+    /** NODE_IP stands for each eligible node's InternalIP, POD_IP for each of a controller's pods. */
     url: string;
-    nodes: "control-plane" | "all-nodes" | "external";
+    nodes: "control-plane" | "all-nodes" | "external" | "controller pods";
     /** Who checks the bearer token. */
     authenticatedBy: string;
+    /** For controllers: whether Prometheus verifies their serving certificate. */
+    certificate?: string;
 }
+
+/** Where Prometheus finds controllers.tls.caCertificate (mount it there, like the proxy's CA). */
+export const CONTROLLERS_CA_FILE = "/etc/prometheus/eksa-metrics/controllers-ca.crt";
+export const PROXY_CA_FILE = "/etc/prometheus/eksa-metrics/ca.crt";
 
 /** Paths relative to the program's directory, so the commands' inputs are the same on every machine. */
 function scriptPath(...segments: string[]): string {
@@ -71,7 +78,15 @@ export function endpointsOf(settings: Settings): EndpointInfo[] {
         nodes: "external",
         authenticatedBy: "etcd client certificate",
     }));
-    return [...exposed, ...external];
+    const certificate = settings.controllers.tls.caCertificate ? "pinned: controllers.tls.caCertificate" : "self-signed, not pinned";
+    const controllers: EndpointInfo[] = controllerTargets(settings.controllers).map((c) => ({
+        component: c.name,
+        url: `https://POD_IP:${c.port}/metrics`,
+        nodes: "controller pods",
+        authenticatedBy: "controller-runtime (TokenReview + SubjectAccessReview)",
+        certificate,
+    }));
+    return [...exposed, ...external, ...controllers];
 }
 
 export class MetricsStack extends pulumi.ComponentResource {
@@ -147,6 +162,7 @@ export class MetricsStack extends pulumi.ComponentResource {
             automountServiceAccountToken: false,
         }, parent);
 
+        // controller-runtime's SubjectAccessReview asks the same (get on the non-resource URL /metrics): one role authorises the controllers too.
         const readerRole = new k8s.rbac.v1.ClusterRole(`${name}-metrics-reader`, {
             rules: [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
         }, parent);
@@ -241,6 +257,7 @@ export class MetricsStack extends pulumi.ComponentResource {
             })];
         });
 
+        const controllers = controllerTargets(settings.controllers);
         this.namespace = namespace;
         this.endpoints = pulumi.output(endpointsOf(settings));
         this.readerRoleName = readerRole.metadata.name;
@@ -252,8 +269,10 @@ export class MetricsStack extends pulumi.ComponentResource {
             jobNames: settings.prometheus.jobNames,
             tlsServerName: settings.tlsServerName,
             nodeSelector: settings.nodeSelector,
-            caFile: "/etc/prometheus/eksa-metrics/ca.crt",
+            caFile: PROXY_CA_FILE,
             tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+            controllers,
+            controllerTls: settings.controllers.tls.caCertificate ? { caFile: CONTROLLERS_CA_FILE, serverName: settings.controllers.tls.serverName } : {},
         }));
         // A certificate's end of validity is public; the rules must not read as secret.
         const alertInput = pulumi.unsecret(certificate.notAfter).apply((notAfter): AlertRulesInput => ({
@@ -281,8 +300,9 @@ export class MetricsStack extends pulumi.ComponentResource {
             tlsServerName: settings.tlsServerName,
             caCertificate,
             components: settings.components.map(({ name: component, port, placement, authenticator }) => ({ name: component, port, placement, authenticator })),
-            controllers: [],
-            controllerTls: {},
+            controllers,
+            // A CA is public: the plan (and the verification's environment) holds no secret.
+            controllerTls: settings.controllers.tls,
             nodeSelector: settings.nodeSelector,
             tolerations: settings.tolerations,
             timeoutSeconds: settings.verify.timeoutSeconds,

@@ -1,11 +1,14 @@
 /**
- * Prometheus scrape jobs for the exposed components. Node service discovery, not pod discovery:
+ * Prometheus scrape jobs. The proxied components: node service discovery, not pod discovery, so
  * each series is labelled with the component's job and the node it came from, never with the
  * proxy pod's name (the drawback the design names for a proxy in front of the components).
+ * The controllers: pod discovery in their namespace, by their pods' labels, to the diagnostics
+ * port each pod declares; each series carries the controller's pod and namespace.
  */
 import * as yaml from "js-yaml";
 import { CatalogueEntry, ComponentName } from "./catalogue";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
+import { ControllerTarget } from "./settings";
 
 export interface ScrapeConfigInput {
     components: readonly CatalogueEntry[];
@@ -17,6 +20,9 @@ export interface ScrapeConfigInput {
     caFile: string;
     /** Prometheus' own service-account token, bound to the metrics-reader role. */
     tokenFile: string;
+    controllers: readonly ControllerTarget[];
+    /** Where Prometheus finds controllers.tls.caCertificate, when it is set; without it the controllers' certificates are not verified. */
+    controllerTls: { caFile?: string; serverName?: string };
 }
 
 /** Prometheus' sanitised form of a node label name in __meta_kubernetes_node_label_*. */
@@ -48,6 +54,39 @@ export function relabelConfigs(entry: CatalogueEntry, nodeSelector: Record<strin
     ];
 }
 
+/** Pod discovery keeps one target per declared container port: the diagnostics port, of running pods. */
+export function controllerRelabelConfigs(controller: ControllerTarget): RelabelConfig[] {
+    return [
+        { source_labels: ["__meta_kubernetes_pod_container_port_number"], regex: String(controller.port), action: "keep" },
+        { source_labels: ["__meta_kubernetes_pod_phase"], regex: "Running", action: "keep" },
+        { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
+        { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+    ];
+}
+
+/** controller-runtime's label selector syntax: k=v,k2=v2. */
+export function labelSelector(selector: Record<string, string>): string {
+    return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+function controllerJob(controller: ControllerTarget, input: ScrapeConfigInput) {
+    const { caFile, serverName } = input.controllerTls;
+    return {
+        job_name: controller.name,
+        scheme: "https",
+        metrics_path: "/metrics",
+        authorization: { credentials_file: input.tokenFile },
+        // controller-runtime's self-signed certificate cannot be verified; a pinned CA can.
+        tls_config: caFile ? { ca_file: caFile, ...(serverName ? { server_name: serverName } : {}) } : { insecure_skip_verify: true },
+        kubernetes_sd_configs: [{
+            role: "pod",
+            namespaces: { names: [controller.namespace] },
+            selectors: [{ role: "pod", label: labelSelector(controller.selector) }],
+        }],
+        relabel_configs: controllerRelabelConfigs(controller),
+    };
+}
+
 export function renderScrapeConfigs(input: ScrapeConfigInput): string {
     const jobs = input.components.map((entry) => ({
         job_name: input.jobNames[entry.name],
@@ -58,5 +97,5 @@ export function renderScrapeConfigs(input: ScrapeConfigInput): string {
         kubernetes_sd_configs: [{ role: "node" }],
         relabel_configs: relabelConfigs(entry, input.nodeSelector),
     }));
-    return yaml.dump({ scrape_configs: jobs }, { lineWidth: 200, noRefs: true });
+    return yaml.dump({ scrape_configs: [...jobs, ...input.controllers.map((c) => controllerJob(c, input))] }, { lineWidth: 200, noRefs: true });
 }

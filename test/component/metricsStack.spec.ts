@@ -244,6 +244,55 @@ describe("MetricsStack (mocked engine)", function () {
         assert.notEqual(await plan({ kubeconfig: KUBECONFIG, components: { etcd: false } }), base);
     });
 
+    describe("controllers", () => {
+        const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const extra = { name: "my-operator", namespace: "my-operator-system", selector: { "control-plane": "controller-manager" } };
+        const verifyPlan = (resources: Registered[]) => JSON.parse(one(resources, "command:local:Command", "metrics-verify").inputs.environment.EKSA_METRICS_VERIFY_PLAN);
+
+        it("scrapes and verifies none unless told (the component does not read the cluster)", async () => {
+            const { stack, resources } = await build({ kubeconfig: KUBECONFIG });
+            assert.deepEqual([verifyPlan(resources).controllers, verifyPlan(resources).controllerTls], [[], {}]);
+            assert.ok(!(await output(stack.endpoints)).some((e) => e.nodes === "controller pods"));
+        });
+
+        it("puts the listed and the extra controllers in the plan, the scrape jobs and the endpoints, saying their certificates are not pinned", async () => {
+            const { stack, resources } = await build({ kubeconfig: KUBECONFIG, controllers: { expect: ["capi-controller-manager"], extra: [extra] } });
+            assert.deepEqual(verifyPlan(resources).controllers, [
+                { name: "capi-controller-manager", namespace: "capi-system", selector: { "cluster.x-k8s.io/provider": "cluster-api" }, port: 8443 },
+                { ...extra, port: 8443 },
+            ]);
+            const jobs = (yaml.load(await output(stack.scrapeConfig)) as { scrape_configs: any[] }).scrape_configs;
+            const capi = jobs.find((j) => j.job_name === "capi-controller-manager");
+            assert.deepEqual([capi.tls_config, capi.kubernetes_sd_configs[0].namespaces], [{ insecure_skip_verify: true }, { names: ["capi-system"] }]);
+            assert.ok(jobs.some((j) => j.job_name === "my-operator"));
+            assert.deepEqual((await output(stack.endpoints)).filter((e) => e.nodes === "controller pods"), [
+                { component: "capi-controller-manager", url: "https://POD_IP:8443/metrics", nodes: "controller pods", authenticatedBy: "controller-runtime (TokenReview + SubjectAccessReview)", certificate: "self-signed, not pinned" },
+                { component: "my-operator", url: "https://POD_IP:8443/metrics", nodes: "controller pods", authenticatedBy: "controller-runtime (TokenReview + SubjectAccessReview)", certificate: "self-signed, not pinned" },
+            ]);
+        });
+
+        it("pins a controllers CA in the plan and the scrape jobs, as public data", async () => {
+            const tls = { caCertificate: PEM, serverName: "controllers.example.internal" };
+            const { stack, resources } = await build({ kubeconfig: KUBECONFIG, controllers: { expect: ["capi-controller-manager"], tls } });
+            assert.deepEqual(verifyPlan(resources).controllerTls, tls);
+            const [capi] = (yaml.load(await output(stack.scrapeConfig)) as { scrape_configs: any[] }).scrape_configs.filter((j) => j.job_name === "capi-controller-manager");
+            assert.deepEqual(capi.tls_config, { ca_file: "/etc/prometheus/eksa-metrics/controllers-ca.crt", server_name: "controllers.example.internal" });
+            assert.equal((await output(stack.endpoints)).find((e) => e.component === "capi-controller-manager")?.certificate, "pinned: controllers.tls.caCertificate");
+            assert.equal(await pulumi.isSecret(stack.verificationPlan), false);
+        });
+
+        it("re-runs the verification when the controllers change", async () => {
+            const plan = async (args: MetricsStackArgs) => one((await build(args)).resources, "command:local:Command", "metrics-verify").inputs.environment.EKSA_METRICS_VERIFY_PLAN;
+            assert.notEqual(await plan({ kubeconfig: KUBECONFIG, controllers: { expect: ["capi-controller-manager"] } }), await plan({ kubeconfig: KUBECONFIG }));
+        });
+
+        it("rejects an unknown controller before registering anything", () => {
+            registered.length = 0;
+            assert.throws(() => new MetricsStack("bad", { kubeconfig: KUBECONFIG, controllers: { expect: ["capd-controller-manager"] } }), /controllers\.expect\[0\]: "capd-controller-manager" is not a catalogue controller/);
+            assert.equal(registered.length, 0);
+        });
+    });
+
     it("leaves the verification out when switched off", async () => {
         const { resources, stack } = await build({ verify: { enabled: false } });
         assert.equal(byType(resources, "command:local:Command").map((r) => r.name).join(), "metrics-certificate");

@@ -1,7 +1,8 @@
 /**
  * The real promtool (dev/toolchain/setup.sh prometheus) on the rendered alert rules: `check rules`
  * (syntax, PromQL, templates) and `test rules` with alertRules.test.yaml and certificate.test.yaml,
- * which make every alert fire and stay silent.
+ * which make every alert fire and stay silent; and on the rendered scrape jobs, components and
+ * controllers: `check config`.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -9,7 +10,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderAlertRules } from "../../components/alertRules";
-import { CATALOGUE } from "../../components/catalogue";
+import { CATALOGUE, CONTROLLER_CATALOGUE } from "../../components/catalogue";
+import { targetOf } from "../../components/controllers";
+import { renderScrapeConfigs, ScrapeConfigInput } from "../../components/scrapeConfig";
 import { resolveSettings } from "../../components/settings";
 
 const TESTS = ["alertRules.test.yaml", "certificate.test.yaml"];
@@ -54,4 +57,32 @@ describe("alert rules under the real promtool", function () {
         const out = promtool(dir, "test", "rules", ...TESTS);
         assert.equal(out.match(/ SUCCESS/g)?.length, TESTS.length, out);
     });
+});
+
+describe("scrape config under the real promtool", function () {
+    this.timeout(60_000);
+    let dir: string;
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-metrics-promtool-"));
+        // check config wants the files a job references to exist.
+        for (const file of ["ca.crt", "controllers-ca.crt", "token"]) {
+            fs.writeFileSync(path.join(dir, file), "placeholder\n");
+        }
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const cases: [string, ScrapeConfigInput["controllerTls"]][] = [["unpinned", {}], ["pinned", { caFile: "controllers-ca.crt", serverName: "controllers.example.internal" }]];
+    for (const [what, controllerTls] of cases) {
+        it(`is a valid Prometheus config with every component and controller, ${what} (promtool check config)`, () => {
+            const config = renderScrapeConfigs({
+                components: CATALOGUE, jobNames: resolveSettings({}).prometheus.jobNames, tlsServerName: "eksa-metrics-metrics-proxy", nodeSelector: { "kubernetes.io/os": "linux" },
+                caFile: path.join(dir, "ca.crt"), tokenFile: path.join(dir, "token"),
+                controllers: CONTROLLER_CATALOGUE.map(targetOf),
+                controllerTls: controllerTls.caFile ? { ...controllerTls, caFile: path.join(dir, controllerTls.caFile) } : controllerTls,
+            });
+            fs.writeFileSync(path.join(dir, "prometheus.yml"), config);
+            assert.match(promtool(dir, "check", "config", "prometheus.yml"), /SUCCESS/);
+        });
+    }
 });

@@ -32,7 +32,7 @@ describe("Prometheus Operator objects", () => {
     });
 
     it("scrapes like the scrapeConfig output: node discovery, HTTPS to the CA and server name, the same relabelling", () => {
-        const plain = (yaml.load(renderScrapeConfigs({ ...input, caFile: "/ca", tokenFile: "/token" })) as { scrape_configs: any[] }).scrape_configs;
+        const plain = (yaml.load(renderScrapeConfigs({ ...input, caFile: "/ca", tokenFile: "/token", controllers: [], controllerTls: {} })) as { scrape_configs: any[] }).scrape_configs;
         operatorScrapeConfigs(input).forEach((config, i) => {
             const spec = config.spec as any;
             assert.equal(spec.scheme, "HTTPS");
