@@ -284,7 +284,7 @@ export class MetricsStack extends pulumi.ComponentResource {
         this.alertRules = alertInput.apply(renderAlertRules);
         if (settings.prometheusOperator.enabled) {
             registerOperatorResources(name, settings, {
-                readerRoleName: readerRole.metadata.name, caCertificate: this.caCertificate, ruleGroups: alertInput.apply(alertRuleGroups),
+                readerRoleName: readerRole.metadata.name, caCertificate: this.caCertificate, ruleGroups: alertInput.apply(alertRuleGroups), controllers,
             }, parent);
         }
         // The RBAC objects' uids: one recreated (say after an out-of-band delete and a refresh) is verified again.

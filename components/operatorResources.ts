@@ -1,7 +1,7 @@
 /**
  * Registers the Prometheus Operator's objects (prometheusOperator.ts makes them) as children of
  * MetricsStack: the scraper service account bound to the metrics-reader role, its token Secret,
- * the CA ConfigMap, a ScrapeConfig per component and the PrometheusRule.
+ * the CA ConfigMap, a ScrapeConfig per component and controller, and the PrometheusRule.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,7 +9,7 @@ import { RuleGroup } from "./alertRules";
 import {
     OperatorObjectsInput, operatorCaConfigMap, operatorObjectNames, operatorPrometheusRule, operatorScrapeConfigs, operatorTokenSecret,
 } from "./prometheusOperator";
-import { Settings } from "./settings";
+import { ControllerTarget, Settings } from "./settings";
 
 export interface OperatorResourcesArgs {
     /** The ClusterRole that grants GET /metrics. */
@@ -18,6 +18,8 @@ export interface OperatorResourcesArgs {
     caCertificate: pulumi.Input<string>;
     /** The same rule groups as the alertRules output. */
     ruleGroups: pulumi.Input<RuleGroup[]>;
+    /** The controllers the scrapeConfig output scrapes. */
+    controllers: readonly ControllerTarget[];
 }
 
 export function registerOperatorResources(name: string, settings: Settings, args: OperatorResourcesArgs, opts: pulumi.CustomResourceOptions): void {
@@ -29,6 +31,8 @@ export function registerOperatorResources(name: string, settings: Settings, args
         jobNames: settings.prometheus.jobNames,
         nodeSelector: settings.nodeSelector,
         tlsServerName: settings.tlsServerName,
+        controllers: args.controllers,
+        controllerTls: settings.controllers.tls,
     };
     const names = operatorObjectNames(name);
     const scraper = new k8s.core.v1.ServiceAccount(`${name}-scraper`, {

@@ -1,6 +1,7 @@
 /**
  * Objects for a Prometheus that the Prometheus Operator runs (kube-prometheus-stack): a ScrapeConfig
- * per component (node discovery, the same relabelling as the scrapeConfig output), a PrometheusRule
+ * per component (node discovery) and per controller (pod discovery), with the same relabelling as the
+ * scrapeConfig output, a PrometheusRule
  * with the same rule groups as the alertRules output, and what they reference. Pure: the manifests
  * are made here, MetricsStack registers them.
  *
@@ -11,7 +12,8 @@
  */
 import { CatalogueEntry, ComponentName } from "./catalogue";
 import { RuleGroup } from "./alertRules";
-import { relabelConfigs } from "./scrapeConfig";
+import { controllerRelabelConfigs, labelSelector, RelabelConfig, relabelConfigs } from "./scrapeConfig";
+import { ControllerTarget } from "./settings";
 
 /** The API the objects are written for (the CRDs of prometheus-operator v0.85.0). */
 export const SCRAPE_CONFIG_API = "monitoring.coreos.com/v1alpha1";
@@ -19,6 +21,8 @@ export const PROMETHEUS_RULE_API = "monitoring.coreos.com/v1";
 /** The CRDs the objects need, by name. */
 export const OPERATOR_CRDS = ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"];
 export const CA_KEY = "ca.crt";
+/** controllers.tls.caCertificate, in the same ConfigMap. */
+export const CONTROLLERS_CA_KEY = "controllers-ca.crt";
 export const TOKEN_KEY = "token";
 
 export interface OperatorObjectsInput {
@@ -30,6 +34,9 @@ export interface OperatorObjectsInput {
     jobNames: Record<ComponentName, string>;
     nodeSelector: Record<string, string>;
     tlsServerName: string;
+    controllers: readonly ControllerTarget[];
+    /** controllers.tls: without a CA the controllers' self-signed certificates are not verified. */
+    controllerTls: { caCertificate?: string; serverName?: string };
 }
 
 export interface Manifest {
@@ -46,7 +53,8 @@ export function operatorObjectNames(name: string) {
         tokenSecret: `${name}-scraper-token`,
         caConfigMap: `${name}-ca`,
         prometheusRule: `${name}-alerts`,
-        scrapeConfig: (component: ComponentName) => `${name}-${component}`,
+        /** A component's or a controller's. */
+        scrapeConfig: (job: string) => `${name}-${job}`,
     };
 }
 
@@ -66,13 +74,44 @@ export function operatorTokenSecret(input: OperatorObjectsInput): Manifest {
 }
 
 /** `caCertificate`: the PEM, or a promise of it (the manifest's shape does not depend on it). */
-export function operatorCaConfigMap<T>(input: OperatorObjectsInput, caCertificate: T): Manifest & { data: Record<string, T> } {
-    return { apiVersion: "v1", kind: "ConfigMap", metadata: metadata(input, operatorObjectNames(input.name).caConfigMap), data: { [CA_KEY]: caCertificate } };
+export function operatorCaConfigMap<T>(input: OperatorObjectsInput, caCertificate: T): Manifest & { data: Record<string, T | string> } {
+    const controllersCa = input.controllerTls.caCertificate;
+    return {
+        apiVersion: "v1", kind: "ConfigMap", metadata: metadata(input, operatorObjectNames(input.name).caConfigMap),
+        data: { [CA_KEY]: caCertificate, ...(controllersCa ? { [CONTROLLERS_CA_KEY]: controllersCa } : {}) },
+    };
+}
+
+function relabelings(configs: RelabelConfig[]) {
+    return configs.map(({ source_labels, target_label, ...rest }) => ({
+        sourceLabels: source_labels,
+        ...(target_label === undefined ? {} : { targetLabel: target_label }),
+        ...rest,
+    }));
 }
 
 export function operatorScrapeConfigs(input: OperatorObjectsInput): Manifest[] {
     const names = operatorObjectNames(input.name);
-    return input.components.map((entry) => ({
+    const authorization = { type: "Bearer", credentials: { name: names.tokenSecret, key: TOKEN_KEY } };
+    const { caCertificate, serverName } = input.controllerTls;
+    const controllerTls = caCertificate
+        ? { ca: { configMap: { name: names.caConfigMap, key: CONTROLLERS_CA_KEY } }, ...(serverName ? { serverName } : {}) }
+        : { insecureSkipVerify: true };
+    const controllers = input.controllers.map((controller: ControllerTarget): Manifest => ({
+        apiVersion: SCRAPE_CONFIG_API,
+        kind: "ScrapeConfig",
+        metadata: metadata(input, names.scrapeConfig(controller.name)),
+        spec: {
+            jobName: controller.name,
+            scheme: "HTTPS",
+            metricsPath: "/metrics",
+            kubernetesSDConfigs: [{ role: "Pod", namespaces: { names: [controller.namespace] }, selectors: [{ role: "Pod", label: labelSelector(controller.selector) }] }],
+            authorization,
+            tlsConfig: controllerTls,
+            relabelings: relabelings(controllerRelabelConfigs(controller)),
+        },
+    }));
+    return [...input.components.map((entry) => ({
         apiVersion: SCRAPE_CONFIG_API,
         kind: "ScrapeConfig",
         metadata: metadata(input, names.scrapeConfig(entry.name)),
@@ -82,15 +121,11 @@ export function operatorScrapeConfigs(input: OperatorObjectsInput): Manifest[] {
             scheme: "HTTPS",
             metricsPath: "/metrics",
             kubernetesSDConfigs: [{ role: "Node" }],
-            authorization: { type: "Bearer", credentials: { name: names.tokenSecret, key: TOKEN_KEY } },
+            authorization,
             tlsConfig: { ca: { configMap: { name: names.caConfigMap, key: CA_KEY } }, serverName: input.tlsServerName },
-            relabelings: relabelConfigs(entry, input.nodeSelector).map(({ source_labels, target_label, ...rest }) => ({
-                sourceLabels: source_labels,
-                ...(target_label === undefined ? {} : { targetLabel: target_label }),
-                ...rest,
-            })),
+            relabelings: relabelings(relabelConfigs(entry, input.nodeSelector)),
         },
-    }));
+    })), ...controllers];
 }
 
 /** `groups`: the rule groups (alertRules.ts), or a promise of them. */

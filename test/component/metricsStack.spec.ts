@@ -281,6 +281,12 @@ describe("MetricsStack (mocked engine)", function () {
             assert.equal(await pulumi.isSecret(stack.verificationPlan), false);
         });
 
+        it("gives the Prometheus Operator a ScrapeConfig per controller too, by pod discovery", async () => {
+            const { resources } = await build({ kubeconfig: KUBECONFIG, prometheusOperator: { enabled: true }, controllers: { expect: ["capi-controller-manager"] } });
+            const capi = one(resources, "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig", "metrics-capi-controller-manager-scrape").inputs.spec;
+            assert.deepEqual([capi.jobName, capi.kubernetesSDConfigs[0].role, capi.tlsConfig], ["capi-controller-manager", "Pod", { insecureSkipVerify: true }]);
+        });
+
         it("re-runs the verification when the controllers change", async () => {
             const plan = async (args: MetricsStackArgs) => one((await build(args)).resources, "command:local:Command", "metrics-verify").inputs.environment.EKSA_METRICS_VERIFY_PLAN;
             assert.notEqual(await plan({ kubeconfig: KUBECONFIG, controllers: { expect: ["capi-controller-manager"] } }), await plan({ kubeconfig: KUBECONFIG }));

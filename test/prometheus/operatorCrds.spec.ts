@@ -6,7 +6,8 @@
  */
 import { strict as assert } from "assert";
 import { alertRuleGroups } from "../../components/alertRules";
-import { CATALOGUE } from "../../components/catalogue";
+import { CATALOGUE, CONTROLLER_CATALOGUE } from "../../components/catalogue";
+import { targetOf } from "../../components/controllers";
 import {
     OperatorObjectsInput, operatorCaConfigMap, operatorPrometheusRule, operatorScrapeConfigs, operatorTokenSecret,
 } from "../../components/prometheusOperator";
@@ -23,13 +24,23 @@ const input: OperatorObjectsInput = {
     jobNames: settings.prometheus.jobNames,
     nodeSelector: { "kubernetes.io/os": "linux" },
     tlsServerName: settings.tlsServerName,
+    controllers: CONTROLLER_CATALOGUE.map(targetOf),
+    controllerTls: {},
+};
+// A controller whose certificate is pinned (controllers.tls), the CA in the same ConfigMap.
+const pinned: OperatorObjectsInput = {
+    ...input,
+    components: [],
+    controllers: [{ name: "my-operator", namespace: "my-operator-system", selector: { "control-plane": "controller-manager" }, port: 8443 }],
+    controllerTls: { caCertificate: "-----BEGIN CERTIFICATE-----\n", serverName: "controllers.example.internal" },
 };
 const groups = alertRuleGroups({
     components: CATALOGUE, jobNames: settings.prometheus.jobNames, alertForSeconds: settings.prometheus.alertForSeconds,
     certificate: { serverName: settings.tlsServerName, notAfter: "2027-12-01T00:00:00.000Z", validityDays: 365 },
 });
 const objects = [
-    operatorTokenSecret(input), operatorCaConfigMap(input, "-----BEGIN CERTIFICATE-----\n"), ...operatorScrapeConfigs(input), operatorPrometheusRule(input, groups),
+    operatorTokenSecret(input), operatorCaConfigMap(pinned, "-----BEGIN CERTIFICATE-----\n"), ...operatorScrapeConfigs(input), ...operatorScrapeConfigs(pinned),
+    operatorPrometheusRule(input, groups),
 ];
 const list = (items: unknown[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items });
 

@@ -17,6 +17,8 @@ const input: OperatorObjectsInput = {
     jobNames,
     nodeSelector: { "kubernetes.io/os": "linux" },
     tlsServerName: "eksa-metrics-metrics-proxy",
+    controllers: [],
+    controllerTls: {},
 };
 
 describe("Prometheus Operator objects", () => {
@@ -32,7 +34,7 @@ describe("Prometheus Operator objects", () => {
     });
 
     it("scrapes like the scrapeConfig output: node discovery, HTTPS to the CA and server name, the same relabelling", () => {
-        const plain = (yaml.load(renderScrapeConfigs({ ...input, caFile: "/ca", tokenFile: "/token", controllers: [], controllerTls: {} })) as { scrape_configs: any[] }).scrape_configs;
+        const plain = (yaml.load(renderScrapeConfigs({ ...input, caFile: "/ca", tokenFile: "/token" })) as { scrape_configs: any[] }).scrape_configs;
         operatorScrapeConfigs(input).forEach((config, i) => {
             const spec = config.spec as any;
             assert.equal(spec.scheme, "HTTPS");
@@ -60,6 +62,33 @@ describe("Prometheus Operator objects", () => {
         const ca = operatorCaConfigMap(input, "PEM");
         assert.equal(ca.kind, "ConfigMap");
         assert.deepEqual(ca.data, { "ca.crt": "PEM" });
+    });
+
+    describe("controllers", () => {
+        const CAPI = { name: "capi-controller-manager", namespace: "capi-system", selector: { "cluster.x-k8s.io/provider": "cluster-api" }, port: 8443 };
+        const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+        it("gets a ScrapeConfig each after the components': pod discovery, the reader's token, the scrapeConfig output's relabelling", () => {
+            const configs = operatorScrapeConfigs({ ...input, controllers: [CAPI] });
+            const capi = configs[configs.length - 1];
+            const plain = (yaml.load(renderScrapeConfigs({ ...input, caFile: "/ca", tokenFile: "/token", controllers: [CAPI] })) as { scrape_configs: any[] }).scrape_configs.pop();
+            assert.deepEqual([capi.metadata.name, capi.spec], ["eksa-metrics-capi-controller-manager", {
+                jobName: "capi-controller-manager",
+                scheme: "HTTPS",
+                metricsPath: "/metrics",
+                kubernetesSDConfigs: [{ role: "Pod", namespaces: { names: ["capi-system"] }, selectors: [{ role: "Pod", label: "cluster.x-k8s.io/provider=cluster-api" }] }],
+                authorization: { type: "Bearer", credentials: { name: "eksa-metrics-scraper-token", key: "token" } },
+                tlsConfig: { insecureSkipVerify: true },
+                relabelings: plain.relabel_configs.map((r: any) => ({ sourceLabels: r.source_labels, ...(r.target_label ? { targetLabel: r.target_label } : {}), ...(r.regex ? { regex: r.regex } : {}), ...(r.action ? { action: r.action } : {}) })),
+            }]);
+        });
+
+        it("verifies them against controllers.tls.caCertificate, kept in the CA ConfigMap, when it is set", () => {
+            const pinned = { ...input, controllers: [CAPI], controllerTls: { caCertificate: PEM, serverName: "controllers.example.internal" } };
+            const [capi] = operatorScrapeConfigs(pinned).slice(-1);
+            assert.deepEqual((capi.spec as any).tlsConfig, { ca: { configMap: { name: "eksa-metrics-ca", key: "controllers-ca.crt" } }, serverName: "controllers.example.internal" });
+            assert.deepEqual(operatorCaConfigMap(pinned, "PEM").data, { "ca.crt": "PEM", "controllers-ca.crt": PEM });
+        });
     });
 
     it("puts the alertRules output's groups in a PrometheusRule", () => {
