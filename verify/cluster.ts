@@ -1,12 +1,13 @@
 /**
  * The cluster mode: the checks run from short-lived pods in the cluster, as the reader's (and the
  * unbound account's) own service account; this machine only talks to the API server. Every pod
- * made is deleted, on success, on failure and on SIGTERM/SIGINT; a run first deletes what an
- * earlier, killed run of the same stack left.
+ * made is deleted, on success, on failure and on SIGTERM/SIGINT (through the caller's hooks); a run
+ * first deletes what an earlier, killed run of the same stack left.
  */
+import { randomBytes } from "crypto";
 import { Answer, Check, ClusterNode, ControllerPod, planChecks, report, VerificationPlan } from "./plan";
 import {
-    CONTAINER, parsePodLog, podManifest, podProgress, PodRun, podRuns, VERIFICATION_OF_LABEL, VERIFICATION_POD_LABEL, VERIFICATION_POD_NAME,
+    CONTAINER, parsePodLog, podManifest, podProgress, PodRun, podRuns, VERIFICATION_OF_LABEL, VERIFICATION_POD_LABEL, VERIFICATION_POD_NAME, VERIFICATION_RUN_LABEL,
 } from "./clusterMode";
 import { kubectl, kubectlSync } from "./kubectl";
 import { runRounds } from "./run";
@@ -28,7 +29,7 @@ export interface ClusterVerification {
     pods: string[];
 }
 
-interface LivePod { namespace: string; name: string }
+interface MadePod { namespace: string; name: string }
 
 function selector(plan: Pick<VerificationPlan, "unboundServiceAccount">): string {
     return `${VERIFICATION_POD_LABEL}=${VERIFICATION_POD_NAME},${VERIFICATION_OF_LABEL}=${plan.unboundServiceAccount.namespace}`;
@@ -38,9 +39,9 @@ function namespaces(plan: Pick<VerificationPlan, "serviceAccount" | "unboundServ
     return [...new Set([plan.serviceAccount.namespace, plan.unboundServiceAccount.namespace])];
 }
 
-const deleteArgs = (pod: LivePod) => ["delete", "pod", pod.name, "--namespace", pod.namespace, "--ignore-not-found", "--wait=false"];
+const deleteArgs = (pod: MadePod) => ["delete", "pod", pod.name, "--namespace", pod.namespace, "--ignore-not-found", "--wait=false"];
 
-async function waitForEnd(kubeconfig: string, pod: LivePod, limitSeconds: number): Promise<{ phase: string; reason?: string }> {
+async function waitForEnd(kubeconfig: string, pod: MadePod, limitSeconds: number): Promise<{ phase: string; reason?: string }> {
     const started = Date.now();
     let unschedulableSince: number | undefined;
     for (;;) {
@@ -62,28 +63,32 @@ async function waitForEnd(kubeconfig: string, pod: LivePod, limitSeconds: number
     }
 }
 
+/**
+ * `onSignal`: the caller's hooks for SIGTERM/SIGINT, run synchronously before it exits; while it
+ * runs, the verification keeps one there that deletes this run's pods.
+ */
 export async function verifyFromCluster(
-    plan: VerificationPlan, kubeconfig: string, nodes: ClusterNode[], controllerPods: ControllerPod[], deadline: number,
+    plan: VerificationPlan, kubeconfig: string, nodes: ClusterNode[], controllerPods: ControllerPod[], deadline: number, onSignal: Set<() => void>,
 ): Promise<ClusterVerification> {
-    const live = new Map<string, LivePod>();
+    const runId = randomBytes(4).toString("hex");
     const made: string[] = [];
-    const onSignal = (signal: NodeJS.Signals) => {
-        for (const pod of live.values()) {
-            kubectlSync(kubeconfig, deleteArgs(pod), 10);
+    // Kills a creation still on its way, then deletes whatever of this run exists.
+    const stopping = new AbortController();
+    const deleteRun = () => {
+        stopping.abort();
+        for (const namespace of namespaces(plan)) {
+            kubectlSync(kubeconfig, ["delete", "pods", "--namespace", namespace, "--selector", `${VERIFICATION_RUN_LABEL}=${runId}`, "--ignore-not-found", "--wait=false"], 10);
         }
-        process.exit(signal === "SIGINT" ? 130 : 143);
     };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
+    onSignal.add(deleteRun);
 
-    const runPod = async (checks: Check[], run: PodRun): Promise<Map<number, Answer>> => {
+    const runPod = async (checks: Check[], run: PodRun, named: (pod: string) => void): Promise<Map<number, Answer>> => {
         const batches = Math.ceil(run.checks.length / Math.max(1, plan.concurrency));
         const activeDeadlineSeconds = START_SECONDS + batches * BATCH_SECONDS;
-        const manifest = podManifest({ plan, checks, run, activeDeadlineSeconds });
-        const name = (await kubectl(kubeconfig, ["create", "--filename", "-", "--output", "jsonpath={.metadata.name}"], JSON.stringify(manifest))).trim();
-        const pod = { namespace: run.namespace, name };
-        live.set(`${pod.namespace}/${pod.name}`, pod);
-        made.push(`${pod.namespace}/${pod.name} (token of ${run.namespace}/${run.serviceAccount})`);
+        const manifest = podManifest({ plan, checks, run, activeDeadlineSeconds, runId });
+        const created = await kubectl(kubeconfig, ["create", "--filename", "-", "--output", "jsonpath={.metadata.name}"], { input: JSON.stringify(manifest), signal: stopping.signal });
+        const pod = { namespace: run.namespace, name: created.trim() };
+        named(`${pod.namespace}/${pod.name} (token of ${run.namespace}/${run.serviceAccount})`);
         try {
             // The pod ends by itself at activeDeadlineSeconds; a little longer for its status to say so.
             const end = await waitForEnd(kubeconfig, pod, activeDeadlineSeconds + 15);
@@ -91,14 +96,17 @@ export async function verifyFromCluster(
             const log = await kubectl(kubeconfig, ["logs", pod.name, "--namespace", pod.namespace, "--container", CONTAINER]).catch((err: Error) => `log unreadable: ${err.message}`);
             return parsePodLog(log, run, missing);
         } finally {
-            live.delete(`${pod.namespace}/${pod.name}`);
             await kubectl(kubeconfig, deleteArgs(pod));
         }
     };
 
     const sendRound = async (checks: Check[]): Promise<Answer[]> => {
         const answers = new Map<number, Answer>();
-        const results = await Promise.allSettled(podRuns(plan, checks).map((run) => runPod(checks, run)));
+        const runs = podRuns(plan, checks);
+        // Named in the runs' order (the reader's first), not in the order the API server answered.
+        const names: string[] = new Array(runs.length);
+        const results = await Promise.allSettled(runs.map((run, k) => runPod(checks, run, (pod) => { names[k] = pod; })));
+        made.push(...names.filter((pod) => pod !== undefined));
         for (const result of results) {
             if (result.status === "rejected") {
                 throw result.reason;
@@ -117,7 +125,6 @@ export async function verifyFromCluster(
         const verdicts = await runRounds(planned.checks, sendRound, { deadline });
         return { ...report(plan, planned, verdicts), pods: made };
     } finally {
-        process.removeListener("SIGTERM", onSignal);
-        process.removeListener("SIGINT", onSignal);
+        onSignal.delete(deleteRun);
     }
 }

@@ -10,6 +10,8 @@ export const VERIFICATION_POD_LABEL = "app.kubernetes.io/name";
 export const VERIFICATION_POD_NAME = "eksa-metrics-verification";
 /** The stack's namespace: a run deletes the pods an earlier, killed run of the same stack left. */
 export const VERIFICATION_OF_LABEL = "eksa-metrics/verification-of";
+/** One run's pods: a stopped run deletes them by it, including one whose creation was still on its way. */
+export const VERIFICATION_RUN_LABEL = "eksa-metrics/verification-run";
 export const CONTAINER = "curl";
 /** The line that starts each check's result in the pod's log. */
 export const RESULT_MARKER = "EKSA-METRICS-CHECK";
@@ -94,10 +96,11 @@ export interface PodManifestInput {
     run: PodRun;
     /** The pod ends (Failed, DeadlineExceeded) after this long, even if nobody is left to delete it. */
     activeDeadlineSeconds: number;
+    runId: string;
 }
 
 /** A pod that Pod Security `restricted` admits, that runs on control-plane nodes too (single-node clusters) and mounts only its own token. */
-export function podManifest({ plan, checks, run, activeDeadlineSeconds }: PodManifestInput): Record<string, unknown> {
+export function podManifest({ plan, checks, run, activeDeadlineSeconds, runId }: PodManifestInput): Record<string, unknown> {
     const tokenFile = `${TOKEN_DIR}/token`;
     return {
         apiVersion: "v1",
@@ -109,6 +112,7 @@ export function podManifest({ plan, checks, run, activeDeadlineSeconds }: PodMan
                 [VERIFICATION_POD_LABEL]: VERIFICATION_POD_NAME,
                 "app.kubernetes.io/managed-by": "eksa-metrics",
                 [VERIFICATION_OF_LABEL]: plan.unboundServiceAccount.namespace,
+                [VERIFICATION_RUN_LABEL]: runId,
             },
         },
         spec: {

@@ -16,17 +16,17 @@ function failure(args: string[], stderr: string, fallback: string): Error {
     return new Error(`kubectl ${args.slice(0, 2).join(" ")} failed: ${stderr.trim() || fallback}`);
 }
 
-/** `input` goes to kubectl's stdin (`create -f -`). */
-export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
+/** `input` goes to kubectl's stdin (`create -f -`); `signal` kills it (the cluster mode, when it is stopped). */
+export function kubectl(kubeconfig: string, args: string[], options: { input?: string; signal?: AbortSignal } = {}): Promise<string> {
     return new Promise((resolve, reject) => {
-        const child = execFile("kubectl", argv(kubeconfig, args, 20), { maxBuffer: MAX_OUTPUT }, (error, stdout, stderr) => {
+        const child = execFile("kubectl", argv(kubeconfig, args, 20), { maxBuffer: MAX_OUTPUT, signal: options.signal, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
             if (error) {
                 reject(failure(args, stderr, error.message));
             } else {
                 resolve(stdout);
             }
         });
-        child.stdin?.end(input ?? "");
+        child.stdin?.end(options.input ?? "");
     });
 }
 

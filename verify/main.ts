@@ -31,14 +31,21 @@ async function main(): Promise<number> {
     const started = Date.now();
     const written = process.env.EKSA_METRICS_KUBECONFIG ? privateKubeconfigFile(process.env.EKSA_METRICS_KUBECONFIG) : undefined;
     const kubeconfig = written?.file ?? process.env.KUBECONFIG ?? path.join(os.homedir(), ".kube", "config");
-    // On a signal the cluster mode exits from its handler, after deleting its pods: remove the file then too.
-    process.once("exit", () => written?.remove());
+    // Stopped (pulumi cancelled, Ctrl-C): the cluster mode deletes its pods, then the kubeconfig goes.
+    const onSignal = new Set<() => void>();
+    for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+        process.once(signal, () => {
+            onSignal.forEach((hook) => hook());
+            written?.remove();
+            process.exit(code);
+        });
+    }
     const deadline = started + timeoutSeconds * 1000;
     const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
     try {
         const [nodes, pods] = await Promise.all([listNodes(kubeconfig), listControllerPods(kubeconfig, plan.controllers)]);
         if (mode === "cluster") {
-            const { text, ok, pods: made } = await verifyFromCluster(plan, kubeconfig, nodes, pods, deadline);
+            const { text, ok, pods: made } = await verifyFromCluster(plan, kubeconfig, nodes, pods, deadline, onSignal);
             process.stdout.write(`${text}\n(${seconds()} s, from pods in the cluster (cluster mode): ${made.join(", ") || "none"})\n`);
             return ok ? 0 : 1;
         }

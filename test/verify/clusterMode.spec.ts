@@ -62,10 +62,10 @@ describe("cluster mode: pods, script, logs", () => {
 
     it("makes a pod Pod Security restricted admits, with only its own short-lived token mounted", () => {
         const run = podRuns(PLAN, checks)[0];
-        const pod = podManifest({ plan: { ...CONTROLLER_PLAN, tolerations: [{ key: "gpu", operator: "Exists" }] }, checks, run, activeDeadlineSeconds: 90 }) as any;
+        const pod = podManifest({ plan: { ...CONTROLLER_PLAN, tolerations: [{ key: "gpu", operator: "Exists" }] }, checks, run, activeDeadlineSeconds: 90, runId: "0a1b2c3d" }) as any;
         assert.equal(pod.metadata.namespace, "observability");
         assert.equal(pod.metadata.generateName, "eksa-metrics-verify-");
-        assert.deepEqual(pod.metadata.labels, { "app.kubernetes.io/name": "eksa-metrics-verification", "app.kubernetes.io/managed-by": "eksa-metrics", "eksa-metrics/verification-of": "eksa-metrics" });
+        assert.deepEqual(pod.metadata.labels, { "app.kubernetes.io/name": "eksa-metrics-verification", "app.kubernetes.io/managed-by": "eksa-metrics", "eksa-metrics/verification-of": "eksa-metrics", "eksa-metrics/verification-run": "0a1b2c3d" });
         const spec = pod.spec;
         assert.equal(spec.serviceAccountName, "prometheus-server");
         assert.equal(spec.automountServiceAccountToken, false);
@@ -83,7 +83,7 @@ describe("cluster mode: pods, script, logs", () => {
             { name: "token", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 600 } }] } },
         ]);
         assert.deepEqual(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath), ["/tmp", "/var/run/secrets/eksa-metrics"]);
-        const unbound = podManifest({ plan: PLAN, checks, run: podRuns(PLAN, checks)[1], activeDeadlineSeconds: 90 }) as any;
+        const unbound = podManifest({ plan: PLAN, checks, run: podRuns(PLAN, checks)[1], activeDeadlineSeconds: 90, runId: "0a1b2c3d" }) as any;
         assert.equal(unbound.metadata.namespace, "eksa-metrics");
         assert.equal(unbound.spec.serviceAccountName, "eksa-metrics-unbound");
         assert.equal(unbound.metadata.generateName, "eksa-metrics-verify-unbound-");
