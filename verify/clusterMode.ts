@@ -15,9 +15,8 @@ export const VERIFICATION_RUN_LABEL = "eksa-metrics/verification-run";
 export const CONTAINER = "curl";
 /** The line that starts each check's result in the pod's log. */
 export const RESULT_MARKER = "EKSA-METRICS-CHECK";
-export const END_MARKER = "EKSA-METRICS-END";
-/** Enough of a /metrics body to judge it; keeps the log of a pod far below the kubelet's rotation size. */
-export const BODY_LIMIT = 64 * 1024;
+/** Enough of a /metrics body to judge it; keeps a pod's log (a line per check) under the kubelet's 10 MiB rotation for a few hundred nodes. */
+export const BODY_LIMIT = 16 * 1024;
 const STDERR_LIMIT = 2048;
 const TOKEN_DIR = "/var/run/secrets/eksa-metrics";
 /** The kubelet's minimum for a projected token. */
@@ -86,7 +85,6 @@ export function podScript(plan: Pick<VerificationPlan, "tlsServerName" | "contro
         }
         lines.push("wait", `cat ${group.map((index) => quote(`${dir}/${index}.line`)).join(" ")}`);
     }
-    lines.push(`echo ${END_MARKER}`);
     return lines.join("\n") + "\n";
 }
 
