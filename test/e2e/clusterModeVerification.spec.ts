@@ -77,11 +77,12 @@ describe("the verification's cluster mode, end to end", function () {
     });
 
     it("runs the failing checks again in new rounds of pods until the deadline, then fails naming them", async () => {
-        // A controller's pod that listens on nothing: its three checks fail fast, round after round.
+        // A controller's pod that listens on nothing: its three checks fail, round after round (a connection
+        // the local pod network drops now and then costs a round curl's 8 s --max-time: 20 s for two rounds at least).
         await cluster.mustKubectl(["run", "refuses", "--namespace", "default", "--image", "curlimages/curl:8.11.1", "--labels", "app=refuses", "--restart", "Never",
             "--command", "--", "sleep", "3600"]);
         await cluster.mustKubectl(["wait", "pod/refuses", "--namespace", "default", "--for=jsonpath={.status.phase}=Running", "--timeout=60s"]);
-        const result = await verifyDirectly({ controllers: [{ name: "refuses", namespace: "default", selector: { app: "refuses" }, port: 8443 }] }, { EKSA_METRICS_VERIFY_TIMEOUT_SECONDS: "8" });
+        const result = await verifyDirectly({ controllers: [{ name: "refuses", namespace: "default", selector: { app: "refuses" }, port: 8443 }] }, { EKSA_METRICS_VERIFY_TIMEOUT_SECONDS: "20" });
         await cluster.mustKubectl(["delete", "pod", "refuses", "--namespace", "default", "--wait=false"]);
         assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
         const failures = result.stdout.match(/^FAIL refuses on pod default\/refuses \(\S+\): (authorised|anonymous|unbound) https:\/\/\S+:8443\/metrics .*: no answer: .*\(after (\d+) attempts\)$/gm) ?? [];
