@@ -7,6 +7,7 @@
  */
 import { strict as assert } from "assert";
 import { CAPI_DEPLOYMENT, CAPI_NAMESPACE, CapiManager, clusterApiVersion, deployCapiManager, removeCapiManager } from "../../dev/localcluster/capi";
+import { eventually } from "../support/prometheus";
 import { LocalCluster, run } from "../../dev/localcluster/driver";
 
 const NS = "capi-metrics-test";
@@ -102,20 +103,27 @@ for (const hostNetwork of [false, true]) describe(`the Cluster API core manager 
         assert.equal(d.status.availableReplicas, 1);
     });
 
+    // Ready comes before every controller has started its workers: on a loaded machine, seconds before.
     it("starts its controllers with the module's CRDs and RBAC (no error in its log)", async () => {
-        const log = await cluster.mustKubectl(["-n", CAPI_NAMESPACE, "logs", manager.podName]);
+        const log = await eventually(60, async () => {
+            const text = await cluster.mustKubectl(["-n", CAPI_NAMESPACE, "logs", manager.podName]);
+            for (const controller of ["cluster", "machine", "machineset", "machinedeployment", "machinehealthcheck", "clusterresourceset", "crdmigrator"]) {
+                assert.match(text, new RegExp(`"Starting workers" controller="${controller}"`), controller);
+            }
+            return text;
+        });
         assert.match(log, new RegExp(`"Starting manager" logger="setup" version="${clusterApiVersion()}"`));
-        for (const controller of ["cluster", "machine", "machineset", "machinedeployment", "machinehealthcheck", "clusterresourceset", "crdmigrator"]) {
-            assert.match(log, new RegExp(`"Starting workers" controller="${controller}"`), controller);
-        }
         assert.doesNotMatch(log, /forbidden|^E\d{4}/m);
     });
 
     it("answers /metrics with 200 and Prometheus metrics for a token allowed GET /metrics", async () => {
-        const [code, body] = await scrape(tokens.reader);
-        assert.equal(code, "200", body);
+        const body = await eventually(60, async () => {
+            const [code, text] = await scrape(tokens.reader);
+            assert.equal(code, "200", text);
+            assert.match(text, /^controller_runtime_reconcile_total\{controller="cluster",result="success"\} \d+$/m);
+            return text;
+        });
         assert.match(body, /^# TYPE controller_runtime_reconcile_total counter$/m);
-        assert.match(body, /^controller_runtime_reconcile_total\{controller="cluster",result="success"\} \d+$/m);
     });
 
     it("answers 401 without a token", async () => {

@@ -80,7 +80,7 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         assert.doesNotMatch(up.stdout, /skipAwait/);
         const report: string = await stack.output("verificationReport");
         seen.push(report);
-        assert.match(report, /verified: 15 checks passed/);
+        assert.match(report, /verified: 20 checks passed/);
         for (const component of COMPONENTS) {
             assert.match(report, new RegExp(`^${CP} +${component} +authorised +ok +200 \\+ metrics$`, "m"));
         }
@@ -124,14 +124,14 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", stack.name], { cwd: stack.dir, env: stack.env });
         seen.push(text(verify));
         assert.equal(verify.code, 0, text(verify));
-        assert.match(verify.stdout, /verified: 15 checks passed/);
+        assert.match(verify.stdout, /verified: 20 checks passed/);
     });
 
     it("never lets the reader's token reach the state, the outputs, the engine's output or process arguments", async () => {
         const exported = await stack.mustPulumi(["stack", "export", "--show-secrets"]);
         kinds = await recorded();
         const command = JSON.parse(exported).deployment.resources.find((r: any) => r.type === "command:local:Command" && r.urn.endsWith("-verify"));
-        assert.match(command.outputs.stdout.plaintext ?? JSON.stringify(command.outputs.stdout), /verified: 15 checks passed/, "the export holds the command's recorded outputs");
+        assert.match(command.outputs.stdout.plaintext ?? JSON.stringify(command.outputs.stdout), /verified: 20 checks passed/, "the export holds the command's recorded outputs");
         seen.push(exported, await stack.mustPulumi(["stack", "export"]), await stack.mustPulumi(["stack", "output", "--json", "--show-secrets"]));
         assert.deepEqual(readerTokens(seen.join("\n")), []);
         // The check above would find one: a token of the reader printed by kubectl matches.
@@ -147,14 +147,14 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         });
         assert.equal(broken.code, 1, text(broken));
         for (const component of COMPONENTS) {
-            assert.match(broken.stdout, new RegExp(`^FAIL ${component} on node eksa-cp-1 \\(127\\.0\\.0\\.2\\): authorised https://eksa-metrics-metrics-proxy:\\d+/metrics with token: expected 200, got 403`, "m"));
+            assert.match(broken.stdout, new RegExp(`^FAIL ${component} on node eksa-cp-1 \\(127\\.0\\.0\\.2\\): authorised https://eksa-metrics-metrics-proxy:\\d+/metrics with the reader's token: expected 200, got 403`, "m"));
         }
         assert.match(broken.stdout, /^FAIL kube-proxy on node eksa-worker-1 .*expected 200, got 403/m);
         const restored = await stack.up("--refresh");
         assert.equal(restored.code, 0, text(restored));
         assert.match(restored.stdout, /\+ +.*ClusterRoleBinding.*create/, "the binding is created again");
         assert.match(restored.stdout, /~ +command:local:Command +eksa-metrics-verify +update/, "and verified again");
-        assert.match(await stack.output("verificationReport"), /verified: 15 checks passed/);
+        assert.match(await stack.output("verificationReport"), /verified: 20 checks passed/);
     });
 
     it("the next up that verifies fails naming kube-controller-manager and the node when it is stopped, and passes once it is back", async () => {
@@ -168,7 +168,7 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         await cluster.up();
         const restored = await stack.up();
         assert.equal(restored.code, 0, text(restored));
-        assert.match(await stack.output("verificationReport"), /verified: 15 checks passed/);
+        assert.match(await stack.output("verificationReport"), /verified: 20 checks passed/);
     });
 
     it("rolls out a config change (etcd off, one more reader) and verifies it, the token nowhere in the engine's log", async () => {
@@ -182,7 +182,7 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         assert.match(up.stderr, /^\{"time":"[^"]+","level":"(INFO|DEBUG)"/m, "the engine's log (JSON lines) is in the output");
         assert.deepEqual(readerTokens(text(up)), []);
         const report: string = await stack.output("verificationReport");
-        assert.match(report, /verified: 12 checks passed/);
+        assert.match(report, /verified: 16 checks passed/);
         assert.doesNotMatch(report, / etcd /);
         const bindings = JSON.parse(await cluster.mustKubectl(["get", "clusterrolebindings", "-o", "json"])).items
             .filter((b: any) => b.roleRef.name.includes("metrics-reader"));

@@ -183,7 +183,7 @@ describe("preflight through the real engine, on the local control plane", functi
             for (const kind of ["daemonset", "configmap"]) {
                 assert.notEqual((await cluster.kubectl(["get", kind, "metrics-proxy", "-n", "default"])).code, 0, `the docs page's ${kind} is gone`);
             }
-            assert.match(await stack.output("verificationReport"), /verified: 15 checks passed/);
+            assert.match(await stack.output("verificationReport"), /verified: 20 checks passed/);
         });
     });
 
