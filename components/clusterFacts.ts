@@ -1,12 +1,14 @@
 /**
  * The preflight's reads of the cluster, read-only, through the user's kubectl with the stack's own
  * kubeconfig (the one the provider gets): /version, one list of the objects the checks look at,
- * whether the kubeconfig's user may request the verification's token, the Deployments (where the
- * catalogue's controllers run) unless controllers.expect is [], and with prometheusOperator.enabled
- * the CRDs' names.
+ * whether the kubeconfig's user may do what the verification's mode does (its pods, or its tokens:
+ * one request for all of them), the Deployments (where the catalogue's controllers run) unless
+ * controllers.expect is [], and with prometheusOperator.enabled the CRDs' names.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { DeploymentFact } from "./controllers";
-import { ClusterFacts, DaemonSetFact, PodFact, TOKEN_PERMISSION } from "./preflight";
+import { canICommand, ClusterFacts, DaemonSetFact, Permission, PermissionAnswer, PodFact, verificationPermissions } from "./preflight";
 import { Settings } from "./settings";
 import { kubectlSync, parseNodes, privateKubeconfigFile } from "../verify/kubectl";
 
@@ -84,8 +86,42 @@ export function parseDeployments(listJson: string): DeploymentFact[] {
     }));
 }
 
+/**
+ * The SelfSubjectAccessReviews that ask for `permissions`, one List: `kubectl create` sends each, as
+ * `kubectl auth can-i` would, and the API server answers for a namespace that does not exist too.
+ */
+export function accessReviews(permissions: Permission[]): object {
+    return {
+        apiVersion: "v1",
+        kind: "List",
+        items: permissions.map(({ verb, resource, subresource, namespace }) => ({
+            apiVersion: "authorization.k8s.io/v1",
+            kind: "SelfSubjectAccessReview",
+            spec: { resourceAttributes: { namespace, verb, group: "", resource, ...(subresource ? { subresource } : {}) } },
+        })),
+    };
+}
+
+/** One line per review `kubectl create --output jsonpath=` prints: namespace|verb|resource|subresource|allowed. */
+export const ACCESS_REVIEW_LINE = "{.spec.resourceAttributes.namespace}|{.spec.resourceAttributes.verb}|{.spec.resourceAttributes.resource}|{.spec.resourceAttributes.subresource}|{.status.allowed}{\"\\n\"}";
+
+const permissionKey = (p: Permission) => [p.namespace, p.verb, p.resource, p.subresource ?? ""].join("|");
+
+/** The answers to `permissions` in that output, matched by what each line asked, or what has none. Pure. */
+export function parseAccessReviews(output: string, permissions: Permission[]): { answers: PermissionAnswer[] } | { unanswered: Permission[] } {
+    const allowed = new Map<string, boolean>();
+    for (const line of output.split("\n")) {
+        const fields = line.trim().split("|");
+        if (fields.length === 5 && (fields[4] === "true" || fields[4] === "false")) {
+            allowed.set(fields.slice(0, 4).join("|"), fields[4] === "true");
+        }
+    }
+    const unanswered = permissions.filter((p) => !allowed.has(permissionKey(p)));
+    return unanswered.length > 0 ? { unanswered } : { answers: permissions.map((p) => ({ ...p, allowed: allowed.get(permissionKey(p))! })) };
+}
+
 /** The facts in `kubectl get <LISTED> --all-namespaces --output json` and /version's answer. Pure. */
-export function parseFacts(listJson: string, versionJson: string, mayRequestToken: boolean | undefined): ClusterFacts {
+export function parseFacts(listJson: string, versionJson: string, permissions: PermissionAnswer[] | undefined): ClusterFacts {
     const items = (JSON.parse(listJson) as { items: Item[] }).items;
     const of = (kind: string) => items.filter((i) => i.kind === kind);
     return {
@@ -95,7 +131,7 @@ export function parseFacts(listJson: string, versionJson: string, mayRequestToke
         serviceAccounts: of("ServiceAccount").map((i) => ({ namespace: i.metadata.namespace ?? "", name: i.metadata.name })),
         daemonSets: of("DaemonSet").map(daemonSetFact),
         pods: of("Pod").map(podFact),
-        mayRequestToken,
+        verificationPermissions: permissions,
     };
 }
 
@@ -112,16 +148,21 @@ export function readClusterFacts(kubeconfigText: string, settings: Settings): { 
         if (list.error) {
             return { unreadable: list.error.message };
         }
-        let mayRequestToken: boolean | undefined;
-        const sa = settings.verify.serviceAccount;
-        if (settings.verify.enabled && sa) {
-            const { verb, resource, subresource } = TOKEN_PERMISSION;
-            const canI = ask(["auth", "can-i", verb, resource, `--subresource=${subresource}`, "--namespace", sa.namespace]);
-            // kubectl answers "no" with exit status 1; anything else is a failed request.
-            if (canI.status > 1 || canI.status < 0) {
-                return { unreadable: canI.error!.message };
+        let permissions: PermissionAnswer[] | undefined;
+        const wanted = verificationPermissions(settings);
+        if (wanted.length > 0) {
+            // Next to the kubeconfig, in its private directory: removed with it.
+            const reviews = path.join(path.dirname(kubeconfig.file), "access-reviews.json");
+            fs.writeFileSync(reviews, JSON.stringify(accessReviews(wanted)), { mode: 0o600 });
+            const asked = ask(["create", "--filename", reviews, "--output", `jsonpath=${ACCESS_REVIEW_LINE}`]);
+            if (asked.error) {
+                return { unreadable: asked.error.message };
             }
-            mayRequestToken = canI.stdout.trim() === "yes";
+            const parsed = parseAccessReviews(asked.stdout, wanted);
+            if ("unanswered" in parsed) {
+                return { unreadable: `no answer to ${parsed.unanswered.map(canICommand).join("; ")} (kubectl create of SelfSubjectAccessReviews printed: ${JSON.stringify(asked.stdout.slice(0, 200))})` };
+            }
+            permissions = parsed.answers;
         }
         let crds: string[] | undefined;
         if (settings.prometheusOperator.enabled) {
@@ -137,7 +178,7 @@ export function readClusterFacts(kubeconfigText: string, settings: Settings): { 
             const listed = ask(["get", "deployments.apps", "--all-namespaces", "--output", "json"]);
             deployments = listed.error ? { deploymentsUnreadable: listed.error.message } : { deployments: parseDeployments(listed.stdout) };
         }
-        return { facts: { ...parseFacts(list.stdout, version.stdout, mayRequestToken), crds, ...deployments } };
+        return { facts: { ...parseFacts(list.stdout, version.stdout, permissions), crds, ...deployments } };
     } finally {
         kubeconfig.remove();
     }

@@ -12,7 +12,7 @@ import { ControllerPresence, DeploymentFact, diagnosticsConcerns, resolveControl
 import { PROXY_APP_LABEL, STACK_LABEL } from "./labels";
 import { operatorCrdProblems } from "./prometheusOperator";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
-import { Settings } from "./settings";
+import { Settings, UNBOUND_SERVICE_ACCOUNT } from "./settings";
 import { ClusterNode, isControlPlane, NO_INTERNAL_IP, whyNotScheduled } from "../verify/plan";
 
 /** Kubernetes minors the proxy is built for and tested on (EKS Anywhere's releases). */
@@ -24,8 +24,24 @@ export const SUPPORTED_MINORS = { oldest: 28, newest: 34 };
 export const MINIMUM_MINOR = 25;
 /** The EKS Anywhere docs page's manual install (shared/seeds/004): its DaemonSet, ConfigMap and pod label. */
 export const DOCS_PROXY_NAME = "metrics-proxy";
-/** The verification asks for this to get the reader's token (TokenRequest). */
-export const TOKEN_PERMISSION = { verb: "create", resource: "serviceaccounts", subresource: "token" };
+/** A right the verification needs of the kubeconfig's user, as `kubectl auth can-i` asks it. */
+export interface Permission { verb: string; resource: string; subresource?: string; namespace: string }
+/** The API server's answer (a SelfSubjectAccessReview, what `kubectl auth can-i` asks). */
+export interface PermissionAnswer extends Permission { allowed: boolean }
+/**
+ * Cluster mode: what verify/cluster.ts does with pods in each of its namespaces: creates them, polls
+ * them (get), reads their logs (get pods/log), deletes them, and deletes leftovers by label selector
+ * (kubectl lists, then deletes each).
+ */
+const POD_PERMISSIONS: Omit<Permission, "namespace">[] = [
+    { verb: "create", resource: "pods" },
+    { verb: "get", resource: "pods" },
+    { verb: "list", resource: "pods" },
+    { verb: "delete", resource: "pods" },
+    { verb: "get", resource: "pods", subresource: "log" },
+];
+/** Local mode: TokenRequest (`kubectl create token`) for the reader and for the unbound account. */
+const TOKEN_PERMISSION: Omit<Permission, "namespace"> = { verb: "create", resource: "serviceaccounts", subresource: "token" };
 /** Pod Security levels that refuse host-network pods and host ports. */
 const REFUSING_POD_SECURITY = ["baseline", "restricted"];
 const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
@@ -64,8 +80,8 @@ export interface ClusterFacts {
     serviceAccounts: { namespace: string; name: string }[];
     daemonSets: DaemonSetFact[];
     pods: PodFact[];
-    /** `kubectl auth can-i create serviceaccounts --subresource=token` in the verification's namespace; undefined when verification is off. */
-    mayRequestToken?: boolean;
+    /** The answers for verificationPermissions(settings); undefined when verification is off. */
+    verificationPermissions?: PermissionAnswer[];
     /** The CustomResourceDefinitions' names; read only with prometheusOperator.enabled. */
     crds?: string[];
     /** The Deployments (where controllers run); not read with controllers.expect [], or when listing them failed. */
@@ -187,6 +203,63 @@ function checkReaders(settings: Settings, facts: ClusterFacts, key: (k: string) 
     });
 }
 
+/**
+ * The service accounts the verification acts as, by namespace: the reader's (verify.serviceAccount)
+ * and the unbound one this stack creates in its namespace. In cluster mode its pods run there as
+ * them; in local mode it requests their tokens.
+ */
+function verificationAccounts(settings: Settings): Map<string, string[]> {
+    const accounts = new Map<string, string[]>();
+    const sa = settings.verify.serviceAccount;
+    if (!settings.verify.enabled || sa === undefined) {
+        return accounts;
+    }
+    for (const { namespace, name } of [sa, { namespace: settings.namespace, name: UNBOUND_SERVICE_ACCOUNT }]) {
+        accounts.set(namespace, [...accounts.get(namespace) ?? [], name]);
+    }
+    return accounts;
+}
+
+/**
+ * What the verification's mode needs the kubeconfig's user to be allowed, in each namespace it works
+ * in (the stack's may not exist yet: the API server answers for it all the same); [] when it is off.
+ */
+export function verificationPermissions(settings: Settings): Permission[] {
+    const wanted = settings.verify.mode === "cluster" ? POD_PERMISSIONS : [TOKEN_PERMISSION];
+    return [...verificationAccounts(settings).keys()].flatMap((namespace) => wanted.map((p) => ({ ...p, namespace })));
+}
+
+/** The command that asks the same as the user would type it, e.g. `kubectl auth can-i get pods --subresource=log --namespace observability`. */
+export function canICommand(p: Permission): string {
+    return `kubectl auth can-i ${p.verb} ${p.resource}${p.subresource ? ` --subresource=${p.subresource}` : ""} --namespace ${p.namespace}`;
+}
+
+/** "create and delete on pods and get on pods/log": the grant that fixes the refused ones. */
+function describeGrant(refused: Permission[]): string {
+    const verbs = new Map<string, string[]>();
+    for (const p of refused) {
+        const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+        verbs.set(resource, [...verbs.get(resource) ?? [], p.verb]);
+    }
+    const and = (words: string[]) => words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+    return and([...verbs].map(([resource, v]) => `${and(v)} on ${resource}`));
+}
+
+function checkVerificationPermissions(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[]): void {
+    const cluster = settings.verify.mode === "cluster";
+    for (const [namespace, names] of verificationAccounts(settings)) {
+        const refused = (facts.verificationPermissions ?? []).filter((p) => p.namespace === namespace && !p.allowed);
+        if (refused.length === 0) {
+            continue;
+        }
+        const accounts = `ServiceAccount${names.length > 1 ? "s" : ""} ${names.map((name) => `${namespace}/${name}`).join(" and ")}`;
+        const what = cluster ? `run the verification's pods as ${accounts} in namespace ${namespace}` : `create tokens for ${accounts}`;
+        const other = cluster ? `"local" to verify from this machine with tokens` : `"cluster" to verify from pods in the cluster`;
+        const answers = refused.map((p) => `${canICommand(p)}: no`).join("; ");
+        errors.push(`${key("kubeconfig")}: its user may not ${what} (${answers}), which the verification does with ${key("verify.mode")} "${settings.verify.mode}". Grant it ${describeGrant(refused)} in ${namespace}, set ${key("verify.mode")} ${other}, or set ${key("verify.enabled")} false`);
+    }
+}
+
 function checkVerification(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[]): void {
     const sa = settings.verify.serviceAccount;
     if (!settings.verify.enabled || sa === undefined) {
@@ -197,9 +270,7 @@ function checkVerification(settings: Settings, facts: ClusterFacts, key: (k: str
     if (!settings.verifierServiceAccount && !reader && !hasServiceAccount(facts, sa)) {
         errors.push(`${key("verify.serviceAccount")}: ServiceAccount ${sa.namespace}/${sa.name} ${missingWhy(facts, sa)}, and the verification needs its token. Create it, name another with ${key("verify.serviceAccount")}, or set ${key("verify.enabled")} false`);
     }
-    if (facts.mayRequestToken === false) {
-        errors.push(`${key("kubeconfig")}: its user may not create tokens for ServiceAccount ${sa.namespace}/${sa.name} (kubectl auth can-i create serviceaccounts --subresource=token --namespace ${sa.namespace}: no), which the verification does. Grant it create on serviceaccounts/token in ${sa.namespace}, or set ${key("verify.enabled")} false`);
-    }
+    checkVerificationPermissions(settings, facts, key, errors);
 }
 
 function checkNamespace(settings: Settings, facts: ClusterFacts, identity: StackIdentity, key: (k: string) => string, errors: string[], warnings: string[]): void {
@@ -378,13 +449,24 @@ export function preflight(settings: Settings, facts: ClusterFacts, identity: Sta
     return { errors, warnings, placement, docsProxies, controllers };
 }
 
+/** For the offline preview's list: what the kubeconfig's user's rights for the verification were not checked for. */
+function verificationRights(settings: Settings): string {
+    const namespaces = [...verificationAccounts(settings).keys()].join(" and ");
+    if (namespaces === "") {
+        return "";
+    }
+    return settings.verify.mode === "cluster"
+        ? `, the right to create, get, list and delete the verification's pods and read their logs in ${namespaces}`
+        : `, the right to request the verification's tokens in ${namespaces}`;
+}
+
 /** When the cluster cannot be read: preview fails unless offline preview was asked for; `up` always fails. */
 export function unreadable(settings: Settings, reason: string, identity: StackIdentity): PreflightResult {
     const key = (k: string) => `${identity.keyPrefix}${k}`;
     if (identity.dryRun && settings.offlinePreview) {
         return {
             errors: [],
-            warnings: [`${key("offlinePreview")}: the cluster could not be read (${reason}); not checked: its Kubernetes version, the readers' and the verification's service accounts and the right to request tokens, the nodes and where the proxy runs, free host ports, the namespace and its Pod Security level${settings.etcd.topology === "external" ? ", external etcd against the nodes" : ""}${settings.controllers.expect?.length === 0 ? "" : `, the controllers (could not be listed: this preview scrapes ${settings.controllers.expect === undefined ? "none of them" : `those in ${key("controllers.expect")}`})`}. \`pulumi up\` checks them all and stops on any problem`],
+            warnings: [`${key("offlinePreview")}: the cluster could not be read (${reason}); not checked: its Kubernetes version, the readers' and the verification's service accounts${verificationRights(settings)}, the nodes and where the proxy runs, free host ports, the namespace and its Pod Security level${settings.etcd.topology === "external" ? ", external etcd against the nodes" : ""}${settings.controllers.expect?.length === 0 ? "" : `, the controllers (could not be listed: this preview scrapes ${settings.controllers.expect === undefined ? "none of them" : `those in ${key("controllers.expect")}`})`}. \`pulumi up\` checks them all and stops on any problem`],
             placement: [],
             docsProxies: [],
             controllers: [],

@@ -101,6 +101,7 @@ describe("preflight through the real engine, on the local control plane", functi
     });
 
     it("a kubeconfig whose user may read the cluster but not request the verification's token stops it", async () => {
+        // Cluster mode (the default) needs it to run the verification's pods, local mode to request their tokens.
         // A read-only user: a service account allowed to list what the preflight reads, and nothing else.
         await cluster.mustKubectl(["create", "serviceaccount", "reader-only", "-n", "default"]);
         await cluster.mustKubectl(["create", "clusterrole", "preflight-read", "--verb=get,list", "--resource=nodes,namespaces,serviceaccounts,daemonsets.apps,pods"]);
@@ -110,8 +111,16 @@ describe("preflight through the real engine, on the local control plane", functi
         doc.users = [{ name: doc.contexts[0].context.user, user: { token } }];
         await stack.mustPulumi(["config", "set", "--secret", `${PREFIX}kubeconfig`], yaml.dump(doc));
         try {
+            // It may get and list pods (the preflight reads them), not create or delete them, nor read their logs.
             assertStopped(await preview({}),
-                /- eksa-metrics:kubeconfig: its user may not create tokens for ServiceAccount observability\/prometheus-server \(kubectl auth can-i create serviceaccounts --subresource=token --namespace observability: no\)/);
+                /- eksa-metrics:kubeconfig: its user may not run the verification's pods as ServiceAccount observability\/prometheus-server in namespace observability \(kubectl auth can-i create pods --namespace observability: no; kubectl auth can-i delete pods --namespace observability: no; kubectl auth can-i get pods --subresource=log --namespace observability: no\), which the verification does with eksa-metrics:verify\.mode "cluster"\. Grant it create and delete on pods and get on pods\/log in observability, set eksa-metrics:verify\.mode "local" to verify from this machine with tokens, or set eksa-metrics:verify\.enabled false/,
+                // The stack's namespace does not exist yet (createNamespace): the API server answers for it all the same.
+                /- eksa-metrics:kubeconfig: its user may not run the verification's pods as ServiceAccount eksa-metrics\/eksa-metrics-unbound in namespace eksa-metrics \(kubectl auth can-i create pods --namespace eksa-metrics: no;/);
+            const local = await preview({ verify: { mode: "local" } });
+            assertStopped(local,
+                /- eksa-metrics:kubeconfig: its user may not create tokens for ServiceAccount observability\/prometheus-server \(kubectl auth can-i create serviceaccounts --subresource=token --namespace observability: no\), which the verification does with eksa-metrics:verify\.mode "local"\. Grant it create on serviceaccounts\/token in observability, set eksa-metrics:verify\.mode "cluster"/,
+                /- eksa-metrics:kubeconfig: its user may not create tokens for ServiceAccount eksa-metrics\/eksa-metrics-unbound \(kubectl auth can-i create serviceaccounts --subresource=token --namespace eksa-metrics: no\)/);
+            assert.doesNotMatch(local.output, /can-i create pods/);
         } finally {
             await stack.mustPulumi(["config", "set", "--secret", `${PREFIX}kubeconfig`], kubeconfig);
         }

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { parseDeployments, parseFacts } from "../../components/clusterFacts";
-import { isDocsProxy } from "../../components/preflight";
+import { ACCESS_REVIEW_LINE, accessReviews, parseAccessReviews, parseDeployments, parseFacts } from "../../components/clusterFacts";
+import { isDocsProxy, Permission } from "../../components/preflight";
 
 /** Shaped like `kubectl get nodes,namespaces,serviceaccounts,daemonsets.apps,pods -A -o json` on a cluster with the docs page's install. */
 const LIST = {
@@ -35,14 +35,15 @@ const LIST = {
 };
 
 describe("cluster facts", () => {
-    const facts = parseFacts(JSON.stringify(LIST), JSON.stringify({ major: "1", minor: "34", gitVersion: "v1.34.4" }), true);
+    const answers = [{ verb: "create", resource: "pods", namespace: "observability", allowed: true }];
+    const facts = parseFacts(JSON.stringify(LIST), JSON.stringify({ major: "1", minor: "34", gitVersion: "v1.34.4" }), answers);
 
     it("reads nodes, namespaces and service accounts", () => {
         assert.deepEqual(facts.nodes.map((n) => [n.name, n.internalIP]), [["cp-1", "10.0.0.2"]]);
         assert.deepEqual(facts.namespaces, [{ name: "eksa-metrics", labels: { "pod-security.kubernetes.io/enforce": "restricted" } }]);
         assert.deepEqual(facts.serviceAccounts, [{ namespace: "observability", name: "prometheus-server" }]);
         assert.equal(facts.version.gitVersion, "v1.34.4");
-        assert.equal(facts.mayRequestToken, true);
+        assert.deepEqual(facts.verificationPermissions, answers);
     });
 
     it("takes a host-network pod's container ports as host ports (TCP only), and a pod network's hostPorts only", () => {
@@ -60,6 +61,37 @@ describe("cluster facts", () => {
         assert.deepEqual(facts.daemonSets, [{ namespace: "default", name: "metrics-proxy", podLabels: { app: "metrics-proxy" }, hostNetwork: true, configMaps: ["metrics-proxy"] }]);
         assert.equal(isDocsProxy(facts.daemonSets[0]), true);
         assert.equal(isDocsProxy({ ...facts.daemonSets[0], podLabels: { app: "other" } }), false);
+    });
+
+    describe("the verification's permissions, asked in one request", () => {
+        const asked: Permission[] = [
+            { verb: "create", resource: "pods", namespace: "observability" },
+            { verb: "get", resource: "pods", subresource: "log", namespace: "observability" },
+            { verb: "create", resource: "serviceaccounts", subresource: "token", namespace: "eksa-metrics" },
+        ];
+
+        it("asks them as SelfSubjectAccessReviews in one List, in the core group", () => {
+            const list = accessReviews(asked) as { kind: string; items: { kind: string; spec: { resourceAttributes: object } }[] };
+            assert.equal(list.kind, "List");
+            assert.deepEqual(list.items.map((i) => i.kind), ["SelfSubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectAccessReview"]);
+            assert.deepEqual(list.items.map((i) => i.spec.resourceAttributes), [
+                { namespace: "observability", verb: "create", group: "", resource: "pods" },
+                { namespace: "observability", verb: "get", group: "", resource: "pods", subresource: "log" },
+                { namespace: "eksa-metrics", verb: "create", group: "", resource: "serviceaccounts", subresource: "token" },
+            ]);
+            assert.match(ACCESS_REVIEW_LINE, /\{\.status\.allowed\}\{"\\n"\}$/);
+        });
+
+        it("reads each answer by what its line asked, whatever the order", () => {
+            // As kubectl prints the template once per review (an absent subresource is empty).
+            const output = "eksa-metrics|create|serviceaccounts|token|false\nobservability|create|pods||true\nobservability|get|pods|log|false\n";
+            assert.deepEqual(parseAccessReviews(output, asked), { answers: [{ ...asked[0], allowed: true }, { ...asked[1], allowed: false }, { ...asked[2], allowed: false }] });
+        });
+
+        it("says which got no answer, rather than taking silence for a yes or a no", () => {
+            assert.deepEqual(parseAccessReviews("observability|create|pods||true\nobservability|get|pods|log|maybe\n", asked), { unanswered: [asked[1], asked[2]] });
+            assert.deepEqual(parseAccessReviews("", asked), { unanswered: asked });
+        });
     });
 
     it("reads the Deployments' namespace, name, pod labels and pod spec (where controllers run)", () => {

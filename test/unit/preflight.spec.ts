@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
-import { ClusterFacts, describePlacement, docsProxyRemovalCommands, hostPortsOf, PodFact, preflight, StackIdentity, unreadable } from "../../components/preflight";
+import {
+    canICommand, ClusterFacts, describePlacement, docsProxyRemovalCommands, hostPortsOf, PermissionAnswer, PodFact, preflight, StackIdentity, unreadable, verificationPermissions,
+} from "../../components/preflight";
 import { resolveSettings, StackOptions } from "../../components/settings";
 import { ClusterNode } from "../../verify/plan";
 import { settingsProblems } from "./settingsProblems";
@@ -8,6 +10,13 @@ const CP_LABEL = "node-role.kubernetes.io/control-plane";
 const cp: ClusterNode = { name: "cp-1", internalIP: "10.0.0.2", labels: { [CP_LABEL]: "" }, taints: [{ key: CP_LABEL, effect: "NoSchedule" }] };
 const worker: ClusterNode = { name: "worker-1", internalIP: "10.0.0.3", labels: {}, taints: [] };
 const ME: StackIdentity = { stackLabel: "eksa-metrics.mgmt", dryRun: true, keyPrefix: "eksa-metrics:" };
+
+/** The answers for `options`' verification: allowed, except the refused ones ("namespace verb resource[/subresource]"). */
+function answers(options: StackOptions, ...refused: string[]): PermissionAnswer[] {
+    return verificationPermissions(resolveSettings(options)).map((p) => ({
+        ...p, allowed: !refused.includes(`${p.namespace} ${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ""}`),
+    }));
+}
 
 /** A healthy cluster for the default settings: every check is silent on it. */
 function cluster(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
@@ -18,7 +27,7 @@ function cluster(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
         serviceAccounts: [{ namespace: "observability", name: "prometheus-server" }],
         daemonSets: [],
         pods: [],
-        mayRequestToken: true,
+        verificationPermissions: answers({}),
         deployments: [],
         ...overrides,
     };
@@ -80,9 +89,44 @@ describe("preflight", () => {
             assert.match(run(options, cluster()).errors.join("\n"), /^eksa-metrics:verify\.serviceAccount: ServiceAccount observability\/checker does not exist, and the verification needs its token/);
             assert.deepEqual(run(options, cluster({ serviceAccounts: [...cluster().serviceAccounts, { namespace: "observability", name: "checker" }] })).errors, []);
         });
-        it("stops when the kubeconfig's user may not request tokens, unless verification is off", () => {
-            assert.match(run({}, cluster({ mayRequestToken: false })).errors.join("\n"), /^eksa-metrics:kubeconfig: its user may not create tokens for ServiceAccount observability\/prometheus-server .* Grant it create on serviceaccounts\/token in observability, or set eksa-metrics:verify\.enabled false$/);
-            assert.deepEqual(run({ verify: { enabled: false } }, cluster({ mayRequestToken: false })).errors, []);
+        it("asks, in cluster mode, for what the verification does with pods in the reader's and the stack's namespace", () => {
+            const asked = verificationPermissions(resolveSettings({})).map(canICommand);
+            assert.deepEqual(asked, ["observability", "eksa-metrics"].flatMap((ns) => [
+                `kubectl auth can-i create pods --namespace ${ns}`,
+                `kubectl auth can-i get pods --namespace ${ns}`,
+                `kubectl auth can-i list pods --namespace ${ns}`,
+                `kubectl auth can-i delete pods --namespace ${ns}`,
+                `kubectl auth can-i get pods --subresource=log --namespace ${ns}`,
+            ]));
+            // One namespace for both accounts is asked once.
+            assert.equal(verificationPermissions(resolveSettings({ readersMayNotExistYet: true })).length, 5);
+            assert.deepEqual(verificationPermissions(resolveSettings({ verify: { enabled: false } })), []);
+        });
+        it("asks, in local mode, for the reader's and the unbound account's tokens, and nothing about pods", () => {
+            assert.deepEqual(verificationPermissions(resolveSettings({ verify: { mode: "local" } })).map(canICommand), [
+                "kubectl auth can-i create serviceaccounts --subresource=token --namespace observability",
+                "kubectl auth can-i create serviceaccounts --subresource=token --namespace eksa-metrics",
+            ]);
+        });
+        it("stops, in cluster mode, when the kubeconfig's user may not run the verification's pods, naming each refusal, the grant and the ways out", () => {
+            const facts = cluster({ verificationPermissions: answers({}, "observability create pods", "observability get pods/log", "eksa-metrics delete pods") });
+            assert.deepEqual(run({}, facts).errors, [
+                "eksa-metrics:kubeconfig: its user may not run the verification's pods as ServiceAccount observability/prometheus-server in namespace observability (kubectl auth can-i create pods --namespace observability: no; kubectl auth can-i get pods --subresource=log --namespace observability: no), which the verification does with eksa-metrics:verify.mode \"cluster\". Grant it create on pods and get on pods/log in observability, set eksa-metrics:verify.mode \"local\" to verify from this machine with tokens, or set eksa-metrics:verify.enabled false",
+                "eksa-metrics:kubeconfig: its user may not run the verification's pods as ServiceAccount eksa-metrics/eksa-metrics-unbound in namespace eksa-metrics (kubectl auth can-i delete pods --namespace eksa-metrics: no), which the verification does with eksa-metrics:verify.mode \"cluster\". Grant it delete on pods in eksa-metrics, set eksa-metrics:verify.mode \"local\" to verify from this machine with tokens, or set eksa-metrics:verify.enabled false",
+            ]);
+            assert.deepEqual(run({ verify: { enabled: false } }, facts).errors, []);
+        });
+        it("names both accounts when the reader lives in the stack's namespace, and lists a refused resource's verbs together", () => {
+            const options = { readersMayNotExistYet: true };
+            const facts = cluster({ verificationPermissions: answers(options, "eksa-metrics create pods", "eksa-metrics list pods", "eksa-metrics delete pods") });
+            assert.match(run(options, facts).errors.join("\n"), /^eksa-metrics:kubeconfig: its user may not run the verification's pods as ServiceAccounts eksa-metrics\/eksa-metrics-verifier and eksa-metrics\/eksa-metrics-unbound in namespace eksa-metrics \(.*\), which the verification does with eksa-metrics:verify\.mode "cluster"\. Grant it create, list and delete on pods in eksa-metrics,/);
+        });
+        it("stops, in local mode, when the kubeconfig's user may not request tokens, unless verification is off", () => {
+            const options = { verify: { mode: "local" as const } };
+            const facts = cluster({ verificationPermissions: answers(options, "observability create serviceaccounts/token") });
+            assert.deepEqual(run(options, facts).errors, ["eksa-metrics:kubeconfig: its user may not create tokens for ServiceAccount observability/prometheus-server (kubectl auth can-i create serviceaccounts --subresource=token --namespace observability: no), which the verification does with eksa-metrics:verify.mode \"local\". Grant it create on serviceaccounts/token in observability, set eksa-metrics:verify.mode \"cluster\" to verify from pods in the cluster, or set eksa-metrics:verify.enabled false"]);
+            assert.match(run(options, cluster({ verificationPermissions: answers(options, "eksa-metrics create serviceaccounts/token") })).errors.join("\n"), /^eksa-metrics:kubeconfig: its user may not create tokens for ServiceAccount eksa-metrics\/eksa-metrics-unbound \(kubectl auth can-i create serviceaccounts --subresource=token --namespace eksa-metrics: no\)/);
+            assert.deepEqual(run({ verify: { enabled: false, mode: "local" } }, facts).errors, []);
         });
         it("does not look up User and Group readers (the API has no such objects)", () => {
             assert.deepEqual(run({ readers: [{ kind: "Group", name: "sre" }], verify: { enabled: false } }, cluster({ serviceAccounts: [] })).errors, []);
@@ -232,7 +276,7 @@ describe("preflight", () => {
     });
 
     it("reports every problem at once", () => {
-        const facts = cluster({ serviceAccounts: [], mayRequestToken: false, daemonSets: [DOCS_DS], pods: [docsPod("cp-1")] });
+        const facts = cluster({ serviceAccounts: [], verificationPermissions: answers({ createNamespace: false }, "observability create pods"), daemonSets: [DOCS_DS], pods: [docsPod("cp-1")] });
         assert.equal(run({ createNamespace: false }, facts).errors.length, 4);
     });
 
@@ -246,6 +290,9 @@ describe("preflight", () => {
             const result = unreadable(resolveSettings({ offlinePreview: true }), "timeout", ME);
             assert.deepEqual(result.errors, []);
             assert.match(result.warnings[0], /^eksa-metrics:offlinePreview: the cluster could not be read \(timeout\); not checked: its Kubernetes version, .* free host ports, the namespace and its Pod Security level, the controllers \(could not be listed: this preview scrapes none of them\)\. `pulumi up` checks them all/);
+            assert.match(result.warnings[0], /the verification's service accounts, the right to create, get, list and delete the verification's pods and read their logs in observability and eksa-metrics, the nodes/);
+            assert.match(unreadable(resolveSettings({ offlinePreview: true, verify: { mode: "local" } }), "timeout", ME).warnings[0], /the verification's service accounts, the right to request the verification's tokens in observability and eksa-metrics, the nodes/);
+            assert.match(unreadable(resolveSettings({ offlinePreview: true, verify: { enabled: false } }), "timeout", ME).warnings[0], /the verification's service accounts, the nodes/);
             const listed = unreadable(resolveSettings({ offlinePreview: true, controllers: { expect: ["capi-controller-manager"] } }), "timeout", ME);
             assert.match(listed.warnings[0], /the controllers \(could not be listed: this preview scrapes those in eksa-metrics:controllers\.expect\)/);
             assert.doesNotMatch(unreadable(resolveSettings({ offlinePreview: true, controllers: { expect: [] } }), "timeout", ME).warnings[0], /controllers/);
