@@ -11,6 +11,11 @@ export const STACK_LABEL = "eksa-metrics/stack";
 
 const LABEL_VALUE_MAX = 63;
 
+/** A label selector in kubectl's and Prometheus' syntax: k=v,k2=v2. */
+export function labelSelector(labels: Readonly<Record<string, string>>): string {
+    return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
 /**
  * `<project>.<stack>` made a valid label value: characters a label value may not hold become '-',
  * and a value too long keeps its start and a hash of the whole, so two long names stay apart.

@@ -9,7 +9,7 @@
  */
 import { ComponentName, componentsFor, NodeRole } from "./catalogue";
 import { ControllerPresence, DeploymentFact, diagnosticsConcerns, resolveControllerPresence } from "./controllers";
-import { PROXY_APP_LABEL, STACK_LABEL } from "./labels";
+import { labelSelector, PROXY_APP_LABEL, STACK_LABEL } from "./labels";
 import { operatorCrdProblems } from "./prometheusOperator";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
 import { Settings, UNBOUND_SERVICE_ACCOUNT } from "./settings";
@@ -409,7 +409,7 @@ function checkControllers(settings: Settings, facts: ClusterFacts, key: (k: stri
     }
     const presence = resolveControllerPresence(expect, facts.deployments);
     for (const entry of presence.absent) {
-        errors.push(`${key("controllers.expect")}: ${entry.name} is not in the cluster (no Deployment in namespace ${entry.namespace} with pod labels ${describeLabels(entry.selector)}). Install it, or remove it from ${key("controllers.expect")}`);
+        errors.push(`${key("controllers.expect")}: ${entry.name} is not in the cluster (no Deployment in namespace ${entry.namespace} with pod labels ${labelSelector(entry.selector)}). Install it, or remove it from ${key("controllers.expect")}`);
     }
     for (const { entry, deployments } of presence.found) {
         for (const d of deployments) {
@@ -419,10 +419,6 @@ function checkControllers(settings: Settings, facts: ClusterFacts, key: (k: stri
         }
     }
     return presence.found;
-}
-
-function describeLabels(labels: Readonly<Record<string, string>>): string {
-    return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 export function preflight(settings: Settings, facts: ClusterFacts, identity: StackIdentity): PreflightResult {

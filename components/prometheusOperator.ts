@@ -12,7 +12,8 @@
  */
 import { CatalogueEntry, ComponentName } from "./catalogue";
 import { RuleGroup } from "./alertRules";
-import { controllerRelabelConfigs, labelSelector, RelabelConfig, relabelConfigs } from "./scrapeConfig";
+import { labelSelector } from "./labels";
+import { controllerRelabelConfigs, RelabelConfig, relabelConfigs } from "./scrapeConfig";
 import { ControllerTarget } from "./settings";
 
 /** The API the objects are written for (the CRDs of prometheus-operator v0.85.0). */

@@ -7,6 +7,7 @@
  */
 import * as yaml from "js-yaml";
 import { CatalogueEntry, ComponentName } from "./catalogue";
+import { labelSelector } from "./labels";
 import { CONTROL_PLANE_LABEL } from "./proxyPod";
 import { ControllerTarget } from "./settings";
 
@@ -62,11 +63,6 @@ export function controllerRelabelConfigs(controller: ControllerTarget): RelabelC
         { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
         { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
     ];
-}
-
-/** controller-runtime's label selector syntax: k=v,k2=v2. */
-export function labelSelector(selector: Record<string, string>): string {
-    return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 function controllerJob(controller: ControllerTarget, input: ScrapeConfigInput) {

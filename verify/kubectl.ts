@@ -6,7 +6,8 @@ import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ClusterNode, ControllerPod, describeSelector, PlannedController } from "./plan";
+import { labelSelector } from "../components/labels";
+import { ClusterNode, ControllerPod, PlannedController } from "./plan";
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
@@ -86,7 +87,7 @@ export async function listNodes(kubeconfig: string): Promise<ClusterNode[]> {
 interface PodList {
     items: {
         metadata: { name: string; namespace: string; deletionTimestamp?: string };
-        status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+        status?: { podIP?: string; phase?: string };
     }[];
 }
 
@@ -99,12 +100,11 @@ export function parseControllerPods(controller: PlannedController, json: string)
             namespace: item.metadata.namespace,
             name: item.metadata.name,
             podIP: item.status?.podIP || undefined,
-            ready: item.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
         }));
 }
 
 export async function listControllerPods(kubeconfig: string, controllers: PlannedController[]): Promise<ControllerPod[]> {
     const lists = await Promise.all(controllers.map(async (controller) =>
-        parseControllerPods(controller, await kubectl(kubeconfig, ["get", "pods", "--namespace", controller.namespace, "--selector", describeSelector(controller.selector), "--output", "json"]))));
+        parseControllerPods(controller, await kubectl(kubeconfig, ["get", "pods", "--namespace", controller.namespace, "--selector", labelSelector(controller.selector), "--output", "json"]))));
     return lists.flat();
 }

@@ -3,6 +3,7 @@
  * so every decision is testable; `main.ts` feeds it the cluster's nodes and curl's answers.
  */
 import { Authenticator, ComponentName, Placement } from "../components/catalogue";
+import { labelSelector } from "../components/labels";
 import { REFUSAL_HEADER } from "../components/haproxy";
 import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../components/proxyPod";
 
@@ -68,7 +69,6 @@ export interface ControllerPod {
     namespace: string;
     name: string;
     podIP?: string;
-    ready: boolean;
 }
 
 export type CheckKind = "authorised" | "anonymous" | "unbound" | "off-path";
@@ -183,10 +183,6 @@ export function podsOf(controller: PlannedController, pods: ControllerPod[]): Co
     return pods.filter((p) => p.controller === controller.name && p.namespace === controller.namespace);
 }
 
-export function describeSelector(selector: Record<string, string>): string {
-    return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",");
-}
-
 export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: ControllerPod[] = []): PlannedChecks {
     const checks: Check[] = [];
     const skipped: PlannedChecks["skipped"] = [];
@@ -229,7 +225,7 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: C
         if (reachable.length === 0) {
             unserved.push({
                 component: controller.name,
-                reason: `no pod in namespace ${controller.namespace} with labels ${describeSelector(controller.selector)}${own.length > 0 ? " has an IP" : " exists"}`,
+                reason: `no pod in namespace ${controller.namespace} with labels ${labelSelector(controller.selector)}${own.length > 0 ? " has an IP" : " exists"}`,
             });
             continue;
         }

@@ -11,7 +11,7 @@ import { PLAN } from "./plan.spec";
 
 const cp: ClusterNode = { name: "cp-1", internalIP: "10.0.0.2", labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [] };
 const CONTROLLER_PLAN: VerificationPlan = { ...PLAN, controllers: [{ name: "capi", namespace: "capi-system", selector: { app: "capi" }, port: 8443 }] };
-const capiPod: ControllerPod = { controller: "capi", namespace: "capi-system", name: "capi-0", podIP: "192.168.0.7", ready: true };
+const capiPod: ControllerPod = { controller: "capi", namespace: "capi-system", name: "capi-0", podIP: "192.168.0.7" };
 const checks = planChecks(CONTROLLER_PLAN, [cp], [capiPod]).checks;
 
 /** Answers as the proxy and the components do, by port, from the header file curl was given. */

@@ -106,7 +106,7 @@ describe("verification plan", () => {
         const capi = { name: "capi-controller-manager", namespace: "capi-system", selector: { "cluster.x-k8s.io/provider": "cluster-api" }, port: 8443 };
         const capv = { name: "capv-controller-manager", namespace: "capv-system", selector: { "cluster.x-k8s.io/provider": "infrastructure-vsphere" }, port: 8443 };
         const withControllers: VerificationPlan = { ...PLAN, components: [], controllers: [capi, capv] };
-        const pod = (name: string, podIP?: string): ControllerPod => ({ controller: capi.name, namespace: capi.namespace, name, podIP, ready: true });
+        const pod = (name: string, podIP?: string): ControllerPod => ({ controller: capi.name, namespace: capi.namespace, name, podIP });
 
         it("checks every pod of a controller three ways, on its pod IP, with the certificate unpinned", () => {
             const { checks, unserved, skipped } = planChecks(withControllers, [], [pod("capi-1", "192.168.0.5"), pod("capi-2")]);
