@@ -134,7 +134,7 @@ export interface StackOptions {
     controllers?: ControllersOptions;
 }
 
-/** A controller to scrape and verify (verify/plan.ts' PlannedController). */
+/** A controller to scrape and verify (verify/plan.ts plans its checks from it). */
 export interface ControllerTarget {
     name: string;
     namespace: string;

@@ -4,6 +4,7 @@
  */
 import { Authenticator, ComponentName, Placement } from "../components/catalogue";
 import { labelSelector } from "../components/labels";
+import type { ControllerTarget } from "../components/settings";
 import { REFUSAL_HEADER } from "../components/haproxy";
 import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../components/proxyPod";
 
@@ -14,14 +15,8 @@ export interface PlannedComponent {
     authenticator: Authenticator;
 }
 
-/** A controller-runtime manager whose diagnostics endpoint is verified on each of its pods. */
-export interface PlannedController {
-    name: string;
-    namespace: string;
-    /** Labels its pods carry. */
-    selector: Record<string, string>;
-    port: number;
-}
+/** A controller-runtime manager whose diagnostics endpoint is verified on each of its pods: the settings' own target. */
+export type PlannedController = ControllerTarget;
 
 export interface Toleration {
     key?: string;
