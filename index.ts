@@ -4,14 +4,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { readClusterFacts } from "./components/clusterFacts";
-import { expectedControllers } from "./components/controllers";
-import { stackLabelValue } from "./components/labels";
+import { readClusterFacts } from "./cluster/clusterFacts";
+import { expectedControllers } from "./config/controllers";
+import { stackLabelValue } from "./core/labels";
 import { MetricsStack } from "./components/metricsStack";
-import { describePlacement, preflight, unreadable } from "./components/preflight";
-import { watchRollout } from "./components/rolloutWatch";
-import { Settings, SettingsError } from "./components/settings";
-import { CONFIG_NAMESPACE, readStackConfig, StackConfig } from "./components/stackConfig";
+import { describePlacement, preflight, unreadable } from "./cluster/preflight";
+import { watchRollout } from "./cluster/rolloutWatch";
+import { Settings, SettingsError } from "./config/settings";
+import { CONFIG_NAMESPACE, readStackConfig, StackConfig } from "./config/stackConfig";
 
 // Every problem with the stack's config is reported here, before anything is registered.
 function stackConfig(): StackConfig {

@@ -5,8 +5,8 @@
  * and the Prometheus Operator's PrometheusRule are both made from `alertRuleGroups`.
  */
 import * as yaml from "js-yaml";
-import { CatalogueEntry, ComponentName } from "./catalogue";
-import { PROMETHEUS_SCRAPE_TIMEOUT_SECONDS } from "./settings";
+import { CatalogueEntry, ComponentName } from "../core/catalogue";
+import { PROMETHEUS_SCRAPE_TIMEOUT_SECONDS } from "../config/settings";
 import { renewalMarginDays } from "./tls";
 
 export interface AlertRulesInput {

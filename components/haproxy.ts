@@ -3,7 +3,7 @@
  * themselves: it terminates TLS on NODE_IP (never on all interfaces), lets only `GET /metrics`
  * through, and forwards the scrape, Authorization header included, to the component on 127.0.0.1.
  */
-import { CatalogueEntry, UPSTREAM_HOST } from "./catalogue";
+import { CatalogueEntry, REFUSAL_HEADER, UPSTREAM_HOST } from "../core/catalogue";
 
 /** Where the pod mounts its files; the DaemonSet and haproxy.cfg must agree. */
 export const HAPROXY_CONFIG_DIR = "/usr/local/etc/haproxy";
@@ -12,8 +12,6 @@ export const TLS_DIR = "/etc/eksa-metrics/tls";
 /** Certificate followed by its key: the one-file form haproxy loads. */
 export const HAPROXY_PEM_FILE = "haproxy.pem";
 export const HEALTH_PATH = "/healthz";
-/** Set on every refusal of haproxy's, so a client (and the verification) can tell it from the component's. */
-export const REFUSAL_HEADER = "X-Eksa-Metrics-Proxy";
 
 export interface HaproxyConfigInput {
     /** The components haproxy fronts on this kind of node (authenticator "upstream"). */

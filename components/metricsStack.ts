@@ -9,14 +9,14 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { alertRuleGroups, AlertRulesInput, renderAlertRules } from "./alertRules";
-import { componentsFor, NODE_ROLES, NodeRole } from "./catalogue";
-import { controllerTargets } from "./controllers";
+import { componentsFor, NODE_ROLES, NodeRole } from "../core/catalogue";
+import { controllerTargets } from "../config/controllers";
 import { HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig } from "./haproxy";
-import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "./labels";
+import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "../core/labels";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
 import { registerOperatorResources } from "./operatorResources";
 import { renderScrapeConfigs } from "./scrapeConfig";
-import { ReaderSubject, resolveSettings, Settings, SettingsError, StackOptions, UNBOUND_SERVICE_ACCOUNT } from "./settings";
+import { MetricsStackArgs, ReaderSubject, resolveSettings, Settings, SettingsError, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
 import { IssuedCertificate, renewalEpoch } from "./tls";
 import type { VerificationPlan } from "../verify/plan";
 
@@ -27,16 +27,7 @@ export const DEFAULT_GATE_IMAGE = "quay.io/brancz/kube-rbac-proxy:v0.19.1";
 /** The curl image of the verification's pods in cluster mode. */
 export const DEFAULT_VERIFY_IMAGE = "curlimages/curl:8.11.1";
 
-export interface MetricsStackArgs extends StackOptions {
-    /** The cluster's kubeconfig, for the verification's TokenRequest and node lookup. Required unless verify.enabled is false. */
-    kubeconfig?: pulumi.Input<string>;
-    /** haproxy image (default: the one from the EKS Anywhere docs). */
-    proxyImage?: pulumi.Input<string>;
-    /** kube-rbac-proxy image, the token check in front of kube-proxy and etcd. */
-    gateImage?: pulumi.Input<string>;
-    proxyResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
-    gateResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
-}
+export type { MetricsStackArgs };
 
 export interface EndpointInfo {
     component: string;
@@ -189,7 +180,7 @@ export class MetricsStack extends pulumi.ComponentResource {
         // Same host ports as ours: it goes first, and only because the user said so (the preflight names it otherwise).
         const docsProxyRemoval = settings.replaceDocsMetricsProxy
             ? new command.local.Command(`${name}-replace-docs-metrics-proxy`, {
-                create: `${TS_NODE} ${scriptPath("replaceDocsProxy.ts")}`,
+                create: `${TS_NODE} ${scriptPath("..", "cluster", "replaceDocsProxy.ts")}`,
                 environment: { EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!) },
             }, parent)
             : undefined;

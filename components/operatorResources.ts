@@ -9,7 +9,8 @@ import { RuleGroup } from "./alertRules";
 import {
     OperatorObjectsInput, operatorCaConfigMap, operatorObjectNames, operatorPrometheusRule, operatorScrapeConfigs, operatorTokenSecret,
 } from "./prometheusOperator";
-import { ControllerTarget, Settings } from "./settings";
+import { Settings } from "../config/settings";
+import { ControllerTarget } from "../core/catalogue";
 
 export interface OperatorResourcesArgs {
     /** The ClusterRole that grants GET /metrics. */

@@ -10,17 +10,14 @@
  * service account of its own, bound to the metrics-reader role, and a token Secret for it, which
  * the API server's token controller fills. The CA is public and goes in a ConfigMap.
  */
-import { CatalogueEntry, ComponentName } from "./catalogue";
+import { CatalogueEntry, ComponentName, ControllerTarget } from "../core/catalogue";
 import { RuleGroup } from "./alertRules";
-import { labelSelector } from "./labels";
+import { labelSelector } from "../core/labels";
 import { controllerRelabelConfigs, RelabelConfig, relabelConfigs } from "./scrapeConfig";
-import { ControllerTarget } from "./settings";
 
 /** The API the objects are written for (the CRDs of prometheus-operator v0.85.0). */
 export const SCRAPE_CONFIG_API = "monitoring.coreos.com/v1alpha1";
 export const PROMETHEUS_RULE_API = "monitoring.coreos.com/v1";
-/** The CRDs the objects need, by name. */
-export const OPERATOR_CRDS = ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"];
 export const CA_KEY = "ca.crt";
 /** controllers.tls.caCertificate, in the same ConfigMap. */
 export const CONTROLLERS_CA_KEY = "controllers-ca.crt";
@@ -134,11 +131,3 @@ export function operatorPrometheusRule<T extends RuleGroup[] | object>(input: Op
     return { apiVersion: PROMETHEUS_RULE_API, kind: "PrometheusRule", metadata: metadata(input, operatorObjectNames(input.name).prometheusRule), spec: { groups } };
 }
 
-/** The preflight's errors when the operator's objects are asked for but the cluster lacks their CRDs; `key` spells a config key. */
-export function operatorCrdProblems(enabled: boolean, crdsInCluster: readonly string[], key = (k: string) => k): string[] {
-    if (!enabled) {
-        return [];
-    }
-    return OPERATOR_CRDS.filter((crd) => !crdsInCluster.includes(crd)).map((crd) =>
-        `${key("prometheusOperator.enabled")}: the cluster has no CustomResourceDefinition ${crd}. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set ${key("prometheusOperator.enabled")} to false`);
-}

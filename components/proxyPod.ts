@@ -4,18 +4,16 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { CatalogueEntry, NodeRole, upstreamUrl } from "./catalogue";
+import { CatalogueEntry, NodeRole, upstreamUrl } from "../core/catalogue";
+import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../core/kubernetes";
 import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, HEALTH_PATH, TLS_DIR } from "./haproxy";
-import { Settings } from "./settings";
+import { Settings } from "../config/settings";
 
 type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
 type ResourceRequirements = k8s.types.input.core.v1.ResourceRequirements;
 
-export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
-/** Still set as a taint by some older kubeadm-built control planes. */
-export const LEGACY_MASTER_LABEL = "node-role.kubernetes.io/master";
 /** The unprivileged user the proxies run as ("nobody"). */
 export const PROXY_UID = 65534;
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";

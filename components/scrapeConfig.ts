@@ -6,10 +6,9 @@
  * port each pod declares; each series carries the controller's pod and namespace.
  */
 import * as yaml from "js-yaml";
-import { CatalogueEntry, ComponentName } from "./catalogue";
-import { labelSelector } from "./labels";
-import { CONTROL_PLANE_LABEL } from "./proxyPod";
-import { ControllerTarget } from "./settings";
+import { CatalogueEntry, ComponentName, ControllerTarget } from "../core/catalogue";
+import { labelSelector } from "../core/labels";
+import { CONTROL_PLANE_LABEL } from "../core/kubernetes";
 
 export interface ScrapeConfigInput {
     components: readonly CatalogueEntry[];

@@ -4,14 +4,14 @@
  * the caller passes, so every problem of the whole file is found — and reported at once, each with
  * the key that holds it and the fix — before any stack is touched.
  *
- * Config keys are the program's own (`CONFIG_KEYS` in components/stackConfig.ts), and each stack's
+ * Config keys are the program's own (`CONFIG_KEYS` in config/stackConfig.ts), and each stack's
  * config is put through the program's own validation (`readStackConfig`), so a value the program
  * would refuse at `pulumi preview` is refused here first, with the same message.
  */
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { SettingsError } from "../components/settings";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, kubeconfigProblems, readStackConfig } from "../components/stackConfig";
+import { SettingsError } from "../config/settings";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, kubeconfigProblems, readStackConfig } from "../config/stackConfig";
 
 export const DEFAULT_CONCURRENCY = 2;
 export const DEFAULT_POLICY_PACKS = ["policy"];

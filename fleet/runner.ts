@@ -17,7 +17,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { CONFIG_NAMESPACE } from "../components/stackConfig";
+import { CONFIG_NAMESPACE } from "../config/stackConfig";
 import { FleetStack } from "./fleetFile";
 import { runBounded } from "./pool";
 import { firstErrorLine, formatChanges, StackResult } from "./summary";

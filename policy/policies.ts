@@ -3,8 +3,8 @@
 
 import { EnforcementLevel, Policy } from "@pulumi/policy";
 import { PolicyDocs } from "./lib/preview";
-import { bindAddressUnknownDocs, controlPlaneBindAddressUnknownDuringPreview } from "./policies/controlPlaneBindAddressUnknownDuringPreview";
-import { controlPlaneBindAddressDocs, controlPlaneMetricsNotOnAllInterfaces } from "./policies/controlPlaneNotOnAllInterfaces";
+import { bindAddressUnknownDocs, controlPlaneMetricsBindAddressUnknownDuringPreview } from "./policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
+import { controlPlaneBindAddressDocs, controlPlaneMetricsNotOnAllInterfaces } from "./policies/controlPlaneMetricsNotOnAllInterfaces";
 import { controllerDiagnosticsAuthenticated, controllerDiagnosticsDocs } from "./policies/controllerDiagnosticsAuthenticated";
 import { etcdMetricsDocs, etcdMetricsNotExposed } from "./policies/etcdMetricsNotExposed";
 import { kubeProxyMetricsDocs, kubeProxyMetricsNotOnAllInterfaces } from "./policies/kubeProxyMetricsNotOnAllInterfaces";
@@ -19,7 +19,7 @@ export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 /** Each policy with what its file documents: reference and the resources it looks at (policy/README.md's table). */
 export const documentedPolicies: readonly { readonly policy: Policy; readonly docs: PolicyDocs }[] = [
     { policy: controlPlaneMetricsNotOnAllInterfaces, docs: controlPlaneBindAddressDocs },
-    { policy: controlPlaneBindAddressUnknownDuringPreview, docs: bindAddressUnknownDocs },
+    { policy: controlPlaneMetricsBindAddressUnknownDuringPreview, docs: bindAddressUnknownDocs },
     { policy: kubeProxyMetricsNotOnAllInterfaces, docs: kubeProxyMetricsDocs },
     { policy: etcdMetricsNotExposed, docs: etcdMetricsDocs },
     { policy: controllerDiagnosticsAuthenticated, docs: controllerDiagnosticsDocs },

@@ -9,10 +9,10 @@
  */
 import * as os from "os";
 import * as path from "path";
-import { listControllerPods, listNodes, privateKubeconfigFile, requestToken } from "./kubectl";
-import { verifyFromCluster } from "./cluster";
+import { listControllerPods, listNodes, privateKubeconfigFile, requestToken } from "../core/kubectl";
+import { verifyFromCluster } from "./clusterMode";
 import { VerificationPlan } from "./plan";
-import { verify } from "./verify";
+import { verify } from "./localMode";
 
 async function main(): Promise<number> {
     const planJson = process.env.EKSA_METRICS_VERIFY_PLAN;

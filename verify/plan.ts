@@ -2,11 +2,9 @@
  * What the verification checks and how it judges the answers. Pure: no network, no Pulumi,
  * so every decision is testable; `main.ts` feeds it the cluster's nodes and curl's answers.
  */
-import { Authenticator, ComponentName, Placement } from "../components/catalogue";
-import { labelSelector } from "../components/labels";
-import type { ControllerTarget } from "../components/settings";
-import { REFUSAL_HEADER } from "../components/haproxy";
-import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../components/proxyPod";
+import { Authenticator, ComponentName, ControllerTarget, Placement, REFUSAL_HEADER } from "../core/catalogue";
+import { labelSelector } from "../core/labels";
+import { ClusterNode, ControllerPod, isControlPlane, Toleration, whyNotScheduled } from "../core/kubernetes";
 
 export interface PlannedComponent {
     name: ComponentName;
@@ -17,13 +15,6 @@ export interface PlannedComponent {
 
 /** A controller-runtime manager whose diagnostics endpoint is verified on each of its pods: the settings' own target. */
 export type PlannedController = ControllerTarget;
-
-export interface Toleration {
-    key?: string;
-    operator?: "Exists" | "Equal";
-    value?: string;
-    effect?: string;
-}
 
 export type VerificationMode = "cluster" | "local";
 
@@ -49,21 +40,6 @@ export interface VerificationPlan {
     concurrency: number;
     /** Changes whenever what is verified changes (proxy config, images, readers): re-runs the check. */
     revision: string;
-}
-
-export interface ClusterNode {
-    name: string;
-    internalIP?: string;
-    labels: Record<string, string>;
-    taints: { key: string; value?: string; effect: string }[];
-}
-
-/** A pod of a planned controller, as the API server lists it. */
-export interface ControllerPod {
-    controller: string;
-    namespace: string;
-    name: string;
-    podIP?: string;
 }
 
 export type CheckKind = "authorised" | "anonymous" | "unbound" | "off-path";
@@ -116,54 +92,11 @@ export interface Verdict {
     attempts: number;
 }
 
-export const CONTROL_PLANE_LABELS = [CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL];
 export const METRICS_PATH = "/metrics";
 /** Any path but /metrics must be refused by the proxy before it reaches the component. */
 export const OFF_PATH = "/debug/pprof/";
 /** haproxy marks its own refusals; curl's header names are lower-cased. */
 const HAPROXY_REFUSAL_HEADER = REFUSAL_HEADER.toLowerCase();
-
-export function isControlPlane(node: ClusterNode): boolean {
-    return CONTROL_PLANE_LABELS.some((label) => label in node.labels);
-}
-
-function tolerates(tolerations: Toleration[], taint: ClusterNode["taints"][number]): boolean {
-    return tolerations.some((t) => {
-        if (t.effect && t.effect !== taint.effect) {
-            return false;
-        }
-        if (t.key === undefined) {
-            return t.operator === "Exists";
-        }
-        if (t.key !== taint.key) {
-            return false;
-        }
-        return t.operator === "Exists" || (t.value ?? "") === (taint.value ?? "");
-    });
-}
-
-/** whyNotScheduled's answer for a node the pod runs on but the verification cannot reach. */
-export const NO_INTERNAL_IP = "node has no InternalIP";
-
-/** Why the proxy pod will not run on `node`, or undefined when it does. */
-export function whyNotScheduled(plan: Pick<VerificationPlan, "nodeSelector" | "tolerations">, node: ClusterNode): string | undefined {
-    for (const [label, value] of Object.entries(plan.nodeSelector)) {
-        if (node.labels[label] !== value) {
-            return `node selector ${label}=${value} does not match`;
-        }
-    }
-    const tolerations = isControlPlane(node)
-        ? [...plan.tolerations, ...CONTROL_PLANE_LABELS.map((key) => ({ key, operator: "Exists" as const, effect: "NoSchedule" }))]
-        : plan.tolerations;
-    const blocking = node.taints.find((t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(tolerations, t));
-    if (blocking) {
-        return `taint ${blocking.key}${blocking.value ? `=${blocking.value}` : ""}:${blocking.effect} is not tolerated`;
-    }
-    if (!node.internalIP) {
-        return NO_INTERNAL_IP;
-    }
-    return undefined;
-}
 
 export interface PlannedChecks {
     checks: Check[];

@@ -10,9 +10,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalCluster, ProgramStack, REPO } from "../localcluster/driver";
-import { readClusterFacts } from "../../components/clusterFacts";
-import { preflight } from "../../components/preflight";
-import { resolveSettings } from "../../components/settings";
+import { readClusterFacts } from "../../cluster/clusterFacts";
+import { preflight } from "../../cluster/preflight";
+import { resolveSettings } from "../../config/settings";
 import { fixed, percentile, table } from "./lib/stats";
 
 const PREFLIGHT_CALL = /^checkCluster\(.*\);\n/m;

@@ -12,8 +12,8 @@ import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CatalogueEntry, catalogueEntry, ComponentName } from "../../components/catalogue";
-import { eventually, instantQuery, outsideTheCluster, startPrometheus } from "../../test/support/prometheus";
+import { CatalogueEntry, catalogueEntry, ComponentName } from "../../core/catalogue";
+import { eventually, instantQuery, outsideTheCluster, startPrometheus } from "../localcluster/prometheus";
 import { LocalCluster, ProgramStack } from "../localcluster/driver";
 import { fixed, table } from "./lib/stats";
 

@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CatalogueEntry, catalogueEntry, ComponentName, upstreamUrl } from "../../components/catalogue";
+import { CatalogueEntry, catalogueEntry, ComponentName, upstreamUrl } from "../../core/catalogue";
 import type { VerificationPlan } from "../../verify/plan";
 import { LocalCluster, ProgramStack } from "../localcluster/driver";
 import { ContainerMemory, measureContainer, ProxyContainer } from "./lib/proxyMemory";

@@ -6,10 +6,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { catalogueEntry, ComponentName } from "../../components/catalogue";
+import { catalogueEntry, ComponentName } from "../../core/catalogue";
 import { commandProvider, LocalCluster, ProgramStack } from "../localcluster/driver";
-import { isControlPlane, VerificationPlan } from "../../verify/plan";
-import { parseNodes } from "../../verify/kubectl";
+import { VerificationPlan } from "../../verify/plan";
+import { parseNodes } from "../../core/kubectl";
+import { isControlPlane } from "../../core/kubernetes";
 
 const STATE = process.env.EKSA_DEMO_DIR ?? "/tmp/eksa-metrics-demo";
 

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { DEFAULT_READERS } from "../../components/settings";
+import { DEFAULT_READERS } from "../../config/settings";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");

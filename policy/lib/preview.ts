@@ -4,7 +4,7 @@
 // UnknownValueError is a runtime export of @pulumi/policy's index; its proxy.d.ts is stripped, so
 // TypeScript types it loosely (test/policy/unknownDuringPreview.spec.ts checks it works).
 import { ResourceValidationArgs, StackValidationArgs, UnknownValueError } from "@pulumi/policy";
-import { UNKNOWN } from "./resources";
+import { UNKNOWN } from "../../core/resources";
 
 /** What a policy found on one resource: violations, and relevant fields unknown during preview. */
 export interface Assessment {

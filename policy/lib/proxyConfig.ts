@@ -3,7 +3,7 @@
 // credentials, and where it forwards. Pure; a rough reading, not a full parser of any of them.
 
 import * as yaml from "js-yaml";
-import { isObject } from "./resources";
+import { isObject } from "../../core/resources";
 
 export type ProxyKind = "haproxy" | "nginx" | "envoy";
 

@@ -3,7 +3,7 @@
 // Non-resource URLs are granted only by ClusterRoleBindings: a RoleBinding is namespaced, and
 // requests for /metrics have no namespace, so the authorizer never applies it to them.
 
-import { formatPath, isObject, lookup, parseKubernetesType, UNKNOWN } from "./resources";
+import { formatPath, isObject, lookup, parseKubernetesType, UNKNOWN } from "../../core/resources";
 
 export const RBAC_GROUP = "rbac.authorization.k8s.io";
 export type RbacKind = "ClusterRole" | "Role" | "ClusterRoleBinding" | "RoleBinding";

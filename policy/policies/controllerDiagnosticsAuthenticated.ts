@@ -4,10 +4,10 @@
 // --metrics-bind-addr on all interfaces, it serves plain HTTP to anyone.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { controllerImages } from "../../components/catalogue";
-import { classifyListenAddress } from "../lib/addresses";
-import { boolFlagValue, CommandLine, FlagValue, flagValues, imageProgram, Program, workloadCommandLines } from "../lib/containers";
-import { describeResource, formatPath, UNKNOWN, workloadOf } from "../lib/resources";
+import { controllerImages } from "../../core/catalogue";
+import { classifyListenAddress } from "../../core/addresses";
+import { boolFlagValue, CommandLine, FlagValue, flagValues, imageProgram, Program, workloadCommandLines } from "../../core/containers";
+import { describeResource, formatPath, UNKNOWN, workloadOf } from "../../core/resources";
 import { Assessment, assessOrNotApplicable, PolicyDocs, unknownMessage } from "../lib/preview";
 
 export const CONTROLLER_DIAGNOSTICS = "controller-diagnostics-authenticated";

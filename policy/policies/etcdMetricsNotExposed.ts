@@ -3,9 +3,9 @@
 // or in clear text on an address other nodes reach, anyone on the network reads it.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { classifyListenUrls } from "../lib/addresses";
-import { flagValues, Program, workloadCommandLines } from "../lib/containers";
-import { clusterConfigurations, describeResource, extraArgValues, flagKey, formatPath, isObject, workloadOf } from "../lib/resources";
+import { classifyListenUrls } from "../../core/addresses";
+import { flagValues, Program, workloadCommandLines } from "../../core/containers";
+import { clusterConfigurations, describeResource, extraArgValues, flagKey, formatPath, isObject, workloadOf } from "../../core/resources";
 import { ALLOWED_HOSTS_SCHEMA, AllowedHostsConfig, Assessment, assessOrNotApplicable, hostAllowed, judgeSettings, PolicyDocs, quoted, Setting, unknownMessage } from "../lib/preview";
 
 export const ETCD_METRICS = "etcd-metrics-not-exposed";

@@ -3,8 +3,8 @@
 // network the node is on.
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { classifyListenAddress } from "../lib/addresses";
-import { flagValues, Program, workloadCommandLines } from "../lib/containers";
+import { classifyListenAddress } from "../../core/addresses";
+import { flagValues, Program, workloadCommandLines } from "../../core/containers";
 import {
     CONFIG_MAP,
     ConfigDocument,
@@ -16,7 +16,7 @@ import {
     kubeadmFilesDocuments,
     lookup,
     workloadOf,
-} from "../lib/resources";
+} from "../../core/resources";
 import { ALLOWED_HOSTS_SCHEMA, AllowedHostsConfig, Assessment, assessOrNotApplicable, hostAllowed, judgeSettings, PolicyDocs, quoted, Setting, unknownMessage } from "../lib/preview";
 
 export const KUBE_PROXY_METRICS = "kube-proxy-metrics-not-on-all-interfaces";

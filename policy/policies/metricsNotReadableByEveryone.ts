@@ -5,7 +5,7 @@
 
 import { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { Binding, BUILT_IN_CLUSTER_ROLES, describeSubject, EVERYONE, isEveryone, nonResourceGrants, rbacKind, readBinding } from "../lib/rbac";
-import { describeResource, formatPath, lookup } from "../lib/resources";
+import { describeResource, formatPath, lookup } from "../../core/resources";
 import { Assessment, PolicyDocs, StackFinding, StackResource, stackResources, unknownMessage } from "../lib/preview";
 
 export const METRICS_READABLE = "metrics-not-readable-by-everyone";

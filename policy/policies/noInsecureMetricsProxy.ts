@@ -6,11 +6,11 @@
 import { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 // The one list of components and ports (the stack's own catalogue). The pack runs from this
 // checkout (`--policy-pack policy`), so it can import it; see policy/README.md for publishing.
-import { CATALOGUE } from "../../components/catalogue";
-import { classifyHost, classifyListenAddress } from "../lib/addresses";
-import { containerCommandLines, flagValues, podContainers, Program } from "../lib/containers";
+import { CATALOGUE } from "../../core/catalogue";
+import { classifyHost, classifyListenAddress } from "../../core/addresses";
+import { containerCommandLines, flagValues, podContainers, Program } from "../../core/containers";
 import { Listener, parseProxyConfig, ProxyConfig } from "../lib/proxyConfig";
-import { CONFIG_MAP, describeResource, formatPath, isKind, isObject, lookup, UNKNOWN, workloadOf } from "../lib/resources";
+import { CONFIG_MAP, describeResource, formatPath, isKind, isObject, lookup, UNKNOWN, workloadOf } from "../../core/resources";
 import { Assessment, PolicyDocs, StackFinding, StackResource, stackResources, unknownMessage } from "../lib/preview";
 
 export const INSECURE_PROXY = "no-insecure-metrics-proxy";

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from "assert";
 import { CAPI_DEPLOYMENT, CAPI_NAMESPACE, CapiManager, clusterApiVersion, deployCapiManager, removeCapiManager } from "../../dev/localcluster/capi";
-import { eventually } from "../support/prometheus";
+import { eventually } from "../../dev/localcluster/prometheus";
 import { LocalCluster, run } from "../../dev/localcluster/driver";
 
 const NS = "capi-metrics-test";

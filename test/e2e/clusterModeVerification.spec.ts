@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import { LocalCluster, ProgramStack, REPO, Result, run } from "../../dev/localcluster/driver";
-import { VERIFICATION_POD_LABEL, VERIFICATION_POD_NAME } from "../../verify/clusterMode";
+import { VERIFICATION_POD_LABEL, VERIFICATION_POD_NAME } from "../../verify/clusterPods";
 
 const LABEL = `${VERIFICATION_POD_LABEL}=${VERIFICATION_POD_NAME}`;
 const JWT = /eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/;

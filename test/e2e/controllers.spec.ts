@@ -12,7 +12,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { CapiManager, CAPI_DEPLOYMENT, CAPI_NAMESPACE, deployCapiManager } from "../../dev/localcluster/capi";
 import { LocalCluster, ProgramStack, REPO, Result, run } from "../../dev/localcluster/driver";
-import { eventually } from "../support/prometheus";
+import { eventually } from "../../dev/localcluster/prometheus";
 
 const text = (r: Result) => `${r.stdout}\n${r.stderr}`;
 const PROMETHEUS_IMAGE = "quay.io/prometheus/prometheus:v3.16.0";

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CONFIG_KEYS } from "../../components/stackConfig";
+import { CONFIG_KEYS } from "../../config/stackConfig";
 import { FleetContext, FleetFileError, parseFleet } from "../../fleet/fleetFile";
 import { kubeconfigFor } from "./kubeconfigs";
 

@@ -6,8 +6,8 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { controlPlaneBindAddressUnknownDuringPreview } from "../../policy/policies/controlPlaneBindAddressUnknownDuringPreview";
-import { controlPlaneMetricsNotOnAllInterfaces } from "../../policy/policies/controlPlaneNotOnAllInterfaces";
+import { controlPlaneMetricsBindAddressUnknownDuringPreview } from "../../policy/policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
+import { controlPlaneMetricsNotOnAllInterfaces } from "../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { asConfigFileChild, FIXTURES, fixtureDocuments, RegisteredResource, runPolicy } from "./harness";
 
 interface Registration extends RegisteredResource {
@@ -61,7 +61,7 @@ describe("policies on resources registered by k8s.yaml.ConfigFile / ConfigGroup"
         const results: string[] = [];
         for (const registration of registrations) {
             const run = await runPolicy(controlPlaneMetricsNotOnAllInterfaces, registration);
-            const unknowns = await runPolicy(controlPlaneBindAddressUnknownDuringPreview, registration);
+            const unknowns = await runPolicy(controlPlaneMetricsBindAddressUnknownDuringPreview, registration);
             assert.deepStrictEqual(unknowns.violations, []);
             results.push(`${registration.name}: ${run.notApplicable !== undefined ? "not applicable" : run.violations.length}`);
             for (const message of run.violations) {

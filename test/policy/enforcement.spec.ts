@@ -21,8 +21,8 @@ import {
     EnforcementLevel,
     PolicyConfig,
 } from "../../policy/node_modules/@pulumi/pulumi/proto/analyzer_pb";
-import { UNKNOWN_DURING_PREVIEW } from "../../policy/policies/controlPlaneBindAddressUnknownDuringPreview";
-import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneNotOnAllInterfaces";
+import { UNKNOWN_DURING_PREVIEW } from "../../policy/policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
+import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { CONTROLLER_DIAGNOSTICS } from "../../policy/policies/controllerDiagnosticsAuthenticated";
 import { ETCD_METRICS } from "../../policy/policies/etcdMetricsNotExposed";
 import { KUBE_PROXY_METRICS } from "../../policy/policies/kubeProxyMetricsNotOnAllInterfaces";

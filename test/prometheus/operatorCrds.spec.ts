@@ -6,12 +6,12 @@
  */
 import { strict as assert } from "assert";
 import { alertRuleGroups } from "../../components/alertRules";
-import { CATALOGUE, CONTROLLER_CATALOGUE } from "../../components/catalogue";
-import { targetOf } from "../../components/controllers";
+import { CATALOGUE, CONTROLLER_CATALOGUE } from "../../core/catalogue";
+import { targetOf } from "../../config/controllers";
 import {
     OperatorObjectsInput, operatorCaConfigMap, operatorPrometheusRule, operatorScrapeConfigs, operatorTokenSecret,
 } from "../../components/prometheusOperator";
-import { resolveSettings } from "../../components/settings";
+import { resolveSettings } from "../../config/settings";
 import { LocalCluster } from "../../dev/localcluster/driver";
 import { applyOperatorCrds } from "../support/prometheusOperator";
 

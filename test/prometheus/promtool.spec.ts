@@ -10,10 +10,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderAlertRules } from "../../components/alertRules";
-import { CATALOGUE, CONTROLLER_CATALOGUE } from "../../components/catalogue";
-import { targetOf } from "../../components/controllers";
+import { CATALOGUE, CONTROLLER_CATALOGUE } from "../../core/catalogue";
+import { targetOf } from "../../config/controllers";
 import { renderScrapeConfigs, ScrapeConfigInput } from "../../components/scrapeConfig";
-import { resolveSettings } from "../../components/settings";
+import { resolveSettings } from "../../config/settings";
 
 const TESTS = ["alertRules.test.yaml", "certificate.test.yaml"];
 // The inputs alertRules.test.yaml's header describes.

@@ -16,7 +16,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import * as yaml from "js-yaml";
 import { LocalCluster, ProgramStack, Result } from "../../dev/localcluster/driver";
-import { eventually, instantQuery, Job, outsideTheCluster, prometheusApi, startPrometheus } from "../support/prometheus";
+import { eventually, instantQuery, Job, outsideTheCluster, prometheusApi, startPrometheus } from "../../dev/localcluster/prometheus";
 import { applyOperatorCrds } from "../support/prometheusOperator";
 
 const API = "http://127.0.0.1:9090";

@@ -8,18 +8,19 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { catalogueEntry, componentsFor, NodeRole } from "../../components/catalogue";
+import { catalogueEntry, componentsFor, NodeRole } from "../../core/catalogue";
 import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
 import { gateContainerName, proxyPodTemplate } from "../../components/proxyPod";
-import { resolveSettings } from "../../components/settings";
+import { resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
-import { ClusterNode, VerificationPlan } from "../../verify/plan";
-import { verify } from "../../verify/verify";
+import { VerificationPlan } from "../../verify/plan";
+import { verify } from "../../verify/localMode";
 import {
     closeAll, fakeApiServer, fakeAuthenticatingComponent, FakeBehaviour, fakeOpenComponent, GATE_SA_TOKEN, READER_TOKEN, STRANGER_TOKEN, Tls,
 } from "../support/fakeComponents";
 import { Running, start, stop, waitForPort } from "../support/processes";
 import { mountScratch } from "../support/sandbox";
+import { ClusterNode } from "../../core/kubernetes";
 
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const API_PORT = 6443;

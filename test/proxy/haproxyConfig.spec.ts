@@ -4,9 +4,9 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { COMPONENT_NAMES, componentsFor, NODE_ROLES } from "../../components/catalogue";
+import { COMPONENT_NAMES, componentsFor, NODE_ROLES } from "../../core/catalogue";
 import { HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
-import { resolveSettings } from "../../components/settings";
+import { resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
 import { mountScratch } from "../support/sandbox";
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { OPERATOR_CRDS } from "../../components/prometheusOperator";
 import { LocalCluster, REPO } from "../../dev/localcluster/driver";
+import { OPERATOR_CRDS } from "../../cluster/preflight";
 
 /** The Prometheus Operator module's directory in Go's module cache (offline: `setup.sh prometheus` fetched it). */
 export function operatorModuleDir(): string {

@@ -3,11 +3,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BODY_LIMIT, parsePodLog, podManifest, podProgress, podRuns, podScript, RESULT_MARKER } from "../../verify/clusterMode";
-import { Answer, Check, ClusterNode, ControllerPod, judge, planChecks, VerificationPlan } from "../../verify/plan";
+import { BODY_LIMIT, parsePodLog, podManifest, podProgress, podRuns, podScript, RESULT_MARKER } from "../../verify/clusterPods";
+import { Answer, Check, judge, planChecks, VerificationPlan } from "../../verify/plan";
 import { curlArguments } from "../../verify/probe";
 import { runRounds } from "../../verify/run";
 import { PLAN } from "./plan.spec";
+import { ClusterNode, ControllerPod } from "../../core/kubernetes";
 
 const cp: ClusterNode = { name: "cp-1", internalIP: "10.0.0.2", labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [] };
 const CONTROLLER_PLAN: VerificationPlan = { ...PLAN, controllers: [{ name: "capi", namespace: "capi-system", selector: { app: "capi" }, port: 8443 }] };

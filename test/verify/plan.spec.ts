@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
-import { CATALOGUE } from "../../components/catalogue";
-import { Answer, Check, checkUrl, ClusterNode, ControllerPod, judge, looksLikeMetrics, planChecks, report, VerificationPlan, whyNotScheduled } from "../../verify/plan";
+import { CATALOGUE } from "../../core/catalogue";
+import { Answer, Check, checkUrl, judge, looksLikeMetrics, planChecks, report, VerificationPlan } from "../../verify/plan";
+import { ClusterNode, ControllerPod, whyNotScheduled } from "../../core/kubernetes";
 
 export const PLAN: VerificationPlan = {
     serviceAccount: { name: "prometheus-server", namespace: "observability" },

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { CATALOGUE } from "../../../components/catalogue";
+import { CATALOGUE } from "../../../core/catalogue";
 import { metricsExposureUnknownDuringPreview } from "../../../policy/policies/metricsExposureUnknownDuringPreview";
 import { INSECURE_PROXY, noInsecureMetricsProxy } from "../../../policy/policies/noInsecureMetricsProxy";
 import { asConfigFileChild, fixtureDocuments, RegisteredResource, runPolicy, runStackPolicy, StackViolation, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";

@@ -1,0 +1,66 @@
+import { strict as assert } from "assert";
+import { CATALOGUE, catalogueEntry } from "../../core/catalogue";
+import { renderHaproxyConfig } from "../../components/haproxy";
+
+const fronted = CATALOGUE.filter((c) => c.authenticator === "upstream");
+const render = (overrides: Partial<Parameters<typeof renderHaproxyConfig>[0]> = {}) =>
+    renderHaproxyConfig({ components: fronted, healthPort: 10263, serverTimeoutSeconds: 30, description: "test", ...overrides });
+
+function section(config: string, header: string): string[] {
+    const lines = config.split("\n");
+    const start = lines.indexOf(header);
+    assert.ok(start >= 0, `no section ${header}`);
+    const end = lines.findIndex((l, i) => i > start && l !== "" && !l.startsWith(" "));
+    return lines.slice(start + 1, end < 0 ? undefined : end).filter((l) => l.trim() !== "").map((l) => l.trim());
+}
+
+describe("haproxy.cfg", () => {
+    it("binds every listener to NODE_IP only, never to all interfaces", () => {
+        const config = render();
+        const binds = config.split("\n").filter((l) => l.trim().startsWith("bind "));
+        assert.deepEqual(binds.map((b) => b.trim().split(" ")[1]), ['"${NODE_IP}:10263"', '"${NODE_IP}:10257"', '"${NODE_IP}:10259"']);
+        assert.doesNotMatch(config, /0\.0\.0\.0|\*:|:::|bind :/);
+    });
+
+    it("terminates TLS and lets only GET /metrics through, marking its refusals", () => {
+        const kcm = section(render(), "frontend kube-controller-manager");
+        assert.deepEqual(kcm, [
+            'bind "${NODE_IP}:10257" ssl crt /etc/eksa-metrics/tls/haproxy.pem alpn http/1.1',
+            'http-request deny deny_status 403 content-type text/plain string "only GET /metrics is served here" hdr X-Eksa-Metrics-Proxy refused unless { method GET } { path /metrics }',
+            "default_backend kube-controller-manager",
+        ]);
+    });
+
+    it("forwards to the https upstream on loopback with health checks", () => {
+        const backend = section(render(), "backend kube-scheduler");
+        assert.deepEqual(backend, [
+            "option httpchk",
+            "http-check send meth GET uri /healthz",
+            "http-check expect status 200",
+            "server kube-scheduler 127.0.0.1:10259 ssl verify none check inter 10s fall 3 rise 1",
+        ]);
+    });
+
+    it("waits for the upstream at least as long as Prometheus' scrape timeout", () => {
+        assert.ok(section(render({ serverTimeoutSeconds: 45 }), "defaults").includes("timeout server 45s"));
+    });
+
+    it("serves a health endpoint that does not depend on the components", () => {
+        assert.deepEqual(section(render({ healthPort: 10300 }), "frontend health"), [
+            'bind "${NODE_IP}:10300"',
+            'http-request return status 200 content-type text/plain string "ok" if { path /healthz }',
+            "http-request deny deny_status 404",
+        ]);
+    });
+
+    it("renders only the components it is given", () => {
+        const config = render({ components: [catalogueEntry("kube-scheduler")] });
+        assert.match(config, /frontend kube-scheduler/);
+        assert.doesNotMatch(config, /kube-controller-manager/);
+    });
+
+    it("refuses to front a component that does not check tokens itself, or nothing", () => {
+        assert.throws(() => render({ components: [catalogueEntry("etcd")] }), /etcd does not authenticate tokens itself/);
+        assert.throws(() => render({ components: [] }), /no component to front/);
+    });
+});
