@@ -33,7 +33,12 @@ function allowed(from, to) {
 }
 
 const importsDownward = {
-    meta: { type: "problem", messages: { upward: "{{from}}/ may not import {{to}}/ ({{spec}}): imports go only to lower layers (eslint.config.mjs LAYERS)" } },
+    meta: {
+        type: "problem",
+        messages: {
+            upward: "{{from}}/ may not import {{to}}/ ({{spec}}): imports go only to lower layers (eslint.config.mjs LAYERS)",
+        },
+    },
     create(context) {
         const from = layerOf(context.filename);
         function check(node, source) {
@@ -50,7 +55,8 @@ const importsDownward = {
             ExportNamedDeclaration: (node) => check(node, node.source),
             ExportAllDeclaration: (node) => check(node, node.source),
             ImportExpression: (node) => check(node, node.source),
-            CallExpression: (node) => node.callee.type === "Identifier" && node.callee.name === "require" && check(node, node.arguments[0]),
+            CallExpression: (node) =>
+                node.callee.type === "Identifier" && node.callee.name === "require" && check(node, node.arguments[0]),
         };
     },
 };
@@ -64,7 +70,10 @@ export default tseslint.config(
             "layers/imports-downward": "error",
             // Kubernetes objects and the engine's JSON are untyped data here; tsc's strict mode guards the rest.
             "@typescript-eslint/no-explicit-any": "off",
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true }],
+            "@typescript-eslint/no-unused-vars": [
+                "error",
+                { argsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true },
+            ],
         },
     },
 );

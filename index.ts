@@ -31,7 +31,8 @@ const stackLabel = stackLabelValue(pulumi.getProject(), pulumi.getStack());
 function checkCluster(kubeconfig: string, settings: Settings): string[] {
     const identity = { stackLabel, dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` };
     const read = readClusterFacts(kubeconfig, settings);
-    const result = "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
+    const result =
+        "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
     for (const line of describePlacement(result)) {
         pulumi.log.info(`preflight: ${line}`);
     }
@@ -39,7 +40,9 @@ function checkCluster(kubeconfig: string, settings: Settings): string[] {
         pulumi.log.warn(`preflight: ${warning}`);
     }
     if (result.errors.length > 0) {
-        throw new pulumi.RunError(new SettingsError(result.errors, "the cluster is not ready for this stack (preflight)").message);
+        throw new pulumi.RunError(
+            new SettingsError(result.errors, "the cluster is not ready for this stack (preflight)").message,
+        );
     }
     return expectedControllers(settings.controllers.expect, "facts" in read ? read.facts.deployments : undefined);
 }
@@ -52,15 +55,25 @@ const cluster = new k8s.Provider("cluster", {
     enableServerSideApply: true,
 });
 
-const metrics = new MetricsStack("eksa-metrics", {
-    ...args,
-    kubeconfig: pulumi.secret(args.kubeconfig!),
-    // The component does not read the cluster: it is told which controllers are there.
-    controllers: { ...args.controllers, expect },
-}, { providers: [cluster] });
+const metrics = new MetricsStack(
+    "eksa-metrics",
+    {
+        ...args,
+        kubeconfig: pulumi.secret(args.kubeconfig!),
+        // The component does not read the cluster: it is told which controllers are there.
+        controllers: { ...args.controllers, expect },
+    },
+    { providers: [cluster] },
+);
 // While `up` awaits the DaemonSets, their pods' reasons (the scheduler's) are told, not only a timeout at the end.
 if (!pulumi.runtime.isDryRun()) {
-    watchRollout(args.kubeconfig as string, settings.namespace, stackLabel, metrics.daemonSets, settings.rolloutTimeoutMinutes);
+    watchRollout(
+        args.kubeconfig as string,
+        settings.namespace,
+        stackLabel,
+        metrics.daemonSets,
+        settings.rolloutTimeoutMinutes,
+    );
 }
 
 export const namespace = metrics.namespace;

@@ -8,7 +8,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DeploymentFact } from "../config/controllers";
-import { canICommand, ClusterFacts, DaemonSetFact, Permission, PermissionAnswer, PodFact, verificationPermissions } from "./preflight";
+import {
+    canICommand,
+    ClusterFacts,
+    DaemonSetFact,
+    Permission,
+    PermissionAnswer,
+    PodFact,
+    verificationPermissions,
+} from "./preflight";
 import { Settings } from "../config/settings";
 import { kubectlSync, parseNodes, privateKubeconfigFile } from "../core/kubectl";
 
@@ -18,7 +26,12 @@ const LISTED = "nodes,namespaces,serviceaccounts,daemonsets.apps,pods";
 
 export interface Item {
     kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
+    metadata: {
+        name: string;
+        namespace?: string;
+        labels?: Record<string, string>;
+        ownerReferences?: { kind: string; name: string; controller?: boolean }[];
+    };
     spec?: any;
     status?: any;
 }
@@ -42,9 +55,12 @@ function declaredHostPorts(podSpec: any): number[] {
 
 /** The node a Pending DaemonSet pod is pinned to (the DaemonSet controller's node affinity). */
 function pinnedNode(podSpec: any): string | undefined {
-    const terms = podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    const terms =
+        podSpec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     for (const term of terms) {
-        const field = (term.matchFields ?? []).find((f: any) => f.key === "metadata.name" && f.operator === "In" && f.values?.length === 1);
+        const field = (term.matchFields ?? []).find(
+            (f: any) => f.key === "metadata.name" && f.operator === "In" && f.values?.length === 1,
+        );
         if (field) {
             return field.values[0];
         }
@@ -97,18 +113,24 @@ export function accessReviews(permissions: Permission[]): object {
         items: permissions.map(({ verb, resource, subresource, namespace }) => ({
             apiVersion: "authorization.k8s.io/v1",
             kind: "SelfSubjectAccessReview",
-            spec: { resourceAttributes: { namespace, verb, group: "", resource, ...(subresource ? { subresource } : {}) } },
+            spec: {
+                resourceAttributes: { namespace, verb, group: "", resource, ...(subresource ? { subresource } : {}) },
+            },
         })),
     };
 }
 
 /** One line per review `kubectl create --output jsonpath=` prints: namespace|verb|resource|subresource|allowed. */
-export const ACCESS_REVIEW_LINE = "{.spec.resourceAttributes.namespace}|{.spec.resourceAttributes.verb}|{.spec.resourceAttributes.resource}|{.spec.resourceAttributes.subresource}|{.status.allowed}{\"\\n\"}";
+export const ACCESS_REVIEW_LINE =
+    '{.spec.resourceAttributes.namespace}|{.spec.resourceAttributes.verb}|{.spec.resourceAttributes.resource}|{.spec.resourceAttributes.subresource}|{.status.allowed}{"\\n"}';
 
 const permissionKey = (p: Permission) => [p.namespace, p.verb, p.resource, p.subresource ?? ""].join("|");
 
 /** The answers to `permissions` in that output, matched by what each line asked, or what has none. Pure. */
-export function parseAccessReviews(output: string, permissions: Permission[]): { answers: PermissionAnswer[] } | { unanswered: Permission[] } {
+export function parseAccessReviews(
+    output: string,
+    permissions: Permission[],
+): { answers: PermissionAnswer[] } | { unanswered: Permission[] } {
     const allowed = new Map<string, boolean>();
     for (const line of output.split("\n")) {
         const fields = line.trim().split("|");
@@ -117,18 +139,27 @@ export function parseAccessReviews(output: string, permissions: Permission[]): {
         }
     }
     const unanswered = permissions.filter((p) => !allowed.has(permissionKey(p)));
-    return unanswered.length > 0 ? { unanswered } : { answers: permissions.map((p) => ({ ...p, allowed: allowed.get(permissionKey(p))! })) };
+    return unanswered.length > 0
+        ? { unanswered }
+        : { answers: permissions.map((p) => ({ ...p, allowed: allowed.get(permissionKey(p))! })) };
 }
 
 /** The facts in `kubectl get <LISTED> --all-namespaces --output json` and /version's answer. Pure. */
-export function parseFacts(listJson: string, versionJson: string, permissions: PermissionAnswer[] | undefined): ClusterFacts {
+export function parseFacts(
+    listJson: string,
+    versionJson: string,
+    permissions: PermissionAnswer[] | undefined,
+): ClusterFacts {
     const items = (JSON.parse(listJson) as { items: Item[] }).items;
     const of = (kind: string) => items.filter((i) => i.kind === kind);
     return {
         version: JSON.parse(versionJson),
         nodes: parseNodes(JSON.stringify({ items: of("Node") })),
         namespaces: of("Namespace").map((i) => ({ name: i.metadata.name, labels: i.metadata.labels ?? {} })),
-        serviceAccounts: of("ServiceAccount").map((i) => ({ namespace: i.metadata.namespace ?? "", name: i.metadata.name })),
+        serviceAccounts: of("ServiceAccount").map((i) => ({
+            namespace: i.metadata.namespace ?? "",
+            name: i.metadata.name,
+        })),
         daemonSets: of("DaemonSet").map(daemonSetFact),
         pods: of("Pod").map(podFact),
         verificationPermissions: permissions,
@@ -136,7 +167,10 @@ export function parseFacts(listJson: string, versionJson: string, permissions: P
 }
 
 /** The cluster's facts, or why they could not be read. */
-export function readClusterFacts(kubeconfigText: string, settings: Settings): { facts: ClusterFacts } | { unreadable: string } {
+export function readClusterFacts(
+    kubeconfigText: string,
+    settings: Settings,
+): { facts: ClusterFacts } | { unreadable: string } {
     const kubeconfig = privateKubeconfigFile(kubeconfigText);
     try {
         const ask = (args: string[]) => kubectlSync(kubeconfig.file, args, REQUEST_TIMEOUT_SECONDS);
@@ -160,7 +194,9 @@ export function readClusterFacts(kubeconfigText: string, settings: Settings): { 
             }
             const parsed = parseAccessReviews(asked.stdout, wanted);
             if ("unanswered" in parsed) {
-                return { unreadable: `no answer to ${parsed.unanswered.map(canICommand).join("; ")} (kubectl create of SelfSubjectAccessReviews printed: ${JSON.stringify(asked.stdout.slice(0, 200))})` };
+                return {
+                    unreadable: `no answer to ${parsed.unanswered.map(canICommand).join("; ")} (kubectl create of SelfSubjectAccessReviews printed: ${JSON.stringify(asked.stdout.slice(0, 200))})`,
+                };
             }
             permissions = parsed.answers;
         }
@@ -170,13 +206,18 @@ export function readClusterFacts(kubeconfigText: string, settings: Settings): { 
             if (names.error) {
                 return { unreadable: names.error.message };
             }
-            crds = names.stdout.split("\n").filter(Boolean).map((n) => n.replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, ""));
+            crds = names.stdout
+                .split("\n")
+                .filter(Boolean)
+                .map((n) => n.replace(/^customresourcedefinition\.apiextensions\.k8s\.io\//, ""));
         }
         let deployments: Pick<ClusterFacts, "deployments" | "deploymentsUnreadable"> = {};
         if (settings.controllers.expect?.length !== 0) {
             // Its own request: a user who may not list Deployments still gets the other checks.
             const listed = ask(["get", "deployments.apps", "--all-namespaces", "--output", "json"]);
-            deployments = listed.error ? { deploymentsUnreadable: listed.error.message } : { deployments: parseDeployments(listed.stdout) };
+            deployments = listed.error
+                ? { deploymentsUnreadable: listed.error.message }
+                : { deployments: parseDeployments(listed.stdout) };
         }
         return { facts: { ...parseFacts(list.stdout, version.stdout, permissions), crds, ...deployments } };
     } finally {

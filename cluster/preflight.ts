@@ -8,7 +8,12 @@
  * known for sure (an untested version, readers declared as not there yet, an unlabelled namespace).
  */
 import { ComponentName, componentsFor, NodeRole } from "../core/catalogue";
-import { ControllerPresence, DeploymentFact, diagnosticsConcerns, resolveControllerPresence } from "../config/controllers";
+import {
+    ControllerPresence,
+    DeploymentFact,
+    diagnosticsConcerns,
+    resolveControllerPresence,
+} from "../config/controllers";
 import { labelSelector, PROXY_APP_LABEL, STACK_LABEL } from "../core/labels";
 import { Settings, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
 import { ClusterNode, CONTROL_PLANE_LABEL, isControlPlane, NO_INTERNAL_IP, whyNotScheduled } from "../core/kubernetes";
@@ -18,12 +23,18 @@ import { ClusterNode, CONTROL_PLANE_LABEL, isControlPlane, NO_INTERNAL_IP, whyNo
 export const OPERATOR_CRDS = ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"];
 
 /** The preflight's errors when the operator's objects are asked for but the cluster lacks their CRDs; `key` spells a config key. */
-export function operatorCrdProblems(enabled: boolean, crdsInCluster: readonly string[], key = (k: string) => k): string[] {
+export function operatorCrdProblems(
+    enabled: boolean,
+    crdsInCluster: readonly string[],
+    key = (k: string) => k,
+): string[] {
     if (!enabled) {
         return [];
     }
-    return OPERATOR_CRDS.filter((crd) => !crdsInCluster.includes(crd)).map((crd) =>
-        `${key("prometheusOperator.enabled")}: the cluster has no CustomResourceDefinition ${crd}. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set ${key("prometheusOperator.enabled")} to false`);
+    return OPERATOR_CRDS.filter((crd) => !crdsInCluster.includes(crd)).map(
+        (crd) =>
+            `${key("prometheusOperator.enabled")}: the cluster has no CustomResourceDefinition ${crd}. Install the Prometheus Operator (e.g. kube-prometheus-stack) first, or set ${key("prometheusOperator.enabled")} to false`,
+    );
 }
 
 export const SUPPORTED_MINORS = { oldest: 28, newest: 34 };
@@ -35,9 +46,16 @@ export const MINIMUM_MINOR = 25;
 /** The EKS Anywhere docs page's manual install (shared/seeds/004): its DaemonSet, ConfigMap and pod label. */
 export const DOCS_PROXY_NAME = "metrics-proxy";
 /** A right the verification needs of the kubeconfig's user, as `kubectl auth can-i` asks it. */
-export interface Permission { verb: string; resource: string; subresource?: string; namespace: string }
+export interface Permission {
+    verb: string;
+    resource: string;
+    subresource?: string;
+    namespace: string;
+}
 /** The API server's answer (a SelfSubjectAccessReview, what `kubectl auth can-i` asks). */
-export interface PermissionAnswer extends Permission { allowed: boolean }
+export interface PermissionAnswer extends Permission {
+    allowed: boolean;
+}
 /**
  * Cluster mode: what verify/clusterMode.ts does with pods in each of its namespaces: creates them, polls
  * them (get), reads their logs (get pods/log), deletes them, and deletes leftovers by label selector
@@ -51,12 +69,19 @@ const POD_PERMISSIONS: Omit<Permission, "namespace">[] = [
     { verb: "get", resource: "pods", subresource: "log" },
 ];
 /** Local mode: TokenRequest (`kubectl create token`) for the reader and for the unbound account. */
-const TOKEN_PERMISSION: Omit<Permission, "namespace"> = { verb: "create", resource: "serviceaccounts", subresource: "token" };
+const TOKEN_PERMISSION: Omit<Permission, "namespace"> = {
+    verb: "create",
+    resource: "serviceaccounts",
+    subresource: "token",
+};
 /** Pod Security levels that refuse host-network pods and host ports. */
 const REFUSING_POD_SECURITY = ["baseline", "restricted"];
 const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
-export interface NamespaceFact { name: string; labels: Record<string, string> }
+export interface NamespaceFact {
+    name: string;
+    labels: Record<string, string>;
+}
 
 /** A pod that holds (or, Pending, waits for) host ports on a node. */
 export interface PodFact {
@@ -139,7 +164,16 @@ export function isDocsProxy(ds: DaemonSetFact): boolean {
  */
 export function docsProxyRemovalArgs(ds: DaemonSetFact): string[][] {
     return [
-        ["delete", "daemonset", ds.name, "--namespace", ds.namespace, "--cascade=foreground", "--wait", "--ignore-not-found"],
+        [
+            "delete",
+            "daemonset",
+            ds.name,
+            "--namespace",
+            ds.namespace,
+            "--cascade=foreground",
+            "--wait",
+            "--ignore-not-found",
+        ],
         ...ds.configMaps.map((cm) => ["delete", "configmap", cm, "--namespace", ds.namespace, "--ignore-not-found"]),
     ];
 }
@@ -162,7 +196,11 @@ export function hostPortsOf(role: NodeRole, settings: Settings): Map<number, str
 
 export function placeNode(settings: Settings, node: ClusterNode): NodePlacement {
     if (isControlPlane(node) && node.labels[CONTROL_PLANE_LABEL] !== "") {
-        return { node: node.name, components: [], skipped: `a control-plane node without the label ${CONTROL_PLANE_LABEL}="" that the control-plane DaemonSet selects on` };
+        return {
+            node: node.name,
+            components: [],
+            skipped: `a control-plane node without the label ${CONTROL_PLANE_LABEL}="" that the control-plane DaemonSet selects on`,
+        };
     }
     const role: NodeRole = isControlPlane(node) ? "control-plane" : "worker";
     const components = componentsFor(role, settings.components).map((c) => c.name);
@@ -171,18 +209,26 @@ export function placeNode(settings: Settings, node: ClusterNode): NodePlacement 
     }
     const reason = whyNotScheduled(settings, node);
     // Without an InternalIP the pod still runs; only the verification leaves the node out.
-    return reason && reason !== NO_INTERNAL_IP ? { node: node.name, role, components: [], skipped: reason } : { node: node.name, role, components };
+    return reason && reason !== NO_INTERNAL_IP
+        ? { node: node.name, role, components: [], skipped: reason }
+        : { node: node.name, role, components };
 }
 
 function checkVersion(facts: ClusterFacts, key: (k: string) => string, errors: string[], warnings: string[]): void {
     const minor = Number.parseInt(facts.version.minor, 10);
     const range = `1.${SUPPORTED_MINORS.oldest} to 1.${SUPPORTED_MINORS.newest}`;
     if (facts.version.major !== "1" || Number.isNaN(minor)) {
-        errors.push(`${key("kubeconfig")}: the cluster reports version ${facts.version.gitVersion}, which is not a Kubernetes 1.x. Point the kubeconfig at the cluster's kube-apiserver (supported: ${range})`);
+        errors.push(
+            `${key("kubeconfig")}: the cluster reports version ${facts.version.gitVersion}, which is not a Kubernetes 1.x. Point the kubeconfig at the cluster's kube-apiserver (supported: ${range})`,
+        );
     } else if (minor < MINIMUM_MINOR) {
-        errors.push(`${key("kubeconfig")}: the cluster runs Kubernetes ${facts.version.gitVersion}; the proxy needs 1.${MINIMUM_MINOR} or later (Pod Security admission, TokenRequest). Upgrade the cluster (supported: ${range})`);
+        errors.push(
+            `${key("kubeconfig")}: the cluster runs Kubernetes ${facts.version.gitVersion}; the proxy needs 1.${MINIMUM_MINOR} or later (Pod Security admission, TokenRequest). Upgrade the cluster (supported: ${range})`,
+        );
     } else if (minor < SUPPORTED_MINORS.oldest || minor > SUPPORTED_MINORS.newest) {
-        warnings.push(`${key("kubeconfig")}: the cluster runs Kubernetes ${facts.version.gitVersion}, outside the tested ${range}. It should work; the verification after the rollout will tell`);
+        warnings.push(
+            `${key("kubeconfig")}: the cluster runs Kubernetes ${facts.version.gitVersion}, outside the tested ${range}. It should work; the verification after the rollout will tell`,
+        );
     }
 }
 
@@ -191,25 +237,42 @@ function hasServiceAccount(facts: ClusterFacts, sa: { name: string; namespace: s
 }
 
 function missingWhy(facts: ClusterFacts, sa: { name: string; namespace: string }): string {
-    return facts.namespaces.some((n) => n.name === sa.namespace) ? "does not exist" : `does not exist (nor does namespace ${sa.namespace})`;
+    return facts.namespaces.some((n) => n.name === sa.namespace)
+        ? "does not exist"
+        : `does not exist (nor does namespace ${sa.namespace})`;
 }
 
-function checkReaders(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[], warnings: string[]): void {
+function checkReaders(
+    settings: Settings,
+    facts: ClusterFacts,
+    key: (k: string) => string,
+    errors: string[],
+    warnings: string[],
+): void {
     const verifier = settings.verify.enabled ? settings.verify.serviceAccount : undefined;
     settings.readers.forEach((reader, i) => {
-        if (reader.kind !== "ServiceAccount" || hasServiceAccount(facts, { name: reader.name, namespace: reader.namespace! })) {
+        if (
+            reader.kind !== "ServiceAccount" ||
+            hasServiceAccount(facts, { name: reader.name, namespace: reader.namespace! })
+        ) {
             return;
         }
         const sa = `ServiceAccount ${reader.namespace}/${reader.name}`;
         const why = missingWhy(facts, { name: reader.name, namespace: reader.namespace! });
         if (settings.readersMayNotExistYet) {
             const own = settings.verifierServiceAccount;
-            const verifiedWith = own ? `; the verification uses ${own.namespace}/${own.name}, which this stack creates` : "";
-            warnings.push(`${key(`readers[${i}]`)}: ${sa} ${why} yet; it is bound now and can read the metrics once it exists (readersMayNotExistYet)${verifiedWith}`);
+            const verifiedWith = own
+                ? `; the verification uses ${own.namespace}/${own.name}, which this stack creates`
+                : "";
+            warnings.push(
+                `${key(`readers[${i}]`)}: ${sa} ${why} yet; it is bound now and can read the metrics once it exists (readersMayNotExistYet)${verifiedWith}`,
+            );
             return;
         }
         const usedByVerification = verifier?.name === reader.name && verifier.namespace === reader.namespace;
-        errors.push(`${key(`readers[${i}]`)}: ${sa} ${why}${usedByVerification ? ", and the verification needs its token" : ""}. Create it first (e.g. install Prometheus), or set ${key("readersMayNotExistYet")} true to bind it now and verify with a service account this stack creates`);
+        errors.push(
+            `${key(`readers[${i}]`)}: ${sa} ${why}${usedByVerification ? ", and the verification needs its token" : ""}. Create it first (e.g. install Prometheus), or set ${key("readersMayNotExistYet")} true to bind it now and verify with a service account this stack creates`,
+        );
     });
 }
 
@@ -225,7 +288,7 @@ function verificationAccounts(settings: Settings): Map<string, string[]> {
         return accounts;
     }
     for (const { namespace, name } of [sa, { namespace: settings.namespace, name: UNBOUND_SERVICE_ACCOUNT }]) {
-        accounts.set(namespace, [...accounts.get(namespace) ?? [], name]);
+        accounts.set(namespace, [...(accounts.get(namespace) ?? []), name]);
     }
     return accounts;
 }
@@ -249,13 +312,19 @@ function describeGrant(refused: Permission[]): string {
     const verbs = new Map<string, string[]>();
     for (const p of refused) {
         const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
-        verbs.set(resource, [...verbs.get(resource) ?? [], p.verb]);
+        verbs.set(resource, [...(verbs.get(resource) ?? []), p.verb]);
     }
-    const and = (words: string[]) => words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+    const and = (words: string[]) =>
+        words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
     return and([...verbs].map(([resource, v]) => `${and(v)} on ${resource}`));
 }
 
-function checkVerificationPermissions(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[]): void {
+function checkVerificationPermissions(
+    settings: Settings,
+    facts: ClusterFacts,
+    key: (k: string) => string,
+    errors: string[],
+): void {
     const cluster = settings.verify.mode === "cluster";
     for (const [namespace, names] of verificationAccounts(settings)) {
         const refused = (facts.verificationPermissions ?? []).filter((p) => p.namespace === namespace && !p.allowed);
@@ -263,69 +332,121 @@ function checkVerificationPermissions(settings: Settings, facts: ClusterFacts, k
             continue;
         }
         const accounts = `ServiceAccount${names.length > 1 ? "s" : ""} ${names.map((name) => `${namespace}/${name}`).join(" and ")}`;
-        const what = cluster ? `run the verification's pods as ${accounts} in namespace ${namespace}` : `create tokens for ${accounts}`;
-        const other = cluster ? `"local" to verify from this machine with tokens` : `"cluster" to verify from pods in the cluster`;
+        const what = cluster
+            ? `run the verification's pods as ${accounts} in namespace ${namespace}`
+            : `create tokens for ${accounts}`;
+        const other = cluster
+            ? `"local" to verify from this machine with tokens`
+            : `"cluster" to verify from pods in the cluster`;
         const answers = refused.map((p) => `${canICommand(p)}: no`).join("; ");
-        errors.push(`${key("kubeconfig")}: its user may not ${what} (${answers}), which the verification does with ${key("verify.mode")} "${settings.verify.mode}". Grant it ${describeGrant(refused)} in ${namespace}, set ${key("verify.mode")} ${other}, or set ${key("verify.enabled")} false`);
+        errors.push(
+            `${key("kubeconfig")}: its user may not ${what} (${answers}), which the verification does with ${key("verify.mode")} "${settings.verify.mode}". Grant it ${describeGrant(refused)} in ${namespace}, set ${key("verify.mode")} ${other}, or set ${key("verify.enabled")} false`,
+        );
     }
 }
 
-function checkVerification(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[]): void {
+function checkVerification(
+    settings: Settings,
+    facts: ClusterFacts,
+    key: (k: string) => string,
+    errors: string[],
+): void {
     const sa = settings.verify.serviceAccount;
     if (!settings.verify.enabled || sa === undefined) {
         return;
     }
-    const reader = settings.readers.some((r) => r.kind === "ServiceAccount" && r.name === sa.name && r.namespace === sa.namespace);
+    const reader = settings.readers.some(
+        (r) => r.kind === "ServiceAccount" && r.name === sa.name && r.namespace === sa.namespace,
+    );
     // A missing reader is reported once, by checkReaders; the stack's own service account is made by `up`.
     if (!settings.verifierServiceAccount && !reader && !hasServiceAccount(facts, sa)) {
-        errors.push(`${key("verify.serviceAccount")}: ServiceAccount ${sa.namespace}/${sa.name} ${missingWhy(facts, sa)}, and the verification needs its token. Create it, name another with ${key("verify.serviceAccount")}, or set ${key("verify.enabled")} false`);
+        errors.push(
+            `${key("verify.serviceAccount")}: ServiceAccount ${sa.namespace}/${sa.name} ${missingWhy(facts, sa)}, and the verification needs its token. Create it, name another with ${key("verify.serviceAccount")}, or set ${key("verify.enabled")} false`,
+        );
     }
     checkVerificationPermissions(settings, facts, key, errors);
 }
 
-function checkNamespace(settings: Settings, facts: ClusterFacts, identity: StackIdentity, key: (k: string) => string, errors: string[], warnings: string[]): void {
+function checkNamespace(
+    settings: Settings,
+    facts: ClusterFacts,
+    identity: StackIdentity,
+    key: (k: string) => string,
+    errors: string[],
+    warnings: string[],
+): void {
     const ns = facts.namespaces.find((n) => n.name === settings.namespace);
     if (!ns) {
         if (!settings.createNamespace) {
-            errors.push(`${key("namespace")}: namespace ${settings.namespace} does not exist and ${key("createNamespace")} is false. Create it (kubectl create namespace ${settings.namespace} && kubectl label namespace ${settings.namespace} ${ENFORCE_LABEL}=privileged), or set ${key("createNamespace")} true`);
+            errors.push(
+                `${key("namespace")}: namespace ${settings.namespace} does not exist and ${key("createNamespace")} is false. Create it (kubectl create namespace ${settings.namespace} && kubectl label namespace ${settings.namespace} ${ENFORCE_LABEL}=privileged), or set ${key("createNamespace")} true`,
+            );
         }
         return;
     }
     if (settings.createNamespace) {
         const owner = ns.labels[STACK_LABEL];
         // Namespaces made before the stack label have none; our proxy's pods in it say whose it is.
-        const ours = owner === identity.stackLabel
-            || (owner === undefined && facts.pods.some((p) => p.namespace === ns.name && p.labels["app.kubernetes.io/name"] === PROXY_APP_LABEL));
+        const ours =
+            owner === identity.stackLabel ||
+            (owner === undefined &&
+                facts.pods.some(
+                    (p) => p.namespace === ns.name && p.labels["app.kubernetes.io/name"] === PROXY_APP_LABEL,
+                ));
         if (!ours) {
-            errors.push(`${key("namespace")}: namespace ${ns.name} already exists${owner ? ` and belongs to another eksa-metrics stack (${STACK_LABEL}=${owner})` : ", made by someone else"}, and ${key("createNamespace")} true would take it over (and delete it on destroy). Set ${key("createNamespace")} false to use it, or choose another ${key("namespace")}`);
+            errors.push(
+                `${key("namespace")}: namespace ${ns.name} already exists${owner ? ` and belongs to another eksa-metrics stack (${STACK_LABEL}=${owner})` : ", made by someone else"}, and ${key("createNamespace")} true would take it over (and delete it on destroy). Set ${key("createNamespace")} false to use it, or choose another ${key("namespace")}`,
+            );
         }
         return;
     }
     const enforce = ns.labels[ENFORCE_LABEL];
     if (enforce !== undefined && REFUSING_POD_SECURITY.includes(enforce)) {
-        errors.push(`${key("namespace")}: namespace ${ns.name} enforces Pod Security "${enforce}", which refuses the proxy's host-network pods and host ports (the DaemonSets would never get a pod). Label it privileged: kubectl label namespace ${ns.name} ${ENFORCE_LABEL}=privileged --overwrite`);
+        errors.push(
+            `${key("namespace")}: namespace ${ns.name} enforces Pod Security "${enforce}", which refuses the proxy's host-network pods and host ports (the DaemonSets would never get a pod). Label it privileged: kubectl label namespace ${ns.name} ${ENFORCE_LABEL}=privileged --overwrite`,
+        );
     } else if (enforce === undefined) {
-        warnings.push(`${key("namespace")}: namespace ${ns.name} has no ${ENFORCE_LABEL} label, so the cluster's default Pod Security level applies: fine if that is privileged (Kubernetes' default), fatal if your API server defaults to baseline or restricted. Label it: kubectl label namespace ${ns.name} ${ENFORCE_LABEL}=privileged`);
+        warnings.push(
+            `${key("namespace")}: namespace ${ns.name} has no ${ENFORCE_LABEL} label, so the cluster's default Pod Security level applies: fine if that is privileged (Kubernetes' default), fatal if your API server defaults to baseline or restricted. Label it: kubectl label namespace ${ns.name} ${ENFORCE_LABEL}=privileged`,
+        );
     }
 }
 
-function checkControlPlane(settings: Settings, facts: ClusterFacts, placement: NodePlacement[], key: (k: string) => string, errors: string[]): void {
+function checkControlPlane(
+    settings: Settings,
+    facts: ClusterFacts,
+    placement: NodePlacement[],
+    key: (k: string) => string,
+    errors: string[],
+): void {
     const served = new Set(placement.flatMap((p) => p.components));
     const cpComponents = settings.components.filter((c) => c.placement === "control-plane").map((c) => c.name);
     const selected = facts.nodes.filter((n) => n.labels[CONTROL_PLANE_LABEL] === "");
     if (cpComponents.length > 0 && selected.length === 0) {
-        errors.push(`${key("components")}: ${cpComponents.join(", ")} run on control-plane nodes, but no node is labelled ${CONTROL_PLANE_LABEL}="" (nodes: ${facts.nodes.map((n) => n.name).join(", ") || "none"}). Point the kubeconfig at the right cluster, label its control-plane nodes, or turn these components off`);
+        errors.push(
+            `${key("components")}: ${cpComponents.join(", ")} run on control-plane nodes, but no node is labelled ${CONTROL_PLANE_LABEL}="" (nodes: ${facts.nodes.map((n) => n.name).join(", ") || "none"}). Point the kubeconfig at the right cluster, label its control-plane nodes, or turn these components off`,
+        );
         return;
     }
     for (const name of settings.components.map((c) => c.name).filter((n) => !served.has(n))) {
-        const reasons = placement.filter((p) => p.skipped && (p.role === "control-plane" || name === "kube-proxy")).map((p) => `${p.node}: ${p.skipped}`);
-        errors.push(`${key(`components.${name}`)}: no node will run its proxy (${reasons.join("; ") || "no node"}). Add the missing toleration to ${key("tolerations")}, fix ${key("nodeSelector")}, or turn it off`);
+        const reasons = placement
+            .filter((p) => p.skipped && (p.role === "control-plane" || name === "kube-proxy"))
+            .map((p) => `${p.node}: ${p.skipped}`);
+        errors.push(
+            `${key(`components.${name}`)}: no node will run its proxy (${reasons.join("; ") || "no node"}). Add the missing toleration to ${key("tolerations")}, fix ${key("nodeSelector")}, or turn it off`,
+        );
     }
 }
 
 type HolderKind = "docs" | "other-stack" | "other";
 
-interface Holder { label: string; kind: HolderKind; portsByNode: Map<string, number[]>; daemonSet?: DaemonSetFact; otherStack?: string }
+interface Holder {
+    label: string;
+    kind: HolderKind;
+    portsByNode: Map<string, number[]>;
+    daemonSet?: DaemonSetFact;
+    otherStack?: string;
+}
 
 /** Our own stack's pods (also from before the stack label, in our namespace) are not a conflict. */
 function isOwnPod(pod: PodFact, settings: Settings, identity: StackIdentity): boolean {
@@ -336,12 +457,22 @@ function isOwnPod(pod: PodFact, settings: Settings, identity: StackIdentity): bo
     return stack === identity.stackLabel || (stack === undefined && pod.namespace === settings.namespace);
 }
 
-function holders(settings: Settings, facts: ClusterFacts, placement: NodePlacement[], identity: StackIdentity): Holder[] {
+function holders(
+    settings: Settings,
+    facts: ClusterFacts,
+    placement: NodePlacement[],
+    identity: StackIdentity,
+): Holder[] {
     const roleOf = new Map(placement.filter((p) => !p.skipped).map((p) => [p.node, p.role!]));
     const found = new Map<string, Holder>();
     for (const pod of facts.pods) {
         const role = pod.node === undefined ? undefined : roleOf.get(pod.node);
-        if (role === undefined || pod.phase === "Succeeded" || pod.phase === "Failed" || isOwnPod(pod, settings, identity)) {
+        if (
+            role === undefined ||
+            pod.phase === "Succeeded" ||
+            pod.phase === "Failed" ||
+            isOwnPod(pod, settings, identity)
+        ) {
             continue;
         }
         const needed = hostPortsOf(role, settings);
@@ -350,12 +481,23 @@ function holders(settings: Settings, facts: ClusterFacts, placement: NodePlaceme
             continue;
         }
         const ownedByDaemonSet = pod.owner?.kind === "DaemonSet";
-        const byDaemonSet = ownedByDaemonSet ? facts.daemonSets.find((d) => d.namespace === pod.namespace && d.name === pod.owner!.name) : undefined;
-        const label = ownedByDaemonSet ? `DaemonSet ${pod.namespace}/${pod.owner!.name}` : `Pod ${pod.namespace}/${pod.name}`;
-        const otherStack = pod.labels["app.kubernetes.io/name"] === PROXY_APP_LABEL ? (pod.labels[STACK_LABEL] ?? "(before stack labels)") : undefined;
-        const kind: HolderKind = byDaemonSet && isDocsProxy(byDaemonSet) ? "docs" : otherStack ? "other-stack" : "other";
+        const byDaemonSet = ownedByDaemonSet
+            ? facts.daemonSets.find((d) => d.namespace === pod.namespace && d.name === pod.owner!.name)
+            : undefined;
+        const label = ownedByDaemonSet
+            ? `DaemonSet ${pod.namespace}/${pod.owner!.name}`
+            : `Pod ${pod.namespace}/${pod.name}`;
+        const otherStack =
+            pod.labels["app.kubernetes.io/name"] === PROXY_APP_LABEL
+                ? (pod.labels[STACK_LABEL] ?? "(before stack labels)")
+                : undefined;
+        const kind: HolderKind =
+            byDaemonSet && isDocsProxy(byDaemonSet) ? "docs" : otherStack ? "other-stack" : "other";
         const holder = found.get(label) ?? { label, kind, portsByNode: new Map(), daemonSet: byDaemonSet, otherStack };
-        holder.portsByNode.set(pod.node!, [...new Set([...(holder.portsByNode.get(pod.node!) ?? []), ...clash])].sort((a, b) => a - b));
+        holder.portsByNode.set(
+            pod.node!,
+            [...new Set([...(holder.portsByNode.get(pod.node!) ?? []), ...clash])].sort((a, b) => a - b),
+        );
         found.set(label, holder);
     }
     return [...found.values()];
@@ -372,23 +514,41 @@ function describeHeld(holder: Holder, settings: Settings): string {
     return `host ports ${[...nodesByPorts].map(([ports, nodes]) => `${ports} on node${nodes.length === 1 ? "" : "s"} ${nodes.join(", ")}`).join("; ")}`;
 }
 
-function checkHostPorts(settings: Settings, facts: ClusterFacts, placement: NodePlacement[], identity: StackIdentity, key: (k: string) => string, errors: string[]): void {
+function checkHostPorts(
+    settings: Settings,
+    facts: ClusterFacts,
+    placement: NodePlacement[],
+    identity: StackIdentity,
+    key: (k: string) => string,
+    errors: string[],
+): void {
     for (const holder of holders(settings, facts, placement, identity)) {
         const where = `holds ${describeHeld(holder, settings)}, which the proxy needs`;
         if (holder.kind === "docs") {
             // With replaceDocsMetricsProxy, `up` deletes it before the rollout (describePlacement says so).
             if (!settings.replaceDocsMetricsProxy) {
-                errors.push(`${holder.label} (the EKS Anywhere docs page's manual install: plain HTTP, kube-proxy and etcd metrics unauthenticated) ${where}; our system-node-critical pods would preempt its pods and leave them Pending. Replace it deliberately: set ${key("replaceDocsMetricsProxy")} true and \`pulumi up\` deletes it before the rollout, or delete it yourself: ${docsProxyRemovalCommands(holder.daemonSet!).join(" && ")}`);
+                errors.push(
+                    `${holder.label} (the EKS Anywhere docs page's manual install: plain HTTP, kube-proxy and etcd metrics unauthenticated) ${where}; our system-node-critical pods would preempt its pods and leave them Pending. Replace it deliberately: set ${key("replaceDocsMetricsProxy")} true and \`pulumi up\` deletes it before the rollout, or delete it yourself: ${docsProxyRemovalCommands(holder.daemonSet!).join(" && ")}`,
+                );
             }
         } else if (holder.kind === "other-stack") {
-            errors.push(`${holder.label} of another eksa-metrics stack (${STACK_LABEL}=${holder.otherStack}) ${where}: one cluster takes one stack. Destroy that stack first (the label is <project>.<stack>), or point this stack's kubeconfig at another cluster`);
+            errors.push(
+                `${holder.label} of another eksa-metrics stack (${STACK_LABEL}=${holder.otherStack}) ${where}: one cluster takes one stack. Destroy that stack first (the label is <project>.<stack>), or point this stack's kubeconfig at another cluster`,
+            );
         } else {
-            errors.push(`${holder.label} ${where}. Stop it or move it off these ports, choose another ${key("healthPort")} if that is the one, or turn the component off under ${key("components")}`);
+            errors.push(
+                `${holder.label} ${where}. Stop it or move it off these ports, choose another ${key("healthPort")} if that is the one, or turn the component off under ${key("components")}`,
+            );
         }
     }
 }
 
-function checkExternalEtcd(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[]): void {
+function checkExternalEtcd(
+    settings: Settings,
+    facts: ClusterFacts,
+    key: (k: string) => string,
+    errors: string[],
+): void {
     if (settings.etcd.topology !== "external") {
         return;
     }
@@ -396,35 +556,54 @@ function checkExternalEtcd(settings: Settings, facts: ClusterFacts, key: (k: str
         const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, "");
         const node = facts.nodes.find((n) => n.internalIP === host || n.name === host);
         if (node) {
-            errors.push(`${key(`etcd.endpoints[${i}]`)}: ${endpoint} is node ${node.name} of this cluster, so that etcd is stacked, not external. Set ${key("etcd.topology")} "stacked" (its metrics are then proxied), or list the external etcd machines`);
+            errors.push(
+                `${key(`etcd.endpoints[${i}]`)}: ${endpoint} is node ${node.name} of this cluster, so that etcd is stacked, not external. Set ${key("etcd.topology")} "stacked" (its metrics are then proxied), or list the external etcd machines`,
+            );
         }
     });
-    const stacked = facts.pods.filter((p) => p.namespace === "kube-system" && p.labels.component === "etcd" && p.owner?.kind === "Node");
+    const stacked = facts.pods.filter(
+        (p) => p.namespace === "kube-system" && p.labels.component === "etcd" && p.owner?.kind === "Node",
+    );
     for (const pod of stacked) {
-        errors.push(`${key("etcd.topology")}: "external", but Pod kube-system/${pod.name} runs etcd on node ${pod.node} (stacked). Set ${key("etcd.topology")} "stacked", or remove etcd.topology and etcd.endpoints`);
+        errors.push(
+            `${key("etcd.topology")}: "external", but Pod kube-system/${pod.name} runs etcd on node ${pod.node} (stacked). Set ${key("etcd.topology")} "stacked", or remove etcd.topology and etcd.endpoints`,
+        );
     }
 }
 
-function checkControllers(settings: Settings, facts: ClusterFacts, key: (k: string) => string, errors: string[], warnings: string[]): ControllerPresence["found"] {
+function checkControllers(
+    settings: Settings,
+    facts: ClusterFacts,
+    key: (k: string) => string,
+    errors: string[],
+    warnings: string[],
+): ControllerPresence["found"] {
     const { expect } = settings.controllers;
     if (expect?.length === 0) {
         return [];
     }
     if (facts.deployments === undefined) {
-        const consequence = expect === undefined
-            ? `so none of the catalogue's controllers is scraped. Grant the kubeconfig's user list on deployments.apps, or name them in ${key("controllers.expect")}`
-            : `so ${expect.join(", ")} could not be checked; the verification after the rollout will tell. Grant the kubeconfig's user list on deployments.apps`;
-        warnings.push(`${key("controllers")}: the controllers could not be listed (${facts.deploymentsUnreadable ?? "no answer"}), ${consequence}`);
+        const consequence =
+            expect === undefined
+                ? `so none of the catalogue's controllers is scraped. Grant the kubeconfig's user list on deployments.apps, or name them in ${key("controllers.expect")}`
+                : `so ${expect.join(", ")} could not be checked; the verification after the rollout will tell. Grant the kubeconfig's user list on deployments.apps`;
+        warnings.push(
+            `${key("controllers")}: the controllers could not be listed (${facts.deploymentsUnreadable ?? "no answer"}), ${consequence}`,
+        );
         return [];
     }
     const presence = resolveControllerPresence(expect, facts.deployments);
     for (const entry of presence.absent) {
-        errors.push(`${key("controllers.expect")}: ${entry.name} is not in the cluster (no Deployment in namespace ${entry.namespace} with pod labels ${labelSelector(entry.selector)}). Install it, or remove it from ${key("controllers.expect")}`);
+        errors.push(
+            `${key("controllers.expect")}: ${entry.name} is not in the cluster (no Deployment in namespace ${entry.namespace} with pod labels ${labelSelector(entry.selector)}). Install it, or remove it from ${key("controllers.expect")}`,
+        );
     }
     for (const { entry, deployments } of presence.found) {
         for (const d of deployments) {
             for (const concern of diagnosticsConcerns(entry, d)) {
-                warnings.push(`controller ${entry.name}: Deployment ${d.namespace}/${d.name}: ${concern}, so its scrape and verification will fail. Run it with --diagnostics-address=:${entry.port} --insecure-diagnostics=false, or leave it out of ${key("controllers.expect")}`);
+                warnings.push(
+                    `controller ${entry.name}: Deployment ${d.namespace}/${d.name}: ${concern}, so its scrape and verification will fail. Run it with --diagnostics-address=:${entry.port} --insecure-diagnostics=false, or leave it out of ${key("controllers.expect")}`,
+                );
             }
         }
     }
@@ -447,10 +626,14 @@ export function preflight(settings: Settings, facts: ClusterFacts, identity: Sta
     errors.push(...operatorCrdProblems(settings.prometheusOperator.enabled, facts.crds ?? [], key));
     const controllers = checkControllers(settings, facts, key, errors, warnings);
     if (settings.replaceDocsMetricsProxy && docsProxies.length === 0) {
-        warnings.push(`${key("replaceDocsMetricsProxy")}: the cluster has no ${DOCS_PROXY_NAME} DaemonSet of the EKS Anywhere docs page, so there is nothing to replace. Remove the key once the migration is done`);
+        warnings.push(
+            `${key("replaceDocsMetricsProxy")}: the cluster has no ${DOCS_PROXY_NAME} DaemonSet of the EKS Anywhere docs page, so there is nothing to replace. Remove the key once the migration is done`,
+        );
     }
     for (const p of placement.filter((p) => p.skipped?.startsWith("taint"))) {
-        warnings.push(`node ${p.node}: skipped, ${p.skipped}: its metrics will not be served. Add a toleration to ${key("tolerations")} if the proxy should run there`);
+        warnings.push(
+            `node ${p.node}: skipped, ${p.skipped}: its metrics will not be served. Add a toleration to ${key("tolerations")} if the proxy should run there`,
+        );
     }
     return { errors, warnings, placement, docsProxies, controllers };
 }
@@ -472,7 +655,9 @@ export function unreadable(settings: Settings, reason: string, identity: StackId
     if (identity.dryRun && settings.offlinePreview) {
         return {
             errors: [],
-            warnings: [`${key("offlinePreview")}: the cluster could not be read (${reason}); not checked: its Kubernetes version, the readers' and the verification's service accounts${verificationRights(settings)}, the nodes and where the proxy runs, free host ports, the namespace and its Pod Security level${settings.etcd.topology === "external" ? ", external etcd against the nodes" : ""}${settings.controllers.expect?.length === 0 ? "" : `, the controllers (could not be listed: this preview scrapes ${settings.controllers.expect === undefined ? "none of them" : `those in ${key("controllers.expect")}`})`}. \`pulumi up\` checks them all and stops on any problem`],
+            warnings: [
+                `${key("offlinePreview")}: the cluster could not be read (${reason}); not checked: its Kubernetes version, the readers' and the verification's service accounts${verificationRights(settings)}, the nodes and where the proxy runs, free host ports, the namespace and its Pod Security level${settings.etcd.topology === "external" ? ", external etcd against the nodes" : ""}${settings.controllers.expect?.length === 0 ? "" : `, the controllers (could not be listed: this preview scrapes ${settings.controllers.expect === undefined ? "none of them" : `those in ${key("controllers.expect")}`})`}. \`pulumi up\` checks them all and stops on any problem`,
+            ],
             placement: [],
             docsProxies: [],
             controllers: [],
@@ -480,7 +665,9 @@ export function unreadable(settings: Settings, reason: string, identity: StackId
     }
     const offline = identity.dryRun ? `, or set ${key("offlinePreview")} true to preview without the cluster` : "";
     return {
-        errors: [`${key("kubeconfig")}: the cluster could not be read: ${reason}. Fix the server or credentials (pulumi config set --secret ${key("kubeconfig")} < kubeconfig)${offline}`],
+        errors: [
+            `${key("kubeconfig")}: the cluster could not be read: ${reason}. Fix the server or credentials (pulumi config set --secret ${key("kubeconfig")} < kubeconfig)${offline}`,
+        ],
         warnings: [],
         placement: [],
         docsProxies: [],
@@ -490,14 +677,20 @@ export function unreadable(settings: Settings, reason: string, identity: StackId
 
 /** One line per node for the preview's log: what runs where, and what is skipped and why. */
 export function describePlacement(result: PreflightResult): string[] {
-    const lines = result.placement.map((p) => p.skipped
-        ? `node ${p.node}: no proxy (${p.skipped})`
-        : `node ${p.node} (${p.role}): proxy for ${p.components.join(", ")}`);
+    const lines = result.placement.map((p) =>
+        p.skipped
+            ? `node ${p.node}: no proxy (${p.skipped})`
+            : `node ${p.node} (${p.role}): proxy for ${p.components.join(", ")}`,
+    );
     for (const { entry, deployments } of result.controllers) {
-        lines.push(`controller ${entry.name}: Deployment ${deployments.map((d) => `${d.namespace}/${d.name}`).join(", ")}, scraped on its pods' :${entry.port} (pod discovery)`);
+        lines.push(
+            `controller ${entry.name}: Deployment ${deployments.map((d) => `${d.namespace}/${d.name}`).join(", ")}, scraped on its pods' :${entry.port} (pod discovery)`,
+        );
     }
     for (const ds of result.docsProxies) {
-        lines.push(`replaceDocsMetricsProxy: \`pulumi up\` deletes DaemonSet ${ds.namespace}/${ds.name}${ds.configMaps.map((cm) => ` and ConfigMap ${ds.namespace}/${cm}`).join("")} before the proxy rolls out`);
+        lines.push(
+            `replaceDocsMetricsProxy: \`pulumi up\` deletes DaemonSet ${ds.namespace}/${ds.name}${ds.configMaps.map((cm) => ` and ConfigMap ${ds.namespace}/${cm}`).join("")} before the proxy rolls out`,
+        );
     }
     return lines;
 }

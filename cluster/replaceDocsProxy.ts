@@ -10,7 +10,9 @@ import { kubectl, privateKubeconfigFile } from "../core/kubectl";
 async function main(): Promise<void> {
     const kubeconfig = privateKubeconfigFile(process.env.EKSA_METRICS_KUBECONFIG ?? "");
     try {
-        const list = JSON.parse(await kubectl(kubeconfig.file, ["get", "daemonsets.apps", "--all-namespaces", "--output", "json"])) as { items: Item[] };
+        const list = JSON.parse(
+            await kubectl(kubeconfig.file, ["get", "daemonsets.apps", "--all-namespaces", "--output", "json"]),
+        ) as { items: Item[] };
         const found = list.items.map(daemonSetFact).filter(isDocsProxy);
         for (const ds of found) {
             for (const args of docsProxyRemovalArgs(ds)) {

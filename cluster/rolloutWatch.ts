@@ -27,12 +27,16 @@ export function podProblems(podListJson: string): string[] {
         const name = `pod ${pod.metadata.namespace}/${pod.metadata.name}`;
         const unscheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
         if (unscheduled) {
-            problems.push(`${name} is not scheduled: ${unscheduled.message ?? unscheduled.reason ?? "no reason given"}`);
+            problems.push(
+                `${name} is not scheduled: ${unscheduled.message ?? unscheduled.reason ?? "no reason given"}`,
+            );
         }
         for (const container of pod.status?.containerStatuses ?? []) {
             const waiting = container.state?.waiting;
             if (waiting?.reason && !STARTING.includes(waiting.reason)) {
-                problems.push(`${name}, container ${container.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`);
+                problems.push(
+                    `${name}, container ${container.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`,
+                );
             }
         }
     }
@@ -43,7 +47,13 @@ export function podProblems(podListJson: string): string[] {
  * Polls this stack's proxy pods until the DaemonSets are registered (their ids resolve) or the
  * rollout timeout has passed, and warns each new problem once. Never keeps the program alive.
  */
-export function watchRollout(kubeconfigText: string, namespace: string, stackLabel: string, daemonSets: pulumi.Resource[], timeoutMinutes: number): void {
+export function watchRollout(
+    kubeconfigText: string,
+    namespace: string,
+    stackLabel: string,
+    daemonSets: pulumi.Resource[],
+    timeoutMinutes: number,
+): void {
     const kubeconfig = privateKubeconfigFile(kubeconfigText);
     // The file holds credentials: gone when the watch ends, or with the program whatever happens.
     process.once("exit", kubeconfig.remove);
@@ -56,7 +66,16 @@ export function watchRollout(kubeconfigText: string, namespace: string, stackLab
     };
     const poll = async () => {
         try {
-            const pods = await kubectl(kubeconfig.file, ["get", "pods", "--namespace", namespace, "--selector", `${STACK_LABEL}=${stackLabel}`, "--output", "json"]);
+            const pods = await kubectl(kubeconfig.file, [
+                "get",
+                "pods",
+                "--namespace",
+                namespace,
+                "--selector",
+                `${STACK_LABEL}=${stackLabel}`,
+                "--output",
+                "json",
+            ]);
             for (const line of podProblems(pods).filter((l) => !reported.has(l))) {
                 reported.add(line);
                 if (!done) {

@@ -47,12 +47,18 @@ const DAY_SECONDS = 24 * 60 * 60;
 
 /** "kube-controller-manager" -> "KubeControllerManager". */
 function pascal(name: string): string {
-    return name.split("-").map((word) => word[0].toUpperCase() + word.slice(1)).join("");
+    return name
+        .split("-")
+        .map((word) => word[0].toUpperCase() + word.slice(1))
+        .join("");
 }
 
 /** Prometheus duration: the largest whole unit ("15m", "90s", "2h"). */
 export function promDuration(seconds: number): string {
-    for (const [unit, size] of [["h", 3600], ["m", 60]] as const) {
+    for (const [unit, size] of [
+        ["h", 3600],
+        ["m", 60],
+    ] as const) {
         if (seconds > 0 && seconds % size === 0) {
             return `${seconds / size}${unit}`;
         }
@@ -112,7 +118,11 @@ function certificateRules(certificate: AlertRulesInput["certificate"]): Rule[] {
     const marginDays = renewalMarginDays(certificate.validityDays);
     const series = `${CERTIFICATE_NOT_AFTER_SERIES}{server_name=${JSON.stringify(certificate.serverName)}}`;
     return [
-        { record: CERTIFICATE_NOT_AFTER_SERIES, expr: `vector(${notAfterSeconds})`, labels: { server_name: certificate.serverName } },
+        {
+            record: CERTIFICATE_NOT_AFTER_SERIES,
+            expr: `vector(${notAfterSeconds})`,
+            labels: { server_name: certificate.serverName },
+        },
         {
             alert: "EksaMetricsProxyCertificateExpiring",
             // A `pulumi up` re-issues it by then; a clock condition, so no `for`.
@@ -128,13 +138,15 @@ function certificateRules(certificate: AlertRulesInput["certificate"]): Rule[] {
 
 export function alertRuleGroups(input: AlertRulesInput): RuleGroup[] {
     const forDuration = promDuration(input.alertForSeconds);
-    return [{
-        name: RULE_GROUP_NAME,
-        rules: [
-            ...input.components.flatMap((entry) => componentRules(entry, input.jobNames[entry.name], forDuration)),
-            ...certificateRules(input.certificate),
-        ],
-    }];
+    return [
+        {
+            name: RULE_GROUP_NAME,
+            rules: [
+                ...input.components.flatMap((entry) => componentRules(entry, input.jobNames[entry.name], forDuration)),
+                ...certificateRules(input.certificate),
+            ],
+        },
+    ];
 }
 
 /** The rule file Prometheus loads (rule_files). */

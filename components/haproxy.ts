@@ -28,10 +28,11 @@ function bindAddress(port: number): string {
 }
 
 function frontendAndBackend(entry: CatalogueEntry): string[] {
-    const upstreamTls = entry.upstreamScheme === "https"
-        // The components serve a self-signed certificate generated at start-up, on loopback only.
-        ? " ssl verify none"
-        : "";
+    const upstreamTls =
+        entry.upstreamScheme === "https"
+            ? // The components serve a self-signed certificate generated at start-up, on loopback only.
+              " ssl verify none"
+            : "";
     return [
         `frontend ${entry.name}`,
         `    bind ${bindAddress(entry.port)} ssl crt ${TLS_DIR}/${HAPROXY_PEM_FILE} alpn http/1.1`,

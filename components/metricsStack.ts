@@ -16,7 +16,14 @@ import { PROXY_APP_LABEL, STACK_LABEL, stackLabelValue } from "../core/labels";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES, proxyPodTemplate } from "./proxyPod";
 import { registerOperatorResources } from "./operatorResources";
 import { renderScrapeConfigs } from "./scrapeConfig";
-import { MetricsStackArgs, ReaderSubject, resolveSettings, Settings, SettingsError, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
+import {
+    MetricsStackArgs,
+    ReaderSubject,
+    resolveSettings,
+    Settings,
+    SettingsError,
+    UNBOUND_SERVICE_ACCOUNT,
+} from "../config/settings";
 import { IssuedCertificate, renewalEpoch } from "./tls";
 import type { VerificationPlan } from "../verify/plan";
 
@@ -69,7 +76,9 @@ export function endpointsOf(settings: Settings): EndpointInfo[] {
         nodes: "external",
         authenticatedBy: "etcd client certificate",
     }));
-    const certificate = settings.controllers.tls.caCertificate ? "pinned: controllers.tls.caCertificate" : "self-signed, not pinned";
+    const certificate = settings.controllers.tls.caCertificate
+        ? "pinned: controllers.tls.caCertificate"
+        : "self-signed, not pinned";
     const controllers: EndpointInfo[] = controllerTargets(settings.controllers).map((c) => ({
         component: c.name,
         url: `https://POD_IP:${c.port}/metrics`,
@@ -106,10 +115,14 @@ export class MetricsStack extends pulumi.ComponentResource {
         const { kubeconfig, proxyImage, gateImage, proxyResources, gateResources, ...options } = args;
         const settings = resolveSettings(options);
         if (settings.verify.enabled && kubeconfig === undefined) {
-            throw new SettingsError(["kubeconfig: is required for the verification. Pass the cluster's kubeconfig, or set verify.enabled to false"]);
+            throw new SettingsError([
+                "kubeconfig: is required for the verification. Pass the cluster's kubeconfig, or set verify.enabled to false",
+            ]);
         }
         if (settings.replaceDocsMetricsProxy && kubeconfig === undefined) {
-            throw new SettingsError(["kubeconfig: is required to replace the docs page's metrics-proxy. Pass the cluster's kubeconfig, or remove replaceDocsMetricsProxy"]);
+            throw new SettingsError([
+                "kubeconfig: is required to replace the docs page's metrics-proxy. Pass the cluster's kubeconfig, or remove replaceDocsMetricsProxy",
+            ]);
         }
         super("eksa-metrics:index:MetricsStack", name, {}, opts);
         const parent = { parent: this };
@@ -117,81 +130,127 @@ export class MetricsStack extends pulumi.ComponentResource {
         const stackLabel = { [STACK_LABEL]: stackLabelValue(pulumi.getProject(), pulumi.getStack()) };
 
         const namespace = settings.createNamespace
-            ? new k8s.core.v1.Namespace(`${name}-namespace`, {
-                metadata: {
-                    name: settings.namespace,
-                    // Host-network pods are outside the baseline Pod Security profile.
-                    labels: { "pod-security.kubernetes.io/enforce": "privileged", ...stackLabel },
-                },
-            }, parent).metadata.name
+            ? new k8s.core.v1.Namespace(
+                  `${name}-namespace`,
+                  {
+                      metadata: {
+                          name: settings.namespace,
+                          // Host-network pods are outside the baseline Pod Security profile.
+                          labels: { "pod-security.kubernetes.io/enforce": "privileged", ...stackLabel },
+                      },
+                  },
+                  parent,
+              ).metadata.name
             : pulumi.output(settings.namespace);
 
-        const issued = new command.local.Command(`${name}-certificate`, {
-            create: `${TS_NODE} ${scriptPath("issueCertificate.ts")}`,
-            environment: { SERVER_NAME: settings.tlsServerName, VALIDITY_DAYS: String(settings.tlsValidityDays) },
-            // Re-issued on the first `pulumi up` of each renewal period, well before expiry.
-            triggers: [renewalEpoch(settings.tlsValidityDays)],
-            logging: "none",
-        }, { ...parent, additionalSecretOutputs: ["stdout", "stderr"] });
+        const issued = new command.local.Command(
+            `${name}-certificate`,
+            {
+                create: `${TS_NODE} ${scriptPath("issueCertificate.ts")}`,
+                environment: { SERVER_NAME: settings.tlsServerName, VALIDITY_DAYS: String(settings.tlsValidityDays) },
+                // Re-issued on the first `pulumi up` of each renewal period, well before expiry.
+                triggers: [renewalEpoch(settings.tlsValidityDays)],
+                logging: "none",
+            },
+            { ...parent, additionalSecretOutputs: ["stdout", "stderr"] },
+        );
         const certificate = pulumi.secret(issued.stdout.apply((out) => JSON.parse(out) as IssuedCertificate));
 
-        const tlsSecret = new k8s.core.v1.Secret(`${name}-tls`, {
-            metadata: { namespace },
-            type: "kubernetes.io/tls",
-            // Immutable and auto-named: a new certificate is a new Secret, and the pods roll to it.
-            immutable: true,
-            stringData: {
-                "tls.crt": certificate.certificate,
-                "tls.key": certificate.privateKey,
-                "ca.crt": certificate.caCertificate,
-                [HAPROXY_PEM_FILE]: pulumi.interpolate`${certificate.certificate}${certificate.privateKey}`,
+        const tlsSecret = new k8s.core.v1.Secret(
+            `${name}-tls`,
+            {
+                metadata: { namespace },
+                type: "kubernetes.io/tls",
+                // Immutable and auto-named: a new certificate is a new Secret, and the pods roll to it.
+                immutable: true,
+                stringData: {
+                    "tls.crt": certificate.certificate,
+                    "tls.key": certificate.privateKey,
+                    "ca.crt": certificate.caCertificate,
+                    [HAPROXY_PEM_FILE]: pulumi.interpolate`${certificate.certificate}${certificate.privateKey}`,
+                },
             },
-        }, parent);
+            parent,
+        );
 
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-proxy`, {
-            metadata: { namespace },
-            automountServiceAccountToken: false,
-        }, parent);
+        const serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-proxy`,
+            {
+                metadata: { namespace },
+                automountServiceAccountToken: false,
+            },
+            parent,
+        );
 
         // controller-runtime's SubjectAccessReview asks the same (get on the non-resource URL /metrics): one role authorises the controllers too.
-        const readerRole = new k8s.rbac.v1.ClusterRole(`${name}-metrics-reader`, {
-            rules: [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
-        }, parent);
+        const readerRole = new k8s.rbac.v1.ClusterRole(
+            `${name}-metrics-reader`,
+            {
+                rules: [{ nonResourceURLs: ["/metrics"], verbs: ["get"] }],
+            },
+            parent,
+        );
         // Readers that may not exist yet cannot lend their token: the verification reads with one of its own.
         const verifier = settings.verifierServiceAccount
-            ? new k8s.core.v1.ServiceAccount(`${name}-verifier`, {
-                metadata: { name: settings.verifierServiceAccount.name, namespace },
-                automountServiceAccountToken: false,
-            }, parent)
+            ? new k8s.core.v1.ServiceAccount(
+                  `${name}-verifier`,
+                  {
+                      metadata: { name: settings.verifierServiceAccount.name, namespace },
+                      automountServiceAccountToken: false,
+                  },
+                  parent,
+              )
             : undefined;
         // Bound to nothing on purpose: the verification proves that a valid token without the role is refused.
-        const unbound = new k8s.core.v1.ServiceAccount(`${name}-unbound`, {
-            metadata: { name: UNBOUND_SERVICE_ACCOUNT, namespace },
-            automountServiceAccountToken: false,
-        }, parent);
-        const readerBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-metrics-reader`, {
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: readerRole.metadata.name },
-            subjects: [
-                ...settings.readers.map(rbacSubject),
-                ...(settings.verifierServiceAccount ? [rbacSubject({ kind: "ServiceAccount", ...settings.verifierServiceAccount })] : []),
-            ],
-        }, parent);
+        const unbound = new k8s.core.v1.ServiceAccount(
+            `${name}-unbound`,
+            {
+                metadata: { name: UNBOUND_SERVICE_ACCOUNT, namespace },
+                automountServiceAccountToken: false,
+            },
+            parent,
+        );
+        const readerBinding = new k8s.rbac.v1.ClusterRoleBinding(
+            `${name}-metrics-reader`,
+            {
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: readerRole.metadata.name },
+                subjects: [
+                    ...settings.readers.map(rbacSubject),
+                    ...(settings.verifierServiceAccount
+                        ? [rbacSubject({ kind: "ServiceAccount", ...settings.verifierServiceAccount })]
+                        : []),
+                ],
+            },
+            parent,
+        );
 
         // Same host ports as ours: it goes first, and only because the user said so (the preflight names it otherwise).
         const docsProxyRemoval = settings.replaceDocsMetricsProxy
-            ? new command.local.Command(`${name}-replace-docs-metrics-proxy`, {
-                create: `${TS_NODE} ${scriptPath("..", "cluster", "replaceDocsProxy.ts")}`,
-                environment: { EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!) },
-            }, parent)
+            ? new command.local.Command(
+                  `${name}-replace-docs-metrics-proxy`,
+                  {
+                      create: `${TS_NODE} ${scriptPath("..", "cluster", "replaceDocsProxy.ts")}`,
+                      environment: { EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!) },
+                  },
+                  parent,
+              )
             : undefined;
 
         // kube-rbac-proxy asks the API server who a token belongs to and what it may do.
         const gated = settings.components.some((c) => c.authenticator === "proxy");
         const gateBinding = gated
-            ? new k8s.rbac.v1.ClusterRoleBinding(`${name}-token-review`, {
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
-                subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace }],
-            }, parent)
+            ? new k8s.rbac.v1.ClusterRoleBinding(
+                  `${name}-token-review`,
+                  {
+                      roleRef: {
+                          apiGroup: "rbac.authorization.k8s.io",
+                          kind: "ClusterRole",
+                          name: "system:auth-delegator",
+                      },
+                      subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace }],
+                  },
+                  parent,
+              )
             : undefined;
 
         const images = { proxyImage: proxyImage ?? DEFAULT_PROXY_IMAGE, gateImage: gateImage ?? DEFAULT_GATE_IMAGE };
@@ -202,50 +261,68 @@ export class MetricsStack extends pulumi.ComponentResource {
                 return [];
             }
             const fronted = components.filter((c) => c.authenticator === "upstream");
-            const configMap = fronted.length > 0
-                ? new k8s.core.v1.ConfigMap(`${name}-${role}-haproxy`, {
-                    metadata: { namespace },
-                    // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
-                    immutable: true,
-                    data: {
-                        [HAPROXY_CONFIG_FILE]: renderHaproxyConfig({
-                            components: fronted,
-                            healthPort: settings.healthPort,
-                            serverTimeoutSeconds: settings.serverTimeoutSeconds,
-                            description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
-                        }),
-                    },
-                }, parent)
-                : undefined;
+            const configMap =
+                fronted.length > 0
+                    ? new k8s.core.v1.ConfigMap(
+                          `${name}-${role}-haproxy`,
+                          {
+                              metadata: { namespace },
+                              // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
+                              immutable: true,
+                              data: {
+                                  [HAPROXY_CONFIG_FILE]: renderHaproxyConfig({
+                                      components: fronted,
+                                      healthPort: settings.healthPort,
+                                      serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                                      description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
+                                  }),
+                              },
+                          },
+                          parent,
+                      )
+                    : undefined;
             if (configMap) {
                 haproxyConfigMaps.push(configMap.metadata.name);
             }
-            const labels = { "app.kubernetes.io/name": PROXY_APP_LABEL, "app.kubernetes.io/instance": name, "eksa-metrics/node-role": role };
+            const labels = {
+                "app.kubernetes.io/name": PROXY_APP_LABEL,
+                "app.kubernetes.io/instance": name,
+                "eksa-metrics/node-role": role,
+            };
             // Not in the selector, which is immutable: stacks deployed before the label keep their DaemonSets.
             const stackLabels = { ...labels, ...stackLabel };
-            return [new k8s.apps.v1.DaemonSet(`${name}-${role}`, {
-                metadata: { namespace, labels: stackLabels },
-                spec: {
-                    selector: { matchLabels: labels },
-                    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-                    template: proxyPodTemplate({
-                        role,
-                        components,
-                        settings,
-                        labels: stackLabels,
-                        serviceAccountName: serviceAccount.metadata.name,
-                        haproxyConfigMapName: configMap?.metadata.name,
-                        tlsSecretName: tlsSecret.metadata.name,
-                        ...images,
-                        proxyResources: proxyResources ?? DEFAULT_PROXY_RESOURCES,
-                        gateResources: gateResources ?? DEFAULT_GATE_RESOURCES,
-                    }),
-                },
-            }, {
-                ...parent,
-                dependsOn: docsProxyRemoval ? [docsProxyRemoval] : [],
-                customTimeouts: { create: `${settings.rolloutTimeoutMinutes}m`, update: `${settings.rolloutTimeoutMinutes}m` },
-            })];
+            return [
+                new k8s.apps.v1.DaemonSet(
+                    `${name}-${role}`,
+                    {
+                        metadata: { namespace, labels: stackLabels },
+                        spec: {
+                            selector: { matchLabels: labels },
+                            updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+                            template: proxyPodTemplate({
+                                role,
+                                components,
+                                settings,
+                                labels: stackLabels,
+                                serviceAccountName: serviceAccount.metadata.name,
+                                haproxyConfigMapName: configMap?.metadata.name,
+                                tlsSecretName: tlsSecret.metadata.name,
+                                ...images,
+                                proxyResources: proxyResources ?? DEFAULT_PROXY_RESOURCES,
+                                gateResources: gateResources ?? DEFAULT_GATE_RESOURCES,
+                            }),
+                        },
+                    },
+                    {
+                        ...parent,
+                        dependsOn: docsProxyRemoval ? [docsProxyRemoval] : [],
+                        customTimeouts: {
+                            create: `${settings.rolloutTimeoutMinutes}m`,
+                            update: `${settings.rolloutTimeoutMinutes}m`,
+                        },
+                    },
+                ),
+            ];
         });
 
         const controllers = controllerTargets(settings.controllers);
@@ -255,16 +332,20 @@ export class MetricsStack extends pulumi.ComponentResource {
         // Public: clients pin it (`pulumi stack output caCertificate > ca.crt` must write the PEM).
         this.caCertificate = pulumi.unsecret(certificate.caCertificate);
         this.tlsServerName = settings.tlsServerName;
-        this.scrapeConfig = pulumi.output(renderScrapeConfigs({
-            components: settings.components,
-            jobNames: settings.prometheus.jobNames,
-            tlsServerName: settings.tlsServerName,
-            nodeSelector: settings.nodeSelector,
-            caFile: PROXY_CA_FILE,
-            tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
-            controllers,
-            controllerTls: settings.controllers.tls.caCertificate ? { caFile: CONTROLLERS_CA_FILE, serverName: settings.controllers.tls.serverName } : {},
-        }));
+        this.scrapeConfig = pulumi.output(
+            renderScrapeConfigs({
+                components: settings.components,
+                jobNames: settings.prometheus.jobNames,
+                tlsServerName: settings.tlsServerName,
+                nodeSelector: settings.nodeSelector,
+                caFile: PROXY_CA_FILE,
+                tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                controllers,
+                controllerTls: settings.controllers.tls.caCertificate
+                    ? { caFile: CONTROLLERS_CA_FILE, serverName: settings.controllers.tls.serverName }
+                    : {},
+            }),
+        );
         // A certificate's end of validity is public; the rules must not read as secret.
         const alertInput = pulumi.unsecret(certificate.notAfter).apply((notAfter): AlertRulesInput => ({
             components: settings.components,
@@ -274,50 +355,99 @@ export class MetricsStack extends pulumi.ComponentResource {
         }));
         this.alertRules = alertInput.apply(renderAlertRules);
         if (settings.prometheusOperator.enabled) {
-            registerOperatorResources(name, settings, {
-                readerRoleName: readerRole.metadata.name, caCertificate: this.caCertificate, ruleGroups: alertInput.apply(alertRuleGroups), controllers,
-            }, parent);
+            registerOperatorResources(
+                name,
+                settings,
+                {
+                    readerRoleName: readerRole.metadata.name,
+                    caCertificate: this.caCertificate,
+                    ruleGroups: alertInput.apply(alertRuleGroups),
+                    controllers,
+                },
+                parent,
+            );
         }
         // The RBAC objects' uids: one recreated (say after an out-of-band delete and a refresh) is verified again.
-        const rbacUids = pulumi.all([readerRole.metadata.uid, readerBinding.metadata.uid, gateBinding?.metadata.uid ?? ""]);
-        this.verificationPlan = pulumi.all([
-            this.caCertificate, tlsSecret.metadata.name, pulumi.all(haproxyConfigMaps), pulumi.output(images),
-            pulumi.output(proxyResources ?? DEFAULT_PROXY_RESOURCES), pulumi.output(gateResources ?? DEFAULT_GATE_RESOURCES), rbacUids,
-        ]).apply(([caCertificate, tlsSecretName, configMapNames, resolvedImages, proxyRequirements, gateRequirements, uids]): VerificationPlan => ({
-            serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
-            unboundServiceAccount: { name: UNBOUND_SERVICE_ACCOUNT, namespace: settings.namespace },
-            mode: settings.verify.mode,
-            image: DEFAULT_VERIFY_IMAGE,
-            tlsServerName: settings.tlsServerName,
-            caCertificate,
-            components: settings.components.map(({ name: component, port, placement, authenticator }) => ({ name: component, port, placement, authenticator })),
-            controllers,
-            // A CA is public: the plan (and the verification's environment) holds no secret.
-            controllerTls: settings.controllers.tls,
-            nodeSelector: settings.nodeSelector,
-            tolerations: settings.tolerations,
-            timeoutSeconds: settings.verify.timeoutSeconds,
-            concurrency: settings.verify.concurrency,
-            revision: JSON.stringify({
-                tlsSecretName, configMapNames, images: resolvedImages, resources: [proxyRequirements, gateRequirements],
-                readers: settings.readers, namespace: settings.namespace, rbacUids: uids,
-            }),
-        }));
+        const rbacUids = pulumi.all([
+            readerRole.metadata.uid,
+            readerBinding.metadata.uid,
+            gateBinding?.metadata.uid ?? "",
+        ]);
+        this.verificationPlan = pulumi
+            .all([
+                this.caCertificate,
+                tlsSecret.metadata.name,
+                pulumi.all(haproxyConfigMaps),
+                pulumi.output(images),
+                pulumi.output(proxyResources ?? DEFAULT_PROXY_RESOURCES),
+                pulumi.output(gateResources ?? DEFAULT_GATE_RESOURCES),
+                rbacUids,
+            ])
+            .apply(
+                ([
+                    caCertificate,
+                    tlsSecretName,
+                    configMapNames,
+                    resolvedImages,
+                    proxyRequirements,
+                    gateRequirements,
+                    uids,
+                ]): VerificationPlan => ({
+                    serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
+                    unboundServiceAccount: { name: UNBOUND_SERVICE_ACCOUNT, namespace: settings.namespace },
+                    mode: settings.verify.mode,
+                    image: DEFAULT_VERIFY_IMAGE,
+                    tlsServerName: settings.tlsServerName,
+                    caCertificate,
+                    components: settings.components.map(({ name: component, port, placement, authenticator }) => ({
+                        name: component,
+                        port,
+                        placement,
+                        authenticator,
+                    })),
+                    controllers,
+                    // A CA is public: the plan (and the verification's environment) holds no secret.
+                    controllerTls: settings.controllers.tls,
+                    nodeSelector: settings.nodeSelector,
+                    tolerations: settings.tolerations,
+                    timeoutSeconds: settings.verify.timeoutSeconds,
+                    concurrency: settings.verify.concurrency,
+                    revision: JSON.stringify({
+                        tlsSecretName,
+                        configMapNames,
+                        images: resolvedImages,
+                        resources: [proxyRequirements, gateRequirements],
+                        readers: settings.readers,
+                        namespace: settings.namespace,
+                        rbacUids: uids,
+                    }),
+                }),
+            );
 
         if (settings.verify.enabled) {
-            const verification = new command.local.Command(`${name}-verify`, {
-                create: `${TS_NODE} ${scriptPath("..", "verify", "main.ts")}`,
-                environment: {
-                    EKSA_METRICS_VERIFY_PLAN: pulumi.jsonStringify(this.verificationPlan),
-                    EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!),
+            const verification = new command.local.Command(
+                `${name}-verify`,
+                {
+                    create: `${TS_NODE} ${scriptPath("..", "verify", "main.ts")}`,
+                    environment: {
+                        EKSA_METRICS_VERIFY_PLAN: pulumi.jsonStringify(this.verificationPlan),
+                        EKSA_METRICS_KUBECONFIG: pulumi.secret(kubeconfig!),
+                    },
+                    logging: "none",
                 },
-                logging: "none",
-            }, {
-                ...parent,
-                additionalSecretOutputs: ["stdout", "stderr"],
-                // After the rollout (the provider awaits the DaemonSets) and the RBAC it relies on.
-                dependsOn: [...this.daemonSets, readerBinding, ...(gateBinding ? [gateBinding] : []), unbound, ...(verifier ? [verifier] : [])],
-            });
+                {
+                    ...parent,
+                    additionalSecretOutputs: ["stdout", "stderr"],
+                    // After the rollout (the provider awaits the DaemonSets) and the RBAC it relies on.
+                    dependsOn: [
+                        ...this.daemonSets,
+                        readerBinding,
+                        ...(gateBinding ? [gateBinding] : []),
+                        unbound,
+                        ...(verifier ? [verifier] : []),
+                    ],
+                },
+            );
             // The table names nodes, addresses and status codes, never the token: readable without --show-secrets.
             this.verificationReport = pulumi.unsecret(verification.stdout);
         }

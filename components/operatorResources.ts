@@ -7,7 +7,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RuleGroup } from "./alertRules";
 import {
-    OperatorObjectsInput, operatorCaConfigMap, operatorObjectNames, operatorPrometheusRule, operatorScrapeConfigs, operatorTokenSecret,
+    OperatorObjectsInput,
+    operatorCaConfigMap,
+    operatorObjectNames,
+    operatorPrometheusRule,
+    operatorScrapeConfigs,
+    operatorTokenSecret,
 } from "./prometheusOperator";
 import { Settings } from "../config/settings";
 import { ControllerTarget } from "../core/catalogue";
@@ -23,7 +28,12 @@ export interface OperatorResourcesArgs {
     controllers: readonly ControllerTarget[];
 }
 
-export function registerOperatorResources(name: string, settings: Settings, args: OperatorResourcesArgs, opts: pulumi.CustomResourceOptions): void {
+export function registerOperatorResources(
+    name: string,
+    settings: Settings,
+    args: OperatorResourcesArgs,
+    opts: pulumi.CustomResourceOptions,
+): void {
     const input: OperatorObjectsInput = {
         name,
         namespace: settings.prometheusOperator.namespace,
@@ -36,21 +46,37 @@ export function registerOperatorResources(name: string, settings: Settings, args
         controllerTls: settings.controllers.tls,
     };
     const names = operatorObjectNames(name);
-    const scraper = new k8s.core.v1.ServiceAccount(`${name}-scraper`, {
-        metadata: { name: names.serviceAccount, namespace: input.namespace, labels: input.labels },
-        automountServiceAccountToken: false,
-    }, opts);
-    const binding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-scraper`, {
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: args.readerRoleName },
-        subjects: [{ kind: "ServiceAccount", name: names.serviceAccount, namespace: input.namespace }],
-    }, opts);
+    const scraper = new k8s.core.v1.ServiceAccount(
+        `${name}-scraper`,
+        {
+            metadata: { name: names.serviceAccount, namespace: input.namespace, labels: input.labels },
+            automountServiceAccountToken: false,
+        },
+        opts,
+    );
+    const binding = new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-scraper`,
+        {
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: args.readerRoleName },
+            subjects: [{ kind: "ServiceAccount", name: names.serviceAccount, namespace: input.namespace }],
+        },
+        opts,
+    );
     const { metadata: tokenMetadata, type } = operatorTokenSecret(input);
-    const token = new k8s.core.v1.Secret(`${name}-scraper-token`, { metadata: tokenMetadata, type: type as string }, { ...opts, dependsOn: [scraper] });
+    const token = new k8s.core.v1.Secret(
+        `${name}-scraper-token`,
+        { metadata: tokenMetadata, type: type as string },
+        { ...opts, dependsOn: [scraper] },
+    );
     const { metadata: caMetadata, data } = operatorCaConfigMap(input, args.caCertificate);
     const ca = new k8s.core.v1.ConfigMap(`${name}-operator-ca`, { metadata: caMetadata, data }, opts);
     const referenced = { ...opts, dependsOn: [token, ca, binding] };
     for (const manifest of operatorScrapeConfigs(input)) {
         new k8s.apiextensions.CustomResource(`${manifest.metadata.name}-scrape`, manifest, referenced);
     }
-    new k8s.apiextensions.CustomResource(`${name}-alerts`, operatorPrometheusRule(input, pulumi.output(args.ruleGroups)), opts);
+    new k8s.apiextensions.CustomResource(
+        `${name}-alerts`,
+        operatorPrometheusRule(input, pulumi.output(args.ruleGroups)),
+        opts,
+    );
 }

@@ -66,16 +66,24 @@ export function operatorTokenSecret(input: OperatorObjectsInput): Manifest {
     return {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: { ...metadata(input, names.tokenSecret), annotations: { "kubernetes.io/service-account.name": names.serviceAccount } },
+        metadata: {
+            ...metadata(input, names.tokenSecret),
+            annotations: { "kubernetes.io/service-account.name": names.serviceAccount },
+        },
         type: "kubernetes.io/service-account-token",
     };
 }
 
 /** `caCertificate`: the PEM, or a promise of it (the manifest's shape does not depend on it). */
-export function operatorCaConfigMap<T>(input: OperatorObjectsInput, caCertificate: T): Manifest & { data: Record<string, T | string> } {
+export function operatorCaConfigMap<T>(
+    input: OperatorObjectsInput,
+    caCertificate: T,
+): Manifest & { data: Record<string, T | string> } {
     const controllersCa = input.controllerTls.caCertificate;
     return {
-        apiVersion: "v1", kind: "ConfigMap", metadata: metadata(input, operatorObjectNames(input.name).caConfigMap),
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: metadata(input, operatorObjectNames(input.name).caConfigMap),
         data: { [CA_KEY]: caCertificate, ...(controllersCa ? { [CONTROLLERS_CA_KEY]: controllersCa } : {}) },
     };
 }
@@ -93,7 +101,10 @@ export function operatorScrapeConfigs(input: OperatorObjectsInput): Manifest[] {
     const authorization = { type: "Bearer", credentials: { name: names.tokenSecret, key: TOKEN_KEY } };
     const { caCertificate, serverName } = input.controllerTls;
     const controllerTls = caCertificate
-        ? { ca: { configMap: { name: names.caConfigMap, key: CONTROLLERS_CA_KEY } }, ...(serverName ? { serverName } : {}) }
+        ? {
+              ca: { configMap: { name: names.caConfigMap, key: CONTROLLERS_CA_KEY } },
+              ...(serverName ? { serverName } : {}),
+          }
         : { insecureSkipVerify: true };
     const controllers = input.controllers.map((controller: ControllerTarget): Manifest => ({
         apiVersion: SCRAPE_CONFIG_API,
@@ -103,31 +114,50 @@ export function operatorScrapeConfigs(input: OperatorObjectsInput): Manifest[] {
             jobName: controller.name,
             scheme: "HTTPS",
             metricsPath: "/metrics",
-            kubernetesSDConfigs: [{ role: "Pod", namespaces: { names: [controller.namespace] }, selectors: [{ role: "Pod", label: labelSelector(controller.selector) }] }],
+            kubernetesSDConfigs: [
+                {
+                    role: "Pod",
+                    namespaces: { names: [controller.namespace] },
+                    selectors: [{ role: "Pod", label: labelSelector(controller.selector) }],
+                },
+            ],
             authorization,
             tlsConfig: controllerTls,
             relabelings: relabelings(controllerRelabelConfigs(controller)),
         },
     }));
-    return [...input.components.map((entry) => ({
-        apiVersion: SCRAPE_CONFIG_API,
-        kind: "ScrapeConfig",
-        metadata: metadata(input, names.scrapeConfig(entry.name)),
-        spec: {
-            // The operator names the job itself (scrapeConfig/<namespace>/<name>) and sets `job` from this.
-            jobName: input.jobNames[entry.name],
-            scheme: "HTTPS",
-            metricsPath: "/metrics",
-            kubernetesSDConfigs: [{ role: "Node" }],
-            authorization,
-            tlsConfig: { ca: { configMap: { name: names.caConfigMap, key: CA_KEY } }, serverName: input.tlsServerName },
-            relabelings: relabelings(relabelConfigs(entry, input.nodeSelector)),
-        },
-    })), ...controllers];
+    return [
+        ...input.components.map((entry) => ({
+            apiVersion: SCRAPE_CONFIG_API,
+            kind: "ScrapeConfig",
+            metadata: metadata(input, names.scrapeConfig(entry.name)),
+            spec: {
+                // The operator names the job itself (scrapeConfig/<namespace>/<name>) and sets `job` from this.
+                jobName: input.jobNames[entry.name],
+                scheme: "HTTPS",
+                metricsPath: "/metrics",
+                kubernetesSDConfigs: [{ role: "Node" }],
+                authorization,
+                tlsConfig: {
+                    ca: { configMap: { name: names.caConfigMap, key: CA_KEY } },
+                    serverName: input.tlsServerName,
+                },
+                relabelings: relabelings(relabelConfigs(entry, input.nodeSelector)),
+            },
+        })),
+        ...controllers,
+    ];
 }
 
 /** `groups`: the rule groups (alertRules.ts), or a promise of them. */
-export function operatorPrometheusRule<T extends RuleGroup[] | object>(input: OperatorObjectsInput, groups: T): Manifest & { spec: { groups: T } } {
-    return { apiVersion: PROMETHEUS_RULE_API, kind: "PrometheusRule", metadata: metadata(input, operatorObjectNames(input.name).prometheusRule), spec: { groups } };
+export function operatorPrometheusRule<T extends RuleGroup[] | object>(
+    input: OperatorObjectsInput,
+    groups: T,
+): Manifest & { spec: { groups: T } } {
+    return {
+        apiVersion: PROMETHEUS_RULE_API,
+        kind: "PrometheusRule",
+        metadata: metadata(input, operatorObjectNames(input.name).prometheusRule),
+        spec: { groups },
+    };
 }
-

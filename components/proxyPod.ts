@@ -53,7 +53,9 @@ const lockedDown = {
 const nodeIpEnv = { name: "NODE_IP", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.hostIP" } } };
 
 /** Readiness and liveness on the same check; liveness is slower to give up, so a slow start is not a restart. */
-function probes(check: Pick<k8s.types.input.core.v1.Probe, "httpGet" | "tcpSocket">): Pick<Container, "readinessProbe" | "livenessProbe"> {
+function probes(
+    check: Pick<k8s.types.input.core.v1.Probe, "httpGet" | "tcpSocket">,
+): Pick<Container, "readinessProbe" | "livenessProbe"> {
     const probe = { ...check, periodSeconds: 10, timeoutSeconds: 2 };
     return {
         readinessProbe: { ...probe, failureThreshold: 3 },
@@ -75,7 +77,10 @@ function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry
         // -W: master-worker, so a crashed worker is reported; -db: stay in the foreground.
         command: ["haproxy", "-W", "-db", "-f", `${HAPROXY_CONFIG_DIR}/${HAPROXY_CONFIG_FILE}`],
         env: [nodeIpEnv],
-        ports: [...fronted.map((e) => hostPort(e.portName, e.port)), hostPort("proxy-health", input.settings.healthPort)],
+        ports: [
+            ...fronted.map((e) => hostPort(e.portName, e.port)),
+            hostPort("proxy-health", input.settings.healthPort),
+        ],
         ...probes({ httpGet: { path: HEALTH_PATH, port: input.settings.healthPort, scheme: "HTTP" } }),
         resources: input.proxyResources,
         securityContext: lockedDown,
@@ -117,18 +122,20 @@ function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
 }
 
 function volumes(input: ProxyPodInput, withHaproxy: boolean, withGates: boolean): Volume[] {
-    const list: Volume[] = [{
-        name: "tls",
-        secret: {
-            secretName: input.tlsSecretName,
-            defaultMode: 0o440,
-            items: [
-                { key: "tls.crt", path: "tls.crt" },
-                { key: "tls.key", path: "tls.key" },
-                { key: HAPROXY_PEM_FILE, path: HAPROXY_PEM_FILE },
-            ],
+    const list: Volume[] = [
+        {
+            name: "tls",
+            secret: {
+                secretName: input.tlsSecretName,
+                defaultMode: 0o440,
+                items: [
+                    { key: "tls.crt", path: "tls.crt" },
+                    { key: "tls.key", path: "tls.key" },
+                    { key: HAPROXY_PEM_FILE, path: HAPROXY_PEM_FILE },
+                ],
+            },
         },
-    }];
+    ];
     if (withHaproxy) {
         if (input.haproxyConfigMapName === undefined) {
             throw new Error(`the ${input.role} proxy fronts components with haproxy but has no haproxy ConfigMap`);
@@ -143,7 +150,13 @@ function volumes(input: ProxyPodInput, withHaproxy: boolean, withGates: boolean)
                 sources: [
                     { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
                     { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-                    { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
+                    {
+                        downwardAPI: {
+                            items: [
+                                { path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } },
+                            ],
+                        },
+                    },
                 ],
             },
         });
@@ -170,12 +183,14 @@ function placement(input: ProxyPodInput) {
         affinity: {
             nodeAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [{
-                        matchExpressions: [
-                            { key: CONTROL_PLANE_LABEL, operator: "DoesNotExist" },
-                            { key: LEGACY_MASTER_LABEL, operator: "DoesNotExist" },
-                        ],
-                    }],
+                    nodeSelectorTerms: [
+                        {
+                            matchExpressions: [
+                                { key: CONTROL_PLANE_LABEL, operator: "DoesNotExist" },
+                                { key: LEGACY_MASTER_LABEL, operator: "DoesNotExist" },
+                            ],
+                        },
+                    ],
                 },
             },
         },

@@ -42,14 +42,25 @@ export interface RelabelConfig {
 export function relabelConfigs(entry: CatalogueEntry, nodeSelector: Record<string, string>): RelabelConfig[] {
     return [
         ...(entry.placement === "control-plane"
-            ? [{ source_labels: [`__meta_kubernetes_node_labelpresent_${metaLabel(CONTROL_PLANE_LABEL)}`], regex: "true", action: "keep" as const }]
+            ? [
+                  {
+                      source_labels: [`__meta_kubernetes_node_labelpresent_${metaLabel(CONTROL_PLANE_LABEL)}`],
+                      regex: "true",
+                      action: "keep" as const,
+                  },
+              ]
             : []),
         ...Object.entries(nodeSelector).map(([label, value]) => ({
             source_labels: [`__meta_kubernetes_node_label_${metaLabel(label)}`],
             regex: value.replace(/[.]/g, "\\."),
             action: "keep" as const,
         })),
-        { source_labels: ["__meta_kubernetes_node_address_InternalIP"], regex: "(.+)", target_label: "__address__", replacement: `$1:${entry.port}` },
+        {
+            source_labels: ["__meta_kubernetes_node_address_InternalIP"],
+            regex: "(.+)",
+            target_label: "__address__",
+            replacement: `$1:${entry.port}`,
+        },
         { source_labels: ["__meta_kubernetes_node_name"], target_label: "node" },
     ];
 }
@@ -57,7 +68,11 @@ export function relabelConfigs(entry: CatalogueEntry, nodeSelector: Record<strin
 /** Pod discovery keeps one target per declared container port: the diagnostics port, of running pods. */
 export function controllerRelabelConfigs(controller: ControllerTarget): RelabelConfig[] {
     return [
-        { source_labels: ["__meta_kubernetes_pod_container_port_number"], regex: String(controller.port), action: "keep" },
+        {
+            source_labels: ["__meta_kubernetes_pod_container_port_number"],
+            regex: String(controller.port),
+            action: "keep",
+        },
         { source_labels: ["__meta_kubernetes_pod_phase"], regex: "Running", action: "keep" },
         { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
         { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
@@ -72,12 +87,16 @@ function controllerJob(controller: ControllerTarget, input: ScrapeConfigInput) {
         metrics_path: "/metrics",
         authorization: { credentials_file: input.tokenFile },
         // controller-runtime's self-signed certificate cannot be verified; a pinned CA can.
-        tls_config: caFile ? { ca_file: caFile, ...(serverName ? { server_name: serverName } : {}) } : { insecure_skip_verify: true },
-        kubernetes_sd_configs: [{
-            role: "pod",
-            namespaces: { names: [controller.namespace] },
-            selectors: [{ role: "pod", label: labelSelector(controller.selector) }],
-        }],
+        tls_config: caFile
+            ? { ca_file: caFile, ...(serverName ? { server_name: serverName } : {}) }
+            : { insecure_skip_verify: true },
+        kubernetes_sd_configs: [
+            {
+                role: "pod",
+                namespaces: { names: [controller.namespace] },
+                selectors: [{ role: "pod", label: labelSelector(controller.selector) }],
+            },
+        ],
         relabel_configs: controllerRelabelConfigs(controller),
     };
 }
@@ -92,5 +111,8 @@ export function renderScrapeConfigs(input: ScrapeConfigInput): string {
         kubernetes_sd_configs: [{ role: "node" }],
         relabel_configs: relabelConfigs(entry, input.nodeSelector),
     }));
-    return yaml.dump({ scrape_configs: [...jobs, ...input.controllers.map((c) => controllerJob(c, input))] }, { lineWidth: 200, noRefs: true });
+    return yaml.dump(
+        { scrape_configs: [...jobs, ...input.controllers.map((c) => controllerJob(c, input))] },
+        { lineWidth: 200, noRefs: true },
+    );
 }

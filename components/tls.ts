@@ -27,7 +27,10 @@ const EC_KEY: webcrypto.EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 const EC_SIGNING: webcrypto.EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
 
 function pem(label: string, der: ArrayBuffer): string {
-    const base64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+    const base64 = Buffer.from(der)
+        .toString("base64")
+        .replace(/(.{64})/g, "$1\n")
+        .replace(/\n$/, "");
     return `-----BEGIN ${label}-----\n${base64}\n-----END ${label}-----\n`;
 }
 
@@ -45,7 +48,7 @@ export async function issueProxyCertificate(request: CertificateRequest, now = n
     const notBefore = new Date(now.getTime() - 5 * 60 * 1000); // tolerate small clock skew
     const notAfter = new Date(now.getTime() + request.validityDays * DAY_MS);
 
-    const caKeys = await subtle.generateKey(EC_KEY, true, ["sign", "verify"]) as webcrypto.CryptoKeyPair;
+    const caKeys = (await subtle.generateKey(EC_KEY, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
     const ca = await x509.X509CertificateGenerator.createSelfSigned({
         serialNumber: serialNumber(),
         name: `CN=eksa-metrics proxy CA for ${request.serverName}`,
@@ -60,7 +63,7 @@ export async function issueProxyCertificate(request: CertificateRequest, now = n
         ],
     });
 
-    const leafKeys = await subtle.generateKey(EC_KEY, true, ["sign", "verify"]) as webcrypto.CryptoKeyPair;
+    const leafKeys = (await subtle.generateKey(EC_KEY, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
     const leaf = await x509.X509CertificateGenerator.create({
         serialNumber: serialNumber(),
         subject: `CN=${request.serverName}`,

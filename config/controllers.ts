@@ -27,7 +27,10 @@ export function controllerTargets(controllers: Settings["controllers"]): Control
 
 /** Whether `deployment` runs the controller: its namespace, and pod labels that include the selector. */
 export function runsController(entry: ControllerEntry, deployment: DeploymentFact): boolean {
-    return deployment.namespace === entry.namespace && Object.entries(entry.selector).every(([k, v]) => deployment.podLabels[k] === v);
+    return (
+        deployment.namespace === entry.namespace &&
+        Object.entries(entry.selector).every(([k, v]) => deployment.podLabels[k] === v)
+    );
 }
 
 export interface ControllerPresence {
@@ -38,7 +41,10 @@ export interface ControllerPresence {
 }
 
 /** `expect` unset: those present; otherwise those listed, split into found and absent. */
-export function resolveControllerPresence(expect: readonly string[] | undefined, deployments: readonly DeploymentFact[]): ControllerPresence {
+export function resolveControllerPresence(
+    expect: readonly string[] | undefined,
+    deployments: readonly DeploymentFact[],
+): ControllerPresence {
     const found: ControllerPresence["found"] = [];
     const absent: ControllerEntry[] = [];
     for (const entry of CONTROLLER_CATALOGUE) {
@@ -59,7 +65,10 @@ export function resolveControllerPresence(expect: readonly string[] | undefined,
  * What the program passes MetricsStack as controllers.expect: the configured list, else the catalogue
  * controllers running in the cluster (none when the Deployments could not be listed).
  */
-export function expectedControllers(expect: readonly string[] | undefined, deployments: readonly DeploymentFact[] | undefined): string[] {
+export function expectedControllers(
+    expect: readonly string[] | undefined,
+    deployments: readonly DeploymentFact[] | undefined,
+): string[] {
     if (expect !== undefined) {
         return [...expect];
     }
@@ -78,12 +87,17 @@ export function diagnosticsConcerns(entry: ControllerEntry, deployment: Deployme
         if (typeof container.image !== "string" || !imageProgram(container.image, [program])) {
             return;
         }
-        for (const line of containerCommandLines(container, ["spec", "template", "spec", "containers", i], [program]).commandLines) {
+        for (const line of containerCommandLines(container, ["spec", "template", "spec", "containers", i], [program])
+            .commandLines) {
             const insecure = boolFlagValue(line, "insecure-diagnostics");
             if (insecure?.state === "set" && insecure.value === "true") {
-                concerns.push(`container ${String(container.name)} runs with --insecure-diagnostics=true: plain HTTP, no token check`);
+                concerns.push(
+                    `container ${String(container.name)} runs with --insecure-diagnostics=true: plain HTTP, no token check`,
+                );
             } else if (flagValues(line, "diagnostics-address").length === 0) {
-                concerns.push(`container ${String(container.name)} has no --diagnostics-address: a release without the diagnostics feature serves no authenticated :${entry.port}`);
+                concerns.push(
+                    `container ${String(container.name)} has no --diagnostics-address: a release without the diagnostics feature serves no authenticated :${entry.port}`,
+                );
             }
         }
     });

@@ -6,7 +6,16 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
-import { CATALOGUE, CatalogueEntry, COMPONENT_NAMES, ComponentName, CONTROLLER_NAMES, ControllerTarget, DIAGNOSTICS_PORT, isComponentName } from "../core/catalogue";
+import {
+    CATALOGUE,
+    CatalogueEntry,
+    COMPONENT_NAMES,
+    ComponentName,
+    CONTROLLER_NAMES,
+    ControllerTarget,
+    DIAGNOSTICS_PORT,
+    isComponentName,
+} from "../core/catalogue";
 
 export type ReaderKind = "ServiceAccount" | "User" | "Group";
 
@@ -179,7 +188,9 @@ export interface Settings {
     controllers: { expect?: string[]; extra: ControllerTarget[]; tls: { caCertificate?: string; serverName?: string } };
 }
 
-export const DEFAULT_READERS: ReaderSubject[] = [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }];
+export const DEFAULT_READERS: ReaderSubject[] = [
+    { kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" },
+];
 export const DEFAULT_NAMESPACE = "eksa-metrics";
 export const DEFAULT_HEALTH_PORT = 10263;
 /** The service account the stack creates for the verification when readers may not exist yet. */
@@ -191,7 +202,10 @@ export const VERIFICATION_MODES = ["cluster", "local"] as const;
 export const PROMETHEUS_SCRAPE_TIMEOUT_SECONDS = 10;
 
 export class SettingsError extends Error {
-    constructor(readonly problems: string[], heading = "invalid eksa-metrics configuration") {
+    constructor(
+        readonly problems: string[],
+        heading = "invalid eksa-metrics configuration",
+    ) {
         super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "SettingsError";
     }
@@ -199,7 +213,8 @@ export class SettingsError extends Error {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_NAME =
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** Collects problems as "<key>: <what is wrong>. <how to fix>" lines. */
@@ -215,12 +230,23 @@ function isInteger(value: unknown): value is number {
     return typeof value === "number" && Number.isInteger(value);
 }
 
-function checkInteger(problems: Problems, key: string, value: unknown, min: number, max: number, fallback: number): number {
+function checkInteger(
+    problems: Problems,
+    key: string,
+    value: unknown,
+    min: number,
+    max: number,
+    fallback: number,
+): number {
     if (value === undefined) {
         return fallback;
     }
     if (!isInteger(value) || value < min || value > max) {
-        problems.add(key, `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`, `Set a whole number in that range, or remove it for the default ${fallback}`);
+        problems.add(
+            key,
+            `${JSON.stringify(value)} is not a whole number from ${min} to ${max}`,
+            `Set a whole number in that range, or remove it for the default ${fallback}`,
+        );
         return fallback;
     }
     return value;
@@ -231,7 +257,11 @@ function checkBoolean(problems: Problems, key: string, value: unknown, fallback:
         return fallback;
     }
     if (typeof value !== "boolean") {
-        problems.add(key, `${JSON.stringify(value)} is not true or false`, `Set true or false, or remove it for the default ${fallback}`);
+        problems.add(
+            key,
+            `${JSON.stringify(value)} is not true or false`,
+            `Set true or false, or remove it for the default ${fallback}`,
+        );
         return fallback;
     }
     return value;
@@ -240,7 +270,11 @@ function checkBoolean(problems: Problems, key: string, value: unknown, fallback:
 function checkKnownKeys(problems: Problems, key: string, value: object, known: readonly string[]): void {
     for (const k of Object.keys(value)) {
         if (!known.includes(k)) {
-            problems.add(key ? `${key}.${k}` : k, "is not a known setting", `Known settings${key ? ` of ${key}` : ""}: ${known.join(", ")}`);
+            problems.add(
+                key ? `${key}.${k}` : k,
+                "is not a known setting",
+                `Known settings${key ? ` of ${key}` : ""}: ${known.join(", ")}`,
+            );
         }
     }
 }
@@ -254,14 +288,26 @@ function resolveComponents(problems: Problems, value: unknown): CatalogueEntry[]
         return [...CATALOGUE];
     }
     if (!isPlainObject(value)) {
-        problems.add("components", `${JSON.stringify(value)} is not a map of component to true/false`, `Write e.g. {"etcd": false}; components: ${COMPONENT_NAMES.join(", ")}`);
+        problems.add(
+            "components",
+            `${JSON.stringify(value)} is not a map of component to true/false`,
+            `Write e.g. {"etcd": false}; components: ${COMPONENT_NAMES.join(", ")}`,
+        );
         return [...CATALOGUE];
     }
     for (const [name, on] of Object.entries(value)) {
         if (!isComponentName(name)) {
-            problems.add(`components.${name}`, "is not a component this stack exposes", `Use one of: ${COMPONENT_NAMES.join(", ")}`);
+            problems.add(
+                `components.${name}`,
+                "is not a component this stack exposes",
+                `Use one of: ${COMPONENT_NAMES.join(", ")}`,
+            );
         } else if (typeof on !== "boolean") {
-            problems.add(`components.${name}`, `${JSON.stringify(on)} is not true or false`, "Set true to expose it or false to leave it out");
+            problems.add(
+                `components.${name}`,
+                `${JSON.stringify(on)} is not true or false`,
+                "Set true to expose it or false to leave it out",
+            );
         }
     }
     return CATALOGUE.filter((entry) => value[entry.name] !== false);
@@ -272,30 +318,54 @@ function resolveEtcd(problems: Problems, value: unknown): Settings["etcd"] {
         return { topology: "stacked", endpoints: [] };
     }
     if (!isPlainObject(value)) {
-        problems.add("etcd", `${JSON.stringify(value)} is not an object`, 'Write {"topology": "stacked"} or {"topology": "external", "endpoints": ["https://10.0.0.5:2379"]}');
+        problems.add(
+            "etcd",
+            `${JSON.stringify(value)} is not an object`,
+            'Write {"topology": "stacked"} or {"topology": "external", "endpoints": ["https://10.0.0.5:2379"]}',
+        );
         return { topology: "stacked", endpoints: [] };
     }
     checkKnownKeys(problems, "etcd", value, ["topology", "endpoints"]);
     const topology = value.topology ?? "stacked";
     if (topology !== "stacked" && topology !== "external") {
-        problems.add("etcd.topology", `${JSON.stringify(topology)} is not "stacked" or "external"`, 'Use "stacked" when etcd runs on the control-plane nodes, "external" for unstacked etcd machines');
+        problems.add(
+            "etcd.topology",
+            `${JSON.stringify(topology)} is not "stacked" or "external"`,
+            'Use "stacked" when etcd runs on the control-plane nodes, "external" for unstacked etcd machines',
+        );
         return { topology: "stacked", endpoints: [] };
     }
     const endpoints = value.endpoints ?? [];
     if (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== "string")) {
-        problems.add("etcd.endpoints", `${JSON.stringify(endpoints)} is not a list of URLs`, 'Write e.g. ["https://10.0.0.5:2379"]');
+        problems.add(
+            "etcd.endpoints",
+            `${JSON.stringify(endpoints)} is not a list of URLs`,
+            'Write e.g. ["https://10.0.0.5:2379"]',
+        );
         return { topology, endpoints: [] };
     }
     if (topology === "stacked" && endpoints.length > 0) {
-        problems.add("etcd.endpoints", "is only meaningful with an external etcd", 'Set etcd.topology to "external", or remove etcd.endpoints');
+        problems.add(
+            "etcd.endpoints",
+            "is only meaningful with an external etcd",
+            'Set etcd.topology to "external", or remove etcd.endpoints',
+        );
     }
     if (topology === "external" && endpoints.length === 0) {
-        problems.add("etcd.endpoints", "is empty but etcd.topology is external", "List the etcd machines' metrics URLs, e.g. https://10.0.0.5:2379");
+        problems.add(
+            "etcd.endpoints",
+            "is empty but etcd.topology is external",
+            "List the etcd machines' metrics URLs, e.g. https://10.0.0.5:2379",
+        );
     }
     endpoints.forEach((endpoint: string, i: number) => {
         const problem = externalEtcdEndpointProblem(endpoint);
         if (problem) {
-            problems.add(`etcd.endpoints[${i}]`, `${JSON.stringify(endpoint)} ${problem}`, "Write https://<etcd-machine-ip>:2379");
+            problems.add(
+                `etcd.endpoints[${i}]`,
+                `${JSON.stringify(endpoint)} ${problem}`,
+                "Write https://<etcd-machine-ip>:2379",
+            );
         }
     });
     return { topology, endpoints };
@@ -326,31 +396,55 @@ function resolveReaders(problems: Problems, value: unknown): ReaderSubject[] {
         return DEFAULT_READERS;
     }
     if (!Array.isArray(value) || value.length === 0) {
-        problems.add("readers", `${JSON.stringify(value)} is not a non-empty list of subjects`, 'Write e.g. [{"kind": "ServiceAccount", "name": "prometheus-server", "namespace": "observability"}]');
+        problems.add(
+            "readers",
+            `${JSON.stringify(value)} is not a non-empty list of subjects`,
+            'Write e.g. [{"kind": "ServiceAccount", "name": "prometheus-server", "namespace": "observability"}]',
+        );
         return DEFAULT_READERS;
     }
     value.forEach((subject: unknown, i: number) => {
         const key = `readers[${i}]`;
         if (!isPlainObject(subject)) {
-            problems.add(key, `${JSON.stringify(subject)} is not an object`, 'Write {"kind": "ServiceAccount", "name": "...", "namespace": "..."}');
+            problems.add(
+                key,
+                `${JSON.stringify(subject)} is not an object`,
+                'Write {"kind": "ServiceAccount", "name": "...", "namespace": "..."}',
+            );
             return;
         }
         checkKnownKeys(problems, key, subject, ["kind", "name", "namespace"]);
         const { kind, name, namespace } = subject;
         if (kind !== "ServiceAccount" && kind !== "User" && kind !== "Group") {
-            problems.add(`${key}.kind`, `${JSON.stringify(kind)} is not ServiceAccount, User or Group`, "Use one of those RBAC subject kinds");
+            problems.add(
+                `${key}.kind`,
+                `${JSON.stringify(kind)} is not ServiceAccount, User or Group`,
+                "Use one of those RBAC subject kinds",
+            );
         }
         if (typeof name !== "string" || name.trim() === "") {
             problems.add(`${key}.name`, "is empty", "Name the service account, user or group that may read metrics");
         } else if (kind === "ServiceAccount" && !DNS_SUBDOMAIN.test(name)) {
-            problems.add(`${key}.name`, `${JSON.stringify(name)} is not a valid service account name`, "Use lower-case letters, digits, '-' and '.'");
+            problems.add(
+                `${key}.name`,
+                `${JSON.stringify(name)} is not a valid service account name`,
+                "Use lower-case letters, digits, '-' and '.'",
+            );
         }
         if (kind === "ServiceAccount") {
             if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
-                problems.add(`${key}.namespace`, `${JSON.stringify(namespace)} is not a valid namespace`, "A ServiceAccount subject needs the namespace it lives in");
+                problems.add(
+                    `${key}.namespace`,
+                    `${JSON.stringify(namespace)} is not a valid namespace`,
+                    "A ServiceAccount subject needs the namespace it lives in",
+                );
             }
         } else if (namespace !== undefined) {
-            problems.add(`${key}.namespace`, `is set on a ${String(kind)} subject`, "Only ServiceAccount subjects have a namespace: remove it");
+            problems.add(
+                `${key}.namespace`,
+                `is set on a ${String(kind)} subject`,
+                "Only ServiceAccount subjects have a namespace: remove it",
+            );
         }
     });
     return value as ReaderSubject[];
@@ -361,7 +455,11 @@ function resolveTolerations(problems: Problems, value: unknown): TolerationSetti
         return [];
     }
     if (!Array.isArray(value)) {
-        problems.add("tolerations", `${JSON.stringify(value)} is not a list`, 'Write e.g. [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]');
+        problems.add(
+            "tolerations",
+            `${JSON.stringify(value)} is not a list`,
+            'Write e.g. [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]',
+        );
         return [];
     }
     value.forEach((t: unknown, i: number) => {
@@ -372,13 +470,21 @@ function resolveTolerations(problems: Problems, value: unknown): TolerationSetti
         }
         checkKnownKeys(problems, key, t, ["key", "operator", "value", "effect", "tolerationSeconds"]);
         if (t.operator !== undefined && t.operator !== "Exists" && t.operator !== "Equal") {
-            problems.add(`${key}.operator`, `${JSON.stringify(t.operator)} is not Exists or Equal`, "Use Exists or Equal");
+            problems.add(
+                `${key}.operator`,
+                `${JSON.stringify(t.operator)} is not Exists or Equal`,
+                "Use Exists or Equal",
+            );
         }
         if (t.operator === "Exists" && t.value !== undefined) {
             problems.add(`${key}.value`, "is set with operator Exists", "Remove the value, or use operator Equal");
         }
         if (t.effect !== undefined && !["NoSchedule", "PreferNoSchedule", "NoExecute"].includes(String(t.effect))) {
-            problems.add(`${key}.effect`, `${JSON.stringify(t.effect)} is not a taint effect`, "Use NoSchedule, PreferNoSchedule or NoExecute, or leave it out to match all");
+            problems.add(
+                `${key}.effect`,
+                `${JSON.stringify(t.effect)} is not a taint effect`,
+                "Use NoSchedule, PreferNoSchedule or NoExecute, or leave it out to match all",
+            );
         }
         if (t.key === undefined && t.operator !== "Exists") {
             problems.add(`${key}.key`, "is missing", 'A toleration without a key must use operator "Exists"');
@@ -392,21 +498,38 @@ function resolveNodeSelector(problems: Problems, value: unknown): Record<string,
         return {};
     }
     if (!isPlainObject(value)) {
-        problems.add("nodeSelector", `${JSON.stringify(value)} is not a map of label to value`, 'Write e.g. {"kubernetes.io/os": "linux"}');
+        problems.add(
+            "nodeSelector",
+            `${JSON.stringify(value)} is not a map of label to value`,
+            'Write e.g. {"kubernetes.io/os": "linux"}',
+        );
         return {};
     }
     for (const [label, labelValue] of Object.entries(value)) {
         if (!LABEL_NAME.test(label)) {
-            problems.add(`nodeSelector.${label}`, "is not a valid label name", "Use a Kubernetes label name such as kubernetes.io/os");
+            problems.add(
+                `nodeSelector.${label}`,
+                "is not a valid label name",
+                "Use a Kubernetes label name such as kubernetes.io/os",
+            );
         }
         if (typeof labelValue !== "string" || !LABEL_VALUE.test(labelValue)) {
-            problems.add(`nodeSelector.${label}`, `${JSON.stringify(labelValue)} is not a valid label value`, "Use at most 63 letters, digits, '-', '_' or '.'");
+            problems.add(
+                `nodeSelector.${label}`,
+                `${JSON.stringify(labelValue)} is not a valid label value`,
+                "Use at most 63 letters, digits, '-', '_' or '.'",
+            );
         }
     }
     return value as Record<string, string>;
 }
 
-function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubject[], verifier: Settings["verifierServiceAccount"]): Settings["verify"] {
+function resolveVerify(
+    problems: Problems,
+    value: unknown,
+    readers: ReaderSubject[],
+    verifier: Settings["verifierServiceAccount"],
+): Settings["verify"] {
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
         problems.add("verify", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": false}');
@@ -415,7 +538,11 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
     checkKnownKeys(problems, "verify", raw, ["enabled", "timeoutSeconds", "concurrency", "serviceAccount", "mode"]);
     const mode = raw.mode ?? "cluster";
     if (!(VERIFICATION_MODES as readonly unknown[]).includes(mode)) {
-        problems.add("verify.mode", `${JSON.stringify(mode)} is not ${VERIFICATION_MODES.map((m) => `"${m}"`).join(" or ")}`, 'Use "cluster" to check from pods in the cluster, or "local" to check from this machine');
+        problems.add(
+            "verify.mode",
+            `${JSON.stringify(mode)} is not ${VERIFICATION_MODES.map((m) => `"${m}"`).join(" or ")}`,
+            'Use "cluster" to check from pods in the cluster, or "local" to check from this machine',
+        );
     }
     const enabled = checkBoolean(problems, "verify.enabled", raw.enabled, true);
     const timeoutSeconds = checkInteger(problems, "verify.timeoutSeconds", raw.timeoutSeconds, 10, 3600, 120);
@@ -423,8 +550,18 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
     let serviceAccount: Settings["verify"]["serviceAccount"];
     if (raw.serviceAccount !== undefined) {
         const sa = raw.serviceAccount;
-        if (!isPlainObject(sa) || typeof sa.name !== "string" || typeof sa.namespace !== "string" || !DNS_SUBDOMAIN.test(sa.name) || !DNS_LABEL.test(sa.namespace)) {
-            problems.add("verify.serviceAccount", `${JSON.stringify(sa)} is not a service account`, 'Write {"name": "prometheus-server", "namespace": "observability"}');
+        if (
+            !isPlainObject(sa) ||
+            typeof sa.name !== "string" ||
+            typeof sa.namespace !== "string" ||
+            !DNS_SUBDOMAIN.test(sa.name) ||
+            !DNS_LABEL.test(sa.namespace)
+        ) {
+            problems.add(
+                "verify.serviceAccount",
+                `${JSON.stringify(sa)} is not a service account`,
+                'Write {"name": "prometheus-server", "namespace": "observability"}',
+            );
         } else {
             serviceAccount = { name: sa.name, namespace: sa.namespace };
         }
@@ -435,7 +572,11 @@ function resolveVerify(problems: Problems, value: unknown, readers: ReaderSubjec
         serviceAccount = first ? { name: first.name, namespace: first.namespace! } : undefined;
     }
     if (enabled && serviceAccount === undefined && !problems.list.some((p) => p.includes("verify.serviceAccount"))) {
-        problems.add("verify", "needs a service account token, but no reader is a ServiceAccount", 'Add a ServiceAccount to readers, set verify.serviceAccount, or set verify.enabled to false');
+        problems.add(
+            "verify",
+            "needs a service account token, but no reader is a ServiceAccount",
+            "Add a ServiceAccount to readers, set verify.serviceAccount, or set verify.enabled to false",
+        );
     }
     return { enabled, timeoutSeconds, concurrency, serviceAccount, mode: mode as Settings["verify"]["mode"] };
 }
@@ -447,26 +588,48 @@ function resolvePrometheus(problems: Problems, value: unknown): Settings["promet
     const jobNames = Object.fromEntries(COMPONENT_NAMES.map((name) => [name, name])) as Record<ComponentName, string>;
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
-        problems.add("prometheus", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"jobNames": {"etcd": "etcd-stacked"}, "alertForSeconds": 600}');
+        problems.add(
+            "prometheus",
+            `${JSON.stringify(value)} is not an object`,
+            'Write e.g. {"jobNames": {"etcd": "etcd-stacked"}, "alertForSeconds": 600}',
+        );
         return { jobNames, alertForSeconds: 900 };
     }
     checkKnownKeys(problems, "prometheus", raw, ["jobNames", "alertForSeconds"]);
     if (raw.jobNames !== undefined && !isPlainObject(raw.jobNames)) {
-        problems.add("prometheus.jobNames", `${JSON.stringify(raw.jobNames)} is not a map of component to job name`, 'Write e.g. {"etcd": "etcd-stacked"}');
+        problems.add(
+            "prometheus.jobNames",
+            `${JSON.stringify(raw.jobNames)} is not a map of component to job name`,
+            'Write e.g. {"etcd": "etcd-stacked"}',
+        );
     } else {
         for (const [name, job] of Object.entries(raw.jobNames ?? {})) {
             if (!isComponentName(name)) {
-                problems.add(`prometheus.jobNames.${name}`, "is not a component this stack exposes", `Use one of: ${COMPONENT_NAMES.join(", ")}`);
+                problems.add(
+                    `prometheus.jobNames.${name}`,
+                    "is not a component this stack exposes",
+                    `Use one of: ${COMPONENT_NAMES.join(", ")}`,
+                );
             } else if (typeof job !== "string" || !JOB_NAME.test(job)) {
-                problems.add(`prometheus.jobNames.${name}`, `${JSON.stringify(job)} is not a valid job name`, "Use at most 63 lower-case letters, digits, '-', '_' and '.'");
+                problems.add(
+                    `prometheus.jobNames.${name}`,
+                    `${JSON.stringify(job)} is not a valid job name`,
+                    "Use at most 63 lower-case letters, digits, '-', '_' and '.'",
+                );
             } else {
                 jobNames[name] = job;
             }
         }
     }
-    const clashing = COMPONENT_NAMES.filter((name, i) => COMPONENT_NAMES.findIndex((other) => jobNames[other] === jobNames[name]) !== i);
+    const clashing = COMPONENT_NAMES.filter(
+        (name, i) => COMPONENT_NAMES.findIndex((other) => jobNames[other] === jobNames[name]) !== i,
+    );
     for (const name of clashing) {
-        problems.add(`prometheus.jobNames.${name}`, `"${jobNames[name]}" is already the job of another component`, "Give every component its own job, or its series and alerts mix");
+        problems.add(
+            `prometheus.jobNames.${name}`,
+            `"${jobNames[name]}" is already the job of another component`,
+            "Give every component its own job, or its series and alerts mix",
+        );
     }
     const alertForSeconds = checkInteger(problems, "prometheus.alertForSeconds", raw.alertForSeconds, 0, 86400, 900);
     return { jobNames, alertForSeconds };
@@ -476,23 +639,39 @@ function resolvePrometheusOperator(problems: Problems, value: unknown): Settings
     const fallback = { enabled: false, namespace: "monitoring", labels: {} };
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
-        problems.add("prometheusOperator", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": true, "namespace": "monitoring", "labels": {"release": "kube-prometheus-stack"}}');
+        problems.add(
+            "prometheusOperator",
+            `${JSON.stringify(value)} is not an object`,
+            'Write e.g. {"enabled": true, "namespace": "monitoring", "labels": {"release": "kube-prometheus-stack"}}',
+        );
         return fallback;
     }
     checkKnownKeys(problems, "prometheusOperator", raw, ["enabled", "namespace", "labels"]);
     const enabled = checkBoolean(problems, "prometheusOperator.enabled", raw.enabled, false);
     const namespace = raw.namespace ?? fallback.namespace;
     if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
-        problems.add("prometheusOperator.namespace", `${JSON.stringify(namespace)} is not a valid namespace name`, "Name the namespace the operator's Prometheus selects objects in");
+        problems.add(
+            "prometheusOperator.namespace",
+            `${JSON.stringify(namespace)} is not a valid namespace name`,
+            "Name the namespace the operator's Prometheus selects objects in",
+        );
     }
     const labels = raw.labels ?? {};
     if (!isPlainObject(labels)) {
-        problems.add("prometheusOperator.labels", `${JSON.stringify(labels)} is not a map of label to value`, 'Write e.g. {"release": "kube-prometheus-stack"}');
+        problems.add(
+            "prometheusOperator.labels",
+            `${JSON.stringify(labels)} is not a map of label to value`,
+            'Write e.g. {"release": "kube-prometheus-stack"}',
+        );
         return { enabled, namespace: String(namespace), labels: {} };
     }
     for (const [label, labelValue] of Object.entries(labels)) {
         if (!LABEL_NAME.test(label) || typeof labelValue !== "string" || !LABEL_VALUE.test(labelValue)) {
-            problems.add(`prometheusOperator.labels.${label}`, `${JSON.stringify(label)}: ${JSON.stringify(labelValue)} is not a valid label`, "Use the labels your Prometheus' scrapeConfigSelector and ruleSelector match");
+            problems.add(
+                `prometheusOperator.labels.${label}`,
+                `${JSON.stringify(label)}: ${JSON.stringify(labelValue)} is not a valid label`,
+                "Use the labels your Prometheus' scrapeConfigSelector and ruleSelector match",
+            );
         }
     }
     return { enabled, namespace: String(namespace), labels: labels as Record<string, string> };
@@ -500,12 +679,20 @@ function resolvePrometheusOperator(problems: Problems, value: unknown): Settings
 
 function checkLabels(problems: Problems, key: string, value: unknown, example: string): Record<string, string> {
     if (!isPlainObject(value) || Object.keys(value).length === 0) {
-        problems.add(key, `${JSON.stringify(value)} is not a non-empty map of label to value`, `Write the labels its pods carry, e.g. ${example}`);
+        problems.add(
+            key,
+            `${JSON.stringify(value)} is not a non-empty map of label to value`,
+            `Write the labels its pods carry, e.g. ${example}`,
+        );
         return {};
     }
     for (const [label, labelValue] of Object.entries(value)) {
         if (!LABEL_NAME.test(label) || typeof labelValue !== "string" || !LABEL_VALUE.test(labelValue)) {
-            problems.add(`${key}.${label}`, `${JSON.stringify(label)}: ${JSON.stringify(labelValue)} is not a valid label`, "Use a Kubernetes label name and a value of at most 63 letters, digits, '-', '_' or '.'");
+            problems.add(
+                `${key}.${label}`,
+                `${JSON.stringify(label)}: ${JSON.stringify(labelValue)} is not a valid label`,
+                "Use a Kubernetes label name and a value of at most 63 letters, digits, '-', '_' or '.'",
+            );
         }
     }
     return value as Record<string, string>;
@@ -515,78 +702,150 @@ function duplicates(names: unknown[]): Set<unknown> {
     return new Set(names.filter((n, i) => names.indexOf(n) !== i));
 }
 
-function resolveControllers(problems: Problems, value: unknown, componentJobs: readonly string[]): Settings["controllers"] {
+function resolveControllers(
+    problems: Problems,
+    value: unknown,
+    componentJobs: readonly string[],
+): Settings["controllers"] {
     const fallback = { extra: [], tls: {} };
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
-        problems.add("controllers", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"expect": ["capi-controller-manager"]}');
+        problems.add(
+            "controllers",
+            `${JSON.stringify(value)} is not an object`,
+            'Write e.g. {"expect": ["capi-controller-manager"]}',
+        );
         return fallback;
     }
     checkKnownKeys(problems, "controllers", raw, ["expect", "extra", "tls"]);
     let expect: string[] | undefined;
     if (raw.expect !== undefined) {
         if (!Array.isArray(raw.expect) || raw.expect.some((n) => typeof n !== "string")) {
-            problems.add("controllers.expect", `${JSON.stringify(raw.expect)} is not a list of controller names`, `List some of: ${CONTROLLER_NAMES.join(", ")}; [] for none, or remove it for those present in the cluster`);
+            problems.add(
+                "controllers.expect",
+                `${JSON.stringify(raw.expect)} is not a list of controller names`,
+                `List some of: ${CONTROLLER_NAMES.join(", ")}; [] for none, or remove it for those present in the cluster`,
+            );
         } else {
             expect = raw.expect as string[];
             expect.forEach((name, i) => {
                 if (!CONTROLLER_NAMES.includes(name)) {
-                    problems.add(`controllers.expect[${i}]`, `"${name}" is not a catalogue controller`, `Use one of: ${CONTROLLER_NAMES.join(", ")}; describe other controllers under controllers.extra`);
+                    problems.add(
+                        `controllers.expect[${i}]`,
+                        `"${name}" is not a catalogue controller`,
+                        `Use one of: ${CONTROLLER_NAMES.join(", ")}; describe other controllers under controllers.extra`,
+                    );
                 }
             });
             for (const name of duplicates(expect)) {
-                problems.add("controllers.expect", `lists "${String(name)}" more than once`, "List each controller once");
+                problems.add(
+                    "controllers.expect",
+                    `lists "${String(name)}" more than once`,
+                    "List each controller once",
+                );
             }
         }
     }
     const extra: ControllerTarget[] = [];
     if (raw.extra !== undefined && !Array.isArray(raw.extra)) {
-        problems.add("controllers.extra", `${JSON.stringify(raw.extra)} is not a list`, 'Write e.g. [{"name": "my-operator", "namespace": "my-operator-system", "selector": {"control-plane": "controller-manager"}}]');
+        problems.add(
+            "controllers.extra",
+            `${JSON.stringify(raw.extra)} is not a list`,
+            'Write e.g. [{"name": "my-operator", "namespace": "my-operator-system", "selector": {"control-plane": "controller-manager"}}]',
+        );
     } else {
         (raw.extra ?? []).forEach((c: unknown, i: number) => {
             const key = `controllers.extra[${i}]`;
             if (!isPlainObject(c)) {
-                problems.add(key, `${JSON.stringify(c)} is not an object`, 'Write {"name": "...", "namespace": "...", "selector": {"label": "value"}}');
+                problems.add(
+                    key,
+                    `${JSON.stringify(c)} is not an object`,
+                    'Write {"name": "...", "namespace": "...", "selector": {"label": "value"}}',
+                );
                 return;
             }
             checkKnownKeys(problems, key, c, ["name", "namespace", "selector", "port"]);
             if (typeof c.name !== "string" || !JOB_NAME.test(c.name)) {
-                problems.add(`${key}.name`, `${JSON.stringify(c.name)} is not a valid name`, "It is the scrape job's name: at most 63 lower-case letters, digits, '-', '_' and '.'");
+                problems.add(
+                    `${key}.name`,
+                    `${JSON.stringify(c.name)} is not a valid name`,
+                    "It is the scrape job's name: at most 63 lower-case letters, digits, '-', '_' and '.'",
+                );
             } else if (CONTROLLER_NAMES.includes(c.name)) {
-                problems.add(`${key}.name`, `"${c.name}" is a catalogue controller`, "List it under controllers.expect instead, or give the extra controller another name");
+                problems.add(
+                    `${key}.name`,
+                    `"${c.name}" is a catalogue controller`,
+                    "List it under controllers.expect instead, or give the extra controller another name",
+                );
             } else if (componentJobs.includes(c.name)) {
-                problems.add(`${key}.name`, `"${c.name}" is already the job of a component`, "Give the controller another name, or its series mix with the component's");
+                problems.add(
+                    `${key}.name`,
+                    `"${c.name}" is already the job of a component`,
+                    "Give the controller another name, or its series mix with the component's",
+                );
             }
             if (typeof c.namespace !== "string" || !DNS_LABEL.test(c.namespace)) {
-                problems.add(`${key}.namespace`, `${JSON.stringify(c.namespace)} is not a valid namespace`, "Name the namespace the controller's pods run in");
+                problems.add(
+                    `${key}.namespace`,
+                    `${JSON.stringify(c.namespace)} is not a valid namespace`,
+                    "Name the namespace the controller's pods run in",
+                );
             }
-            const selector = checkLabels(problems, `${key}.selector`, c.selector, '{"control-plane": "controller-manager"}');
+            const selector = checkLabels(
+                problems,
+                `${key}.selector`,
+                c.selector,
+                '{"control-plane": "controller-manager"}',
+            );
             const port = checkInteger(problems, `${key}.port`, c.port, 1, 65535, DIAGNOSTICS_PORT);
             extra.push({ name: String(c.name), namespace: String(c.namespace), selector, port });
         });
         for (const name of duplicates(extra.map((c) => c.name))) {
-            problems.add("controllers.extra", `names "${String(name)}" more than once`, "Give each controller its own name (its scrape job)");
+            problems.add(
+                "controllers.extra",
+                `names "${String(name)}" more than once`,
+                "Give each controller its own name (its scrape job)",
+            );
         }
     }
     const tls: Settings["controllers"]["tls"] = {};
     if (raw.tls !== undefined) {
         if (!isPlainObject(raw.tls)) {
-            problems.add("controllers.tls", `${JSON.stringify(raw.tls)} is not an object`, 'Write {"caCertificate": "-----BEGIN CERTIFICATE-----...", "serverName": "..."}');
+            problems.add(
+                "controllers.tls",
+                `${JSON.stringify(raw.tls)} is not an object`,
+                'Write {"caCertificate": "-----BEGIN CERTIFICATE-----...", "serverName": "..."}',
+            );
         } else {
             checkKnownKeys(problems, "controllers.tls", raw.tls, ["caCertificate", "serverName"]);
             const { caCertificate, serverName } = raw.tls;
             if (caCertificate !== undefined) {
-                if (typeof caCertificate !== "string" || !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(caCertificate)) {
-                    problems.add("controllers.tls.caCertificate", "is not a PEM certificate", "Paste the CA that signs the controllers' serving certificates (-----BEGIN CERTIFICATE----- ...), or remove it to leave them unverified");
+                if (
+                    typeof caCertificate !== "string" ||
+                    !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(caCertificate)
+                ) {
+                    problems.add(
+                        "controllers.tls.caCertificate",
+                        "is not a PEM certificate",
+                        "Paste the CA that signs the controllers' serving certificates (-----BEGIN CERTIFICATE----- ...), or remove it to leave them unverified",
+                    );
                 } else {
                     tls.caCertificate = caCertificate;
                 }
             }
             if (serverName !== undefined) {
                 if (caCertificate === undefined) {
-                    problems.add("controllers.tls.serverName", "is set without controllers.tls.caCertificate", "A name is only verified against a pinned CA: set controllers.tls.caCertificate too, or remove serverName");
+                    problems.add(
+                        "controllers.tls.serverName",
+                        "is set without controllers.tls.caCertificate",
+                        "A name is only verified against a pinned CA: set controllers.tls.caCertificate too, or remove serverName",
+                    );
                 } else if (typeof serverName !== "string" || !DNS_SUBDOMAIN.test(serverName)) {
-                    problems.add("controllers.tls.serverName", `${JSON.stringify(serverName)} is not a DNS name`, "Use the lower-case DNS name the controllers' certificates carry");
+                    problems.add(
+                        "controllers.tls.serverName",
+                        `${JSON.stringify(serverName)} is not a DNS name`,
+                        "Use the lower-case DNS name the controllers' certificates carry",
+                    );
                 } else {
                     tls.serverName = serverName;
                 }
@@ -603,9 +862,24 @@ function resolveControllers(problems: Problems, value: unknown, componentJobs: r
 export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings {
     const problems = new Problems(keyPrefix);
     checkKnownKeys(problems, "", options, [
-        "components", "etcd", "namespace", "createNamespace", "readers", "tolerations", "nodeSelector",
-        "readersMayNotExistYet", "offlinePreview", "replaceDocsMetricsProxy",
-        "healthPort", "serverTimeoutSeconds", "tls", "rolloutTimeoutMinutes", "verify", "prometheus", "prometheusOperator", "controllers",
+        "components",
+        "etcd",
+        "namespace",
+        "createNamespace",
+        "readers",
+        "tolerations",
+        "nodeSelector",
+        "readersMayNotExistYet",
+        "offlinePreview",
+        "replaceDocsMetricsProxy",
+        "healthPort",
+        "serverTimeoutSeconds",
+        "tls",
+        "rolloutTimeoutMinutes",
+        "verify",
+        "prometheus",
+        "prometheusOperator",
+        "controllers",
     ]);
     const etcd = resolveEtcd(problems, options.etcd);
     let components = resolveComponents(problems, options.components);
@@ -613,12 +887,20 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         components = components.filter((c) => c.name !== "etcd");
     }
     if (components.length === 0) {
-        problems.add("components", "turns every component off", `Enable at least one of: ${COMPONENT_NAMES.join(", ")}`);
+        problems.add(
+            "components",
+            "turns every component off",
+            `Enable at least one of: ${COMPONENT_NAMES.join(", ")}`,
+        );
     }
 
     const namespace = options.namespace ?? DEFAULT_NAMESPACE;
     if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
-        problems.add("namespace", `${JSON.stringify(namespace)} is not a valid namespace name`, "Use at most 63 lower-case letters, digits and '-'");
+        problems.add(
+            "namespace",
+            `${JSON.stringify(namespace)} is not a valid namespace name`,
+            "Use at most 63 lower-case letters, digits and '-'",
+        );
     }
     const createNamespace = checkBoolean(problems, "createNamespace", options.createNamespace, true);
     const readers = resolveReaders(problems, options.readers);
@@ -628,22 +910,41 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     const healthPort = checkInteger(problems, "healthPort", options.healthPort, 1, 65535, DEFAULT_HEALTH_PORT);
     const clash = CATALOGUE.find((c) => c.port === healthPort);
     if (clash) {
-        problems.add("healthPort", `${healthPort} is the metrics port of ${clash.name}`, `Choose a free port, e.g. the default ${DEFAULT_HEALTH_PORT}`);
+        problems.add(
+            "healthPort",
+            `${healthPort} is the metrics port of ${clash.name}`,
+            `Choose a free port, e.g. the default ${DEFAULT_HEALTH_PORT}`,
+        );
     }
-    const serverTimeoutSeconds = checkInteger(problems, "serverTimeoutSeconds", options.serverTimeoutSeconds, PROMETHEUS_SCRAPE_TIMEOUT_SECONDS, 300, 30);
+    const serverTimeoutSeconds = checkInteger(
+        problems,
+        "serverTimeoutSeconds",
+        options.serverTimeoutSeconds,
+        PROMETHEUS_SCRAPE_TIMEOUT_SECONDS,
+        300,
+        30,
+    );
 
     let tlsServerName = `${DEFAULT_NAMESPACE}-metrics-proxy`;
     let tlsValidityDays = 365;
     if (options.tls !== undefined) {
         if (!isPlainObject(options.tls)) {
-            problems.add("tls", `${JSON.stringify(options.tls)} is not an object`, 'Write e.g. {"serverName": "metrics-proxy.example.internal"}');
+            problems.add(
+                "tls",
+                `${JSON.stringify(options.tls)} is not an object`,
+                'Write e.g. {"serverName": "metrics-proxy.example.internal"}',
+            );
         } else {
             checkKnownKeys(problems, "tls", options.tls, ["serverName", "validityDays"]);
             tlsValidityDays = checkInteger(problems, "tls.validityDays", options.tls.validityDays, 2, 3650, 365);
             if (options.tls.serverName !== undefined) {
                 tlsServerName = options.tls.serverName;
                 if (typeof tlsServerName !== "string" || !DNS_SUBDOMAIN.test(tlsServerName)) {
-                    problems.add("tls.serverName", `${JSON.stringify(tlsServerName)} is not a DNS name`, "Use a lower-case DNS name; clients verify the proxy's certificate against it");
+                    problems.add(
+                        "tls.serverName",
+                        `${JSON.stringify(tlsServerName)} is not a DNS name`,
+                        "Use a lower-case DNS name; clients verify the proxy's certificate against it",
+                    );
                 }
             }
         }
@@ -651,16 +952,31 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     if (options.tls?.serverName === undefined && typeof namespace === "string") {
         tlsServerName = `${namespace}-metrics-proxy`;
     }
-    const rolloutTimeoutMinutes = checkInteger(problems, "rolloutTimeoutMinutes", options.rolloutTimeoutMinutes, 1, 120, 10);
+    const rolloutTimeoutMinutes = checkInteger(
+        problems,
+        "rolloutTimeoutMinutes",
+        options.rolloutTimeoutMinutes,
+        1,
+        120,
+        10,
+    );
     const readersMayNotExistYet = checkBoolean(problems, "readersMayNotExistYet", options.readersMayNotExistYet, false);
     // Readers that may not exist yet cannot lend their token: the verification gets a service account of its own.
-    const ownVerifier = readersMayNotExistYet && !(isPlainObject(options.verify) && options.verify.serviceAccount !== undefined) && typeof namespace === "string"
-        ? { name: VERIFIER_SERVICE_ACCOUNT, namespace }
-        : undefined;
+    const ownVerifier =
+        readersMayNotExistYet &&
+        !(isPlainObject(options.verify) && options.verify.serviceAccount !== undefined) &&
+        typeof namespace === "string"
+            ? { name: VERIFIER_SERVICE_ACCOUNT, namespace }
+            : undefined;
     const verify = resolveVerify(problems, options.verify, readers, ownVerifier);
     const verifierServiceAccount = verify.enabled ? ownVerifier : undefined;
     const offlinePreview = checkBoolean(problems, "offlinePreview", options.offlinePreview, false);
-    const replaceDocsMetricsProxy = checkBoolean(problems, "replaceDocsMetricsProxy", options.replaceDocsMetricsProxy, false);
+    const replaceDocsMetricsProxy = checkBoolean(
+        problems,
+        "replaceDocsMetricsProxy",
+        options.replaceDocsMetricsProxy,
+        false,
+    );
     const prometheus = resolvePrometheus(problems, options.prometheus);
     const prometheusOperator = resolvePrometheusOperator(problems, options.prometheusOperator);
     const controllers = resolveControllers(problems, options.controllers, Object.values(prometheus.jobNames));
@@ -669,8 +985,25 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         throw new SettingsError(problems.list);
     }
     return {
-        components, etcd, namespace, createNamespace, readers, tolerations, nodeSelector, healthPort,
-        readersMayNotExistYet, verifierServiceAccount, offlinePreview, replaceDocsMetricsProxy,
-        serverTimeoutSeconds, tlsServerName, tlsValidityDays, rolloutTimeoutMinutes, verify, prometheus, prometheusOperator, controllers,
+        components,
+        etcd,
+        namespace,
+        createNamespace,
+        readers,
+        tolerations,
+        nodeSelector,
+        healthPort,
+        readersMayNotExistYet,
+        verifierServiceAccount,
+        offlinePreview,
+        replaceDocsMetricsProxy,
+        serverTimeoutSeconds,
+        tlsServerName,
+        tlsValidityDays,
+        rolloutTimeoutMinutes,
+        verify,
+        prometheus,
+        prometheusOperator,
+        controllers,
     };
 }

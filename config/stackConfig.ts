@@ -55,7 +55,9 @@ function parseValue(kind: ValueKind, text: string): unknown {
             try {
                 return JSON.parse(text);
             } catch {
-                throw new Error(`is not structured config (a YAML map or list in Pulumi.<stack>.yaml, or JSON with --path/--json)`);
+                throw new Error(
+                    `is not structured config (a YAML map or list in Pulumi.<stack>.yaml, or JSON with --path/--json)`,
+                );
             }
     }
 }
@@ -68,13 +70,15 @@ export function kubeconfigProblems(text: string): string[] {
     } catch (err) {
         return [`is not YAML (${(err as Error).message.split("\n")[0]})`];
     }
-    const config = doc as {
-        kind?: string;
-        "current-context"?: string;
-        contexts?: { name: string; context?: { cluster?: string; user?: string } }[];
-        clusters?: { name: string; cluster?: { server?: string } }[];
-        users?: { name: string }[];
-    } | undefined;
+    const config = doc as
+        | {
+              kind?: string;
+              "current-context"?: string;
+              contexts?: { name: string; context?: { cluster?: string; user?: string } }[];
+              clusters?: { name: string; cluster?: { server?: string } }[];
+              users?: { name: string }[];
+          }
+        | undefined;
     if (typeof config !== "object" || config === null || config.kind !== "Config") {
         return ["is not a kubeconfig (no kind: Config)"];
     }
@@ -124,7 +128,9 @@ export function readStackConfig(raw: Record<string, string>): StackConfig {
         const key = fullKey.slice(prefix.length);
         const kind = (CONFIG_KEYS as Record<string, ValueKind | undefined>)[key];
         if (kind === undefined) {
-            problems.push(`${fullKey}: is not a setting of this program. Known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`);
+            problems.push(
+                `${fullKey}: is not a setting of this program. Known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`,
+            );
             continue;
         }
         try {
@@ -135,11 +141,25 @@ export function readStackConfig(raw: Record<string, string>): StackConfig {
     }
     const typed = args as MetricsStackArgs;
     if (typeof typed.kubeconfig === "string") {
-        problems.push(...kubeconfigProblems(typed.kubeconfig).map((p) => `${prefix}kubeconfig: ${p}. Set the cluster's kubeconfig with: pulumi config set --secret ${prefix}kubeconfig < kubeconfig`));
+        problems.push(
+            ...kubeconfigProblems(typed.kubeconfig).map(
+                (p) =>
+                    `${prefix}kubeconfig: ${p}. Set the cluster's kubeconfig with: pulumi config set --secret ${prefix}kubeconfig < kubeconfig`,
+            ),
+        );
     } else {
-        problems.push(`${prefix}kubeconfig: is not set (the program deploys to that cluster). Set the cluster's kubeconfig with: pulumi config set --secret ${prefix}kubeconfig < kubeconfig`);
+        problems.push(
+            `${prefix}kubeconfig: is not set (the program deploys to that cluster). Set the cluster's kubeconfig with: pulumi config set --secret ${prefix}kubeconfig < kubeconfig`,
+        );
     }
-    const { kubeconfig: _kubeconfig, proxyImage: _p, gateImage: _g, proxyResources: _pr, gateResources: _gr, ...options } = typed;
+    const {
+        kubeconfig: _kubeconfig,
+        proxyImage: _p,
+        gateImage: _g,
+        proxyResources: _pr,
+        gateResources: _gr,
+        ...options
+    } = typed;
     let settings: Settings | undefined;
     try {
         settings = resolveSettings(options, prefix);

@@ -50,7 +50,10 @@ function classifyText(text: string): BindAddressVerdict {
     if (text === "") {
         return { addressClass: "unparsable", text, reason: "empty" };
     }
-    return classifyIPv4(text) ?? classifyIPv6(text) ?? { addressClass: "unparsable", text, reason: notAnAddressReason(text) };
+    return (
+        classifyIPv4(text) ??
+        classifyIPv6(text) ?? { addressClass: "unparsable", text, reason: notAnAddressReason(text) }
+    );
 }
 
 // Dotted notation with 1-4 parts, decimal or 0x-hex (inet_aton style). Zero is zero in every
@@ -104,10 +107,18 @@ function classifyIPv6(text: string): BindAddressVerdict | undefined {
     }
     // Only the unspecified address gets the lenient reading; Kubernetes rejects these notations.
     if (zone !== undefined) {
-        return { addressClass: "unparsable", text, reason: `an IPv6 address with a zone index ("%${zone}"), which Kubernetes does not accept` };
+        return {
+            addressClass: "unparsable",
+            text,
+            reason: `an IPv6 address with a zone index ("%${zone}"), which Kubernetes does not accept`,
+        };
     }
     if (bracketed) {
-        return { addressClass: "unparsable", text, reason: "an IPv6 address in brackets, which Kubernetes does not accept" };
+        return {
+            addressClass: "unparsable",
+            text,
+            reason: "an IPv6 address in brackets, which Kubernetes does not accept",
+        };
     }
     return { addressClass: "specific", text, canonical: compressIPv6(groups), family: 6 };
 }
@@ -142,7 +153,7 @@ function ipv6Groups(address: string): number[] {
 function compressIPv6(groups: number[]): string {
     let bestStart = -1;
     let bestLength = 0;
-    for (let i = 0; i < 8; ) {
+    for (let i = 0; i < 8;) {
         if (groups[i] !== 0) {
             i++;
             continue;
@@ -202,7 +213,11 @@ export interface ListenVerdict {
 export function classifyHost(host: string): ListenVerdict {
     const text = host.trim();
     if (text === "" || text === "*") {
-        return { reach: "all-interfaces", host: text, reason: text === "" ? "no host, so every interface" : '"*" is every interface' };
+        return {
+            reach: "all-interfaces",
+            host: text,
+            reason: text === "" ? "no host, so every interface" : '"*" is every interface',
+        };
     }
     if (text.toLowerCase() === "localhost") {
         return { reach: "loopback", host: text, reason: "localhost is the loopback interface" };
@@ -213,11 +228,15 @@ export function classifyHost(host: string): ListenVerdict {
     }
     const verdict = classifyBindAddress(text);
     if (verdict.addressClass === "all-interfaces") {
-        const what = verdict.canonical === "::ffff:0.0.0.0" ? "the IPv4-mapped unspecified address" : `the unspecified IPv${verdict.family} address`;
+        const what =
+            verdict.canonical === "::ffff:0.0.0.0"
+                ? "the IPv4-mapped unspecified address"
+                : `the unspecified IPv${verdict.family} address`;
         return { reach: "all-interfaces", host: text, reason: `${JSON.stringify(text)} is ${what} (every interface)` };
     }
     // Brackets are the host:port notation of IPv6, fine once the port is split off.
-    const address = verdict.addressClass === "specific" ? verdict : classifyBindAddress(text.replace(/^\[(.*)\]$/, "$1"));
+    const address =
+        verdict.addressClass === "specific" ? verdict : classifyBindAddress(text.replace(/^\[(.*)\]$/, "$1"));
     if (address.addressClass === "specific") {
         return isLoopback(address.canonical!, address.family!)
             ? { reach: "loopback", host: text, reason: `${address.canonical} is a loopback address` }
@@ -232,9 +251,16 @@ function classifyRange(text: string, network: string, prefixLength: number): Lis
         return { reach: "unparsable", host: text, reason: `${JSON.stringify(text)} is not an address range` };
     }
     if (prefixLength === 0) {
-        return { reach: "all-interfaces", host: text, reason: `${JSON.stringify(text)} is the range of every address (every interface)` };
+        return {
+            reach: "all-interfaces",
+            host: text,
+            reason: `${JSON.stringify(text)} is the range of every address (every interface)`,
+        };
     }
-    const loopbackRange = address.family === 4 ? prefixLength >= 8 && network.trim().startsWith("127.") : prefixLength === 128 && address.canonical === "::1";
+    const loopbackRange =
+        address.family === 4
+            ? prefixLength >= 8 && network.trim().startsWith("127.")
+            : prefixLength === 128 && address.canonical === "::1";
     return loopbackRange
         ? { reach: "loopback", host: text, reason: `${text} holds loopback addresses only` }
         : { reach: "specific", host: text, reason: `${text} holds addresses reachable from off the node` };
@@ -252,14 +278,24 @@ function isLoopback(canonical: string, family: 4 | 6): boolean {
  */
 export function classifyListenAddress(value: unknown): ListenVerdict {
     if (typeof value === "number" && Number.isInteger(value)) {
-        return { reach: "all-interfaces", host: "", port: String(value), reason: "a bare port with no host, so every interface" };
+        return {
+            reach: "all-interfaces",
+            host: "",
+            port: String(value),
+            reason: "a bare port with no host, so every interface",
+        };
     }
     if (typeof value !== "string") {
         return { reach: "unparsable", host: String(value), reason: "not a string" };
     }
     const text = value.trim();
     if (/^\d+$/.test(text)) {
-        return { reach: "all-interfaces", host: "", port: text, reason: "a bare port with no host, so every interface" };
+        return {
+            reach: "all-interfaces",
+            host: "",
+            port: text,
+            reason: "a bare port with no host, so every interface",
+        };
     }
     const bracketed = /^(\[[^\]]*\](?:\/\d+)?)(?::(\d*))?$/.exec(text);
     const hostPort = bracketed ?? /^([^:]*):(\d*)$/.exec(text);
@@ -274,7 +310,9 @@ export function classifyListenAddress(value: unknown): ListenVerdict {
  * Splits a URL list (etcd's --listen-metrics-urls: comma-separated) into scheme and listen
  * verdict per URL. `unix://` sockets are local to the node.
  */
-export function classifyListenUrls(value: string): { readonly url: string; readonly scheme: string; readonly verdict: ListenVerdict }[] {
+export function classifyListenUrls(
+    value: string,
+): { readonly url: string; readonly scheme: string; readonly verdict: ListenVerdict }[] {
     return value
         .split(",")
         .map((url) => url.trim())
@@ -282,11 +320,23 @@ export function classifyListenUrls(value: string): { readonly url: string; reado
         .map((url) => {
             const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(url);
             if (!match) {
-                return { url, scheme: "", verdict: { reach: "unparsable" as const, host: url, reason: `${JSON.stringify(url)} is not a URL` } };
+                return {
+                    url,
+                    scheme: "",
+                    verdict: { reach: "unparsable" as const, host: url, reason: `${JSON.stringify(url)} is not a URL` },
+                };
             }
             const scheme = match[1].toLowerCase();
             if (scheme === "unix" || scheme === "unixs") {
-                return { url, scheme, verdict: { reach: "loopback" as const, host: match[2], reason: "a unix socket is local to the node" } };
+                return {
+                    url,
+                    scheme,
+                    verdict: {
+                        reach: "loopback" as const,
+                        host: match[2],
+                        reason: "a unix socket is local to the node",
+                    },
+                };
             }
             return { url, scheme, verdict: classifyListenAddress(match[2]) };
         });

@@ -35,10 +35,38 @@ export interface CatalogueEntry {
 export const UPSTREAM_HOST = "127.0.0.1";
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
-    { name: "kube-controller-manager", port: 10257, upstreamScheme: "https", authenticator: "upstream", placement: "control-plane", portName: "kcm-metrics" },
-    { name: "kube-scheduler", port: 10259, upstreamScheme: "https", authenticator: "upstream", placement: "control-plane", portName: "sched-metrics" },
-    { name: "kube-proxy", port: 10249, upstreamScheme: "http", authenticator: "proxy", placement: "all-nodes", portName: "proxy-metrics" },
-    { name: "etcd", port: 2381, upstreamScheme: "http", authenticator: "proxy", placement: "control-plane", portName: "etcd-metrics" },
+    {
+        name: "kube-controller-manager",
+        port: 10257,
+        upstreamScheme: "https",
+        authenticator: "upstream",
+        placement: "control-plane",
+        portName: "kcm-metrics",
+    },
+    {
+        name: "kube-scheduler",
+        port: 10259,
+        upstreamScheme: "https",
+        authenticator: "upstream",
+        placement: "control-plane",
+        portName: "sched-metrics",
+    },
+    {
+        name: "kube-proxy",
+        port: 10249,
+        upstreamScheme: "http",
+        authenticator: "proxy",
+        placement: "all-nodes",
+        portName: "proxy-metrics",
+    },
+    {
+        name: "etcd",
+        port: 2381,
+        upstreamScheme: "http",
+        authenticator: "proxy",
+        placement: "control-plane",
+        portName: "etcd-metrics",
+    },
 ];
 
 export function catalogueEntry(name: ComponentName): CatalogueEntry {
@@ -95,21 +123,56 @@ export interface ControllerEntry {
 // clusterctl labels every provider's objects cluster.x-k8s.io/provider=<type>-<name>; the
 // kubebuilder-made ones without it carry control-plane=<...> in their own namespace.
 const PROVIDER = "cluster.x-k8s.io/provider";
-const controller = (name: string, namespace: string, selector: Record<string, string>, images: string[]): ControllerEntry =>
-    ({ name, namespace, selector, port: DIAGNOSTICS_PORT, portName: DIAGNOSTICS_PORT_NAME, images });
+const controller = (
+    name: string,
+    namespace: string,
+    selector: Record<string, string>,
+    images: string[],
+): ControllerEntry => ({ name, namespace, selector, port: DIAGNOSTICS_PORT, portName: DIAGNOSTICS_PORT_NAME, images });
 
 export const CONTROLLER_CATALOGUE: readonly ControllerEntry[] = [
-    controller("eks-anywhere-controller-manager", "eksa-system", { "control-plane": "eksa-controller-manager" }, ["eks-anywhere-cluster-controller"]),
-    controller("eks-anywhere-packages", "eksa-packages", { "control-plane": "controller-manager" }, ["eks-anywhere-packages"]),
-    controller("etcdadm-bootstrap-provider", "etcdadm-bootstrap-provider-system", { "control-plane": "controller-manager" }, ["etcdadm-bootstrap-provider"]),
-    controller("etcdadm-controller", "etcdadm-controller-system", { "control-plane": "controller-manager" }, ["etcdadm-controller"]),
+    controller("eks-anywhere-controller-manager", "eksa-system", { "control-plane": "eksa-controller-manager" }, [
+        "eks-anywhere-cluster-controller",
+    ]),
+    controller("eks-anywhere-packages", "eksa-packages", { "control-plane": "controller-manager" }, [
+        "eks-anywhere-packages",
+    ]),
+    controller(
+        "etcdadm-bootstrap-provider",
+        "etcdadm-bootstrap-provider-system",
+        { "control-plane": "controller-manager" },
+        ["etcdadm-bootstrap-provider"],
+    ),
+    controller("etcdadm-controller", "etcdadm-controller-system", { "control-plane": "controller-manager" }, [
+        "etcdadm-controller",
+    ]),
     controller("capi-controller-manager", "capi-system", { [PROVIDER]: "cluster-api" }, ["cluster-api-controller"]),
-    controller("capi-kubeadm-bootstrap-controller-manager", "capi-kubeadm-bootstrap-system", { [PROVIDER]: "bootstrap-kubeadm" }, ["kubeadm-bootstrap-controller"]),
-    controller("capi-kubeadm-control-plane-controller-manager", "capi-kubeadm-control-plane-system", { [PROVIDER]: "control-plane-kubeadm" }, ["kubeadm-control-plane-controller"]),
-    controller("capv-controller-manager", "capv-system", { [PROVIDER]: "infrastructure-vsphere" }, ["cluster-api-vsphere-controller", "cluster-api-provider-vsphere/release/manager"]),
-    controller("capx-controller-manager", "capx-system", { [PROVIDER]: "infrastructure-nutanix" }, ["cluster-api-provider-nutanix/controller"]),
-    controller("capt-controller-manager", "capt-system", { [PROVIDER]: "infrastructure-tinkerbell" }, ["cluster-api-provider-tinkerbell"]),
-    controller("capc-controller-manager", "capc-system", { [PROVIDER]: "infrastructure-cloudstack" }, ["capi-cloudstack-controller", "cluster-api-provider-cloudstack/release/manager"]),
+    controller(
+        "capi-kubeadm-bootstrap-controller-manager",
+        "capi-kubeadm-bootstrap-system",
+        { [PROVIDER]: "bootstrap-kubeadm" },
+        ["kubeadm-bootstrap-controller"],
+    ),
+    controller(
+        "capi-kubeadm-control-plane-controller-manager",
+        "capi-kubeadm-control-plane-system",
+        { [PROVIDER]: "control-plane-kubeadm" },
+        ["kubeadm-control-plane-controller"],
+    ),
+    controller("capv-controller-manager", "capv-system", { [PROVIDER]: "infrastructure-vsphere" }, [
+        "cluster-api-vsphere-controller",
+        "cluster-api-provider-vsphere/release/manager",
+    ]),
+    controller("capx-controller-manager", "capx-system", { [PROVIDER]: "infrastructure-nutanix" }, [
+        "cluster-api-provider-nutanix/controller",
+    ]),
+    controller("capt-controller-manager", "capt-system", { [PROVIDER]: "infrastructure-tinkerbell" }, [
+        "cluster-api-provider-tinkerbell",
+    ]),
+    controller("capc-controller-manager", "capc-system", { [PROVIDER]: "infrastructure-cloudstack" }, [
+        "capi-cloudstack-controller",
+        "cluster-api-provider-cloudstack/release/manager",
+    ]),
 ];
 
 export const CONTROLLER_NAMES: readonly string[] = CONTROLLER_CATALOGUE.map((c) => c.name);

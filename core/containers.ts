@@ -27,7 +27,12 @@ export interface Token {
 
 /** A container's env entries by name (last wins), or the path of the unknown part. */
 export type ContainerEnv =
-    | { readonly known: ReadonlyMap<string, { readonly entry: Record<string | number, unknown>; readonly path: FieldPath }> }
+    | {
+          readonly known: ReadonlyMap<
+              string,
+              { readonly entry: Record<string | number, unknown>; readonly path: FieldPath }
+          >;
+      }
     | { readonly unknownAt: FieldPath };
 
 /** A container (or one command of its shell script) that runs a program. */
@@ -54,7 +59,10 @@ export interface PodContainer {
 }
 
 /** The pod spec's containers and init containers (native sidecars keep running), or the unknown fields. */
-export function podContainers(props: unknown, workload: Workload): { readonly containers: PodContainer[]; readonly unknowns: string[] } {
+export function podContainers(
+    props: unknown,
+    workload: Workload,
+): { readonly containers: PodContainer[]; readonly unknowns: string[] } {
     const found = lookup(props, workload.podSpecPath);
     if ("unknownAt" in found) {
         return { containers: [], unknowns: [formatPath(found.unknownAt)] };
@@ -124,19 +132,27 @@ const SHELLS = new Set(["sh", "bash", "dash", "ash", "ksh", "zsh"]);
  * - no command: args[0] is the binary (flags args[1..]), or the image is the program's image
  *   (its entrypoint runs with args as flags).
  */
-export function containerCommandLines(container: Record<string | number, unknown>, containerPath: FieldPath, programs: readonly Program[]): ContainerScan {
+export function containerCommandLines(
+    container: Record<string | number, unknown>,
+    containerPath: FieldPath,
+    programs: readonly Program[],
+): ContainerScan {
     const at = (...rest: (string | number)[]): FieldPath => [...containerPath, ...rest];
     const tokensOf = (field: "command" | "args", from: number): Token[] => {
         const list = container[field];
         if (list === UNKNOWN) {
             return [{ value: UNKNOWN, path: at(field) }];
         }
-        return Array.isArray(list) ? list.slice(from).map((value: unknown, k) => ({ value, path: at(field, from + k) })) : [];
+        return Array.isArray(list)
+            ? list.slice(from).map((value: unknown, k) => ({ value, path: at(field, from + k) }))
+            : [];
     };
     const none: ContainerScan = { commandLines: [], unknowns: [] };
     const unknownProgram = (path: FieldPath): ContainerScan => ({ commandLines: [], unknowns: [formatPath(path)] });
     const line = (program: Program, identifiedBy: string, tokens: Token[]): ContainerScan => ({
-        commandLines: [{ program, container, containerPath, identifiedBy, tokens, env: containerEnv(container, at("env")) }],
+        commandLines: [
+            { program, container, containerPath, identifiedBy, tokens, env: containerEnv(container, at("env")) },
+        ],
         unknowns: [],
     });
     const { command, args, image } = container;
@@ -154,10 +170,18 @@ export function containerCommandLines(container: Record<string | number, unknown
         }
         const program = executableProgram(first, programs);
         if (program) {
-            return line(program, `command[0] ${JSON.stringify(first)}`, [...tokensOf("command", 1), ...tokensOf("args", 0)]);
+            return line(program, `command[0] ${JSON.stringify(first)}`, [
+                ...tokensOf("command", 1),
+                ...tokensOf("args", 0),
+            ]);
         }
         if (SHELLS.has(first.split("/").pop() ?? "")) {
-            return shellCommandLines(container, containerPath, [...tokensOf("command", 0), ...tokensOf("args", 0)], programs);
+            return shellCommandLines(
+                container,
+                containerPath,
+                [...tokensOf("command", 0), ...tokensOf("args", 0)],
+                programs,
+            );
         }
         return none;
     }
@@ -173,11 +197,18 @@ export function containerCommandLines(container: Record<string | number, unknown
         return unknownProgram(at("image"));
     }
     const program = typeof image === "string" ? imageProgram(image, programs) : undefined;
-    return program ? line(program, `image ${JSON.stringify(image)} (its entrypoint, no command)`, tokensOf("args", 0)) : none;
+    return program
+        ? line(program, `image ${JSON.stringify(image)} (its entrypoint, no command)`, tokensOf("args", 0))
+        : none;
 }
 
 /** `sh -c "<script>"`: the script's simple commands that run one of the programs. */
-function shellCommandLines(container: Record<string | number, unknown>, containerPath: FieldPath, tokens: readonly Token[], programs: readonly Program[]): ContainerScan {
+function shellCommandLines(
+    container: Record<string | number, unknown>,
+    containerPath: FieldPath,
+    tokens: readonly Token[],
+    programs: readonly Program[],
+): ContainerScan {
     let script: Token | undefined;
     for (let i = 1; i < tokens.length; i++) {
         const value = tokens[i].value;
@@ -228,7 +259,9 @@ function shellSimpleCommands(script: string): string[][] {
     return script
         .replace(/\\\n/g, " ")
         .split(/\n|;|&&|\|\||\|/)
-        .map((command) => (command.match(/(?:"[^"]*"|'[^']*'|[^\s"']+)+/g) ?? []).map((word) => word.replace(/["']/g, "")))
+        .map((command) =>
+            (command.match(/(?:"[^"]*"|'[^']*'|[^\s"']+)+/g) ?? []).map((word) => word.replace(/["']/g, "")),
+        )
         .map((words) => {
             let start = 0;
             while (start < words.length && (words[start] === "exec" || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[start]))) {
@@ -276,7 +309,9 @@ export type FlagValue =
  * value (`--flag` last) is the empty string, noted. For boolean flags use boolFlagValues.
  */
 export function flagValues(line: CommandLine, flag: string): FlagValue[] {
-    const argv = line.tokens.map((t) => (t.value === UNKNOWN || typeof t.value === "string" ? t.value : String(t.value)));
+    const argv = line.tokens.map((t) =>
+        t.value === UNKNOWN || typeof t.value === "string" ? t.value : String(t.value),
+    );
     return scanForFlag(argv, flag).map((hit: FlagScanHit): FlagValue => {
         if (hit.kind === "opaque") {
             // An unknown argument could itself be --flag=...
@@ -284,7 +319,10 @@ export function flagValues(line: CommandLine, flag: string): FlagValue[] {
         }
         if (hit.kind === "no-value") {
             const token = line.tokens[hit.flagIndex];
-            const note = joinNotes(token.inScript ? "a word of the shell script" : undefined, "no value follows the flag");
+            const note = joinNotes(
+                token.inScript ? "a word of the shell script" : undefined,
+                "no value follows the flag",
+            );
             return { state: "set", path: formatPath(token.path), value: "", written: String(token.value), note };
         }
         const token = line.tokens[hit.valueIndex];
@@ -294,7 +332,9 @@ export function flagValues(line: CommandLine, flag: string): FlagValue[] {
         const value = String(hit.value);
         const written = String(token.value) !== value ? String(token.value) : undefined;
         const expanded = expand(formatPath(token.path), value, written, line.env);
-        return token.inScript && expanded.state === "set" ? { ...expanded, note: joinNotes("a word of the shell script", expanded.note) } : expanded;
+        return token.inScript && expanded.state === "set"
+            ? { ...expanded, note: joinNotes("a word of the shell script", expanded.note) }
+            : expanded;
     });
 }
 
@@ -334,12 +374,20 @@ function expand(path: string, value: string, written: string | undefined, env: C
         if (valueFrom === UNKNOWN) {
             return { state: "unknown", path: formatPath([...definition!.path, "valueFrom"]) };
         }
-        const fieldPath = isObject(valueFrom) && isObject(valueFrom.fieldRef) ? valueFrom.fieldRef.fieldPath : undefined;
+        const fieldPath =
+            isObject(valueFrom) && isObject(valueFrom.fieldRef) ? valueFrom.fieldRef.fieldPath : undefined;
         if (fieldPath === UNKNOWN) {
             return { state: "unknown", path: formatPath([...definition!.path, "valueFrom", "fieldRef", "fieldPath"]) };
         }
         if (typeof fieldPath === "string" && POD_ADDRESS_FIELDS.has(fieldPath)) {
-            return { state: "set", path, value, written, downwardApi: fieldPath, note: `${whole[1]} comes from the downward API field ${fieldPath}` };
+            return {
+                state: "set",
+                path,
+                value,
+                written,
+                downwardApi: fieldPath,
+                note: `${whole[1]} comes from the downward API field ${fieldPath}`,
+            };
         }
     }
     const notes: string[] = [];

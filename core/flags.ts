@@ -60,7 +60,10 @@ export function scanForFlag(argv: readonly unknown[], flagName: string): FlagSca
  * `--flag` is true and does not consume the next argument; `--flag=false` is false.
  * Returns the hits with their index; non-string tokens are "opaque" (maybe the flag).
  */
-export function scanForBoolFlag(argv: readonly unknown[], flagName: string): ({ readonly index: number; readonly value: string } | { readonly index: number; readonly opaque: true })[] {
+export function scanForBoolFlag(
+    argv: readonly unknown[],
+    flagName: string,
+): ({ readonly index: number; readonly value: string } | { readonly index: number; readonly opaque: true })[] {
     const wanted = normalizeFlagName(flagName);
     const hits: ({ index: number; value: string } | { index: number; opaque: true })[] = [];
     for (let i = 0; i < argv.length; i++) {

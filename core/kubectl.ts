@@ -12,39 +12,64 @@ import { ClusterNode, ControllerPod } from "./kubernetes";
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
-const argv = (kubeconfig: string, args: string[], requestTimeoutSeconds: number) => ["--kubeconfig", kubeconfig, `--request-timeout=${requestTimeoutSeconds}s`, ...args];
+const argv = (kubeconfig: string, args: string[], requestTimeoutSeconds: number) => [
+    "--kubeconfig",
+    kubeconfig,
+    `--request-timeout=${requestTimeoutSeconds}s`,
+    ...args,
+];
 
 function failure(args: string[], stderr: string, fallback: string): Error {
     return new Error(`kubectl ${args.slice(0, 2).join(" ")} failed: ${stderr.trim() || fallback}`);
 }
 
 /** `input` goes to kubectl's stdin (`create -f -`); `signal` kills it (the cluster mode, when it is stopped). */
-export function kubectl(kubeconfig: string, args: string[], options: { input?: string; signal?: AbortSignal } = {}): Promise<string> {
+export function kubectl(
+    kubeconfig: string,
+    args: string[],
+    options: { input?: string; signal?: AbortSignal } = {},
+): Promise<string> {
     return new Promise((resolve, reject) => {
-        const child = execFile("kubectl", argv(kubeconfig, args, 20), { maxBuffer: MAX_OUTPUT, signal: options.signal, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
-            if (error) {
-                reject(failure(args, stderr, error.message));
-            } else {
-                resolve(stdout);
-            }
-        });
+        const child = execFile(
+            "kubectl",
+            argv(kubeconfig, args, 20),
+            { maxBuffer: MAX_OUTPUT, signal: options.signal, killSignal: "SIGKILL" },
+            (error, stdout, stderr) => {
+                if (error) {
+                    reject(failure(args, stderr, error.message));
+                } else {
+                    resolve(stdout);
+                }
+            },
+        );
         child.stdin?.end(options.input ?? "");
     });
 }
 
-export interface KubectlAnswer { status: number; stdout: string; error?: Error }
+export interface KubectlAnswer {
+    status: number;
+    stdout: string;
+    error?: Error;
+}
 
 /**
  * The same, blocking: the preflight runs before the program registers anything, at the top level
  * of index.ts. `status` is kubectl's exit code (`auth can-i` answers "no" with 1).
  */
 export function kubectlSync(kubeconfig: string, args: string[], requestTimeoutSeconds: number): KubectlAnswer {
-    const result = spawnSync("kubectl", argv(kubeconfig, args, requestTimeoutSeconds), { encoding: "utf8", maxBuffer: MAX_OUTPUT });
+    const result = spawnSync("kubectl", argv(kubeconfig, args, requestTimeoutSeconds), {
+        encoding: "utf8",
+        maxBuffer: MAX_OUTPUT,
+    });
     if (result.error) {
         return { status: -1, stdout: "", error: failure(args, "", result.error.message) };
     }
     const status = result.status ?? -1;
-    return { status, stdout: result.stdout, error: status === 0 ? undefined : failure(args, result.stderr, `exit status ${status}`) };
+    return {
+        status,
+        stdout: result.stdout,
+        error: status === 0 ? undefined : failure(args, result.stderr, `exit status ${status}`),
+    };
 }
 
 /** Writes a kubeconfig's text to a file in a private directory; `remove()` deletes both. */
@@ -56,8 +81,20 @@ export function privateKubeconfigFile(content: string): { file: string; remove: 
 }
 
 /** A short-lived token for the reader, from the TokenRequest API (never stored anywhere). */
-export async function requestToken(kubeconfig: string, serviceAccount: { name: string; namespace: string }): Promise<string> {
-    const token = (await kubectl(kubeconfig, ["create", "token", serviceAccount.name, "--namespace", serviceAccount.namespace, "--duration=10m"])).trim();
+export async function requestToken(
+    kubeconfig: string,
+    serviceAccount: { name: string; namespace: string },
+): Promise<string> {
+    const token = (
+        await kubectl(kubeconfig, [
+            "create",
+            "token",
+            serviceAccount.name,
+            "--namespace",
+            serviceAccount.namespace,
+            "--duration=10m",
+        ])
+    ).trim();
     if (token === "") {
         throw new Error(`TokenRequest for ${serviceAccount.namespace}/${serviceAccount.name} returned no token`);
     }
@@ -95,7 +132,12 @@ interface PodList {
 /** The pods of one controller that are running or about to; terminating ones are not its endpoint any more. */
 export function parseControllerPods(controller: ControllerTarget, json: string): ControllerPod[] {
     return (JSON.parse(json) as PodList).items
-        .filter((item) => !item.metadata.deletionTimestamp && item.status?.phase !== "Succeeded" && item.status?.phase !== "Failed")
+        .filter(
+            (item) =>
+                !item.metadata.deletionTimestamp &&
+                item.status?.phase !== "Succeeded" &&
+                item.status?.phase !== "Failed",
+        )
         .map((item) => ({
             controller: controller.name,
             namespace: item.metadata.namespace,
@@ -104,8 +146,26 @@ export function parseControllerPods(controller: ControllerTarget, json: string):
         }));
 }
 
-export async function listControllerPods(kubeconfig: string, controllers: ControllerTarget[]): Promise<ControllerPod[]> {
-    const lists = await Promise.all(controllers.map(async (controller) =>
-        parseControllerPods(controller, await kubectl(kubeconfig, ["get", "pods", "--namespace", controller.namespace, "--selector", labelSelector(controller.selector), "--output", "json"]))));
+export async function listControllerPods(
+    kubeconfig: string,
+    controllers: ControllerTarget[],
+): Promise<ControllerPod[]> {
+    const lists = await Promise.all(
+        controllers.map(async (controller) =>
+            parseControllerPods(
+                controller,
+                await kubectl(kubeconfig, [
+                    "get",
+                    "pods",
+                    "--namespace",
+                    controller.namespace,
+                    "--selector",
+                    labelSelector(controller.selector),
+                    "--output",
+                    "json",
+                ]),
+            ),
+        ),
+    );
     return lists.flat();
 }

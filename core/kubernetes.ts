@@ -67,9 +67,14 @@ export function whyNotScheduled(plan: Scheduling, node: ClusterNode): string | u
         }
     }
     const tolerations = isControlPlane(node)
-        ? [...plan.tolerations, ...CONTROL_PLANE_LABELS.map((key) => ({ key, operator: "Exists" as const, effect: "NoSchedule" }))]
+        ? [
+              ...plan.tolerations,
+              ...CONTROL_PLANE_LABELS.map((key) => ({ key, operator: "Exists" as const, effect: "NoSchedule" })),
+          ]
         : plan.tolerations;
-    const blocking = node.taints.find((t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(tolerations, t));
+    const blocking = node.taints.find(
+        (t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerates(tolerations, t),
+    );
     if (blocking) {
         return `taint ${blocking.key}${blocking.value ? `=${blocking.value}` : ""}:${blocking.effect} is not tolerated`;
     }

@@ -13,7 +13,9 @@ const LABEL_VALUE_MAX = 63;
 
 /** A label selector in kubectl's and Prometheus' syntax: k=v,k2=v2. */
 export function labelSelector(labels: Readonly<Record<string, string>>): string {
-    return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
 }
 
 /**

@@ -103,11 +103,15 @@ export function describeResource(type: string, pulumiName: string, props: unknow
         return `${type} (Pulumi resource "${pulumiName}")`;
     }
     const objectName = namespace ? `${namespace}/${name}` : name;
-    return objectName === pulumiName ? `${type} ${objectName}` : `${type} ${objectName} (Pulumi resource "${pulumiName}")`;
+    return objectName === pulumiName
+        ? `${type} ${objectName}`
+        : `${type} ${objectName} (Pulumi resource "${pulumiName}")`;
 }
 
 /** A value found at a field, or a field that is unknown during preview. */
-export type Found = { readonly state: "set"; readonly path: string; readonly value: unknown } | { readonly state: "unknown"; readonly path: string };
+export type Found =
+    | { readonly state: "set"; readonly path: string; readonly value: unknown }
+    | { readonly state: "unknown"; readonly path: string };
 
 // ---- workloads -------------------------------------------------------------------------------
 
@@ -233,7 +237,10 @@ export type DocumentFilter = (document: Record<string, unknown>) => boolean;
 
 /** A document of `kind` in the API group `group` (any version), e.g. kubeadm.k8s.io ClusterConfiguration. */
 export function isConfigDocument(group: string, kind: string): DocumentFilter {
-    return (document) => document.kind === kind && typeof document.apiVersion === "string" && document.apiVersion.startsWith(`${group}/`);
+    return (document) =>
+        document.kind === kind &&
+        typeof document.apiVersion === "string" &&
+        document.apiVersion.startsWith(`${group}/`);
 }
 
 export const isKubeadmClusterConfiguration = isConfigDocument("kubeadm.k8s.io", "ClusterConfiguration");
@@ -244,7 +251,12 @@ export const isKubeadmClusterConfiguration = isConfigDocument("kubeadm.k8s.io", 
  * may hold several YAML documents). Unknown data is reported only for the ConfigMaps and keys
  * named in `expected`, so that ordinary ConfigMaps with computed values stay quiet.
  */
-export function configMapDocuments(props: unknown, filter: DocumentFilter, marker: string, expected: { readonly names: readonly string[]; readonly keys: readonly string[] }): DocumentScan {
+export function configMapDocuments(
+    props: unknown,
+    filter: DocumentFilter,
+    marker: string,
+    expected: { readonly names: readonly string[]; readonly keys: readonly string[] },
+): DocumentScan {
     const name = lookup(props, ["metadata", "name"]);
     const isExpected = "value" in name && typeof name.value === "string" && expected.names.includes(name.value);
     const found = lookup(props, ["data"]);
@@ -276,7 +288,12 @@ export function configMapDocuments(props: unknown, filter: DocumentFilter, marke
  * that a postKubeadmCommand applies). `encoding: base64` and `gzip+base64` are decoded; `contentFrom`
  * (a Secret) is not visible to the policy.
  */
-export function kubeadmFilesDocuments(props: unknown, specPath: FieldPath, filter: DocumentFilter, marker: string): DocumentScan {
+export function kubeadmFilesDocuments(
+    props: unknown,
+    specPath: FieldPath,
+    filter: DocumentFilter,
+    marker: string,
+): DocumentScan {
     const found = lookup(props, [...specPath, "files"]);
     if ("unknownAt" in found) {
         return { documents: [], unknowns: [formatPath(found.unknownAt)] };
@@ -297,7 +314,10 @@ export function kubeadmFilesDocuments(props: unknown, specPath: FieldPath, filte
         }
         const text = decodeFileContent(file.content, file.encoding);
         if (text !== undefined && text.includes(marker)) {
-            const where = typeof file.path === "string" ? `${formatPath([...filePath, "content"])} (${file.path})` : formatPath([...filePath, "content"]);
+            const where =
+                typeof file.path === "string"
+                    ? `${formatPath([...filePath, "content"])} (${file.path})`
+                    : formatPath([...filePath, "content"]);
             documents.push(...documentsOf(text, where, filter));
         }
     });
@@ -329,7 +349,10 @@ function documentsOf(text: string, where: string, filter: DocumentFilter): Confi
     parsed.forEach((document, index) => {
         if (isObject(document) && filter(document as Record<string, unknown>)) {
             const label = parsed.length > 1 ? `YAML document ${index + 1}` : "YAML";
-            out.push({ document: document as Record<string, unknown>, render: (path) => `${where} (${label}): ${formatPath(path)}` });
+            out.push({
+                document: document as Record<string, unknown>,
+                render: (path) => `${where} (${label}): ${formatPath(path)}`,
+            });
         }
     });
     return out;
@@ -349,7 +372,10 @@ export function clusterConfigurations(type: string, props: unknown): DocumentSca
         return { documents: [{ document, render: (sub) => formatPath([...path, ...sub]) }], unknowns: [] };
     }
     if (isKind(type, CONFIG_MAP)) {
-        return configMapDocuments(props, isKubeadmClusterConfiguration, "ClusterConfiguration", { names: ["kubeadm-config"], keys: ["ClusterConfiguration"] });
+        return configMapDocuments(props, isKubeadmClusterConfiguration, "ClusterConfiguration", {
+            names: ["kubeadm-config"],
+            keys: ["ClusterConfiguration"],
+        });
     }
     return undefined;
 }

@@ -68,7 +68,9 @@ export function parseArgs(argv: string[]): FleetArgs {
                 }
                 const n = /^\d+$/.test(text) ? Number(text) : NaN;
                 if (!(n >= 1 && n <= MAX_CONCURRENCY)) {
-                    problems.push(`--concurrency ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_CONCURRENCY}`);
+                    problems.push(
+                        `--concurrency ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_CONCURRENCY}`,
+                    );
                 } else {
                     args.concurrency = n;
                 }
@@ -121,7 +123,9 @@ export function selectStacks(fleet: Fleet, names: string[] | undefined): FleetSt
     const known = fleet.stacks.map((s) => s.name);
     const unknown = names.filter((n) => !known.includes(n));
     if (unknown.length > 0) {
-        throw new UsageError(`--stacks: ${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not in the fleet file. Its stacks: ${known.join(", ")}`);
+        throw new UsageError(
+            `--stacks: ${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not in the fleet file. Its stacks: ${known.join(", ")}`,
+        );
     }
     return fleet.stacks.filter((s) => names.includes(s.name));
 }

@@ -56,7 +56,10 @@ export interface FleetContext {
 }
 
 export class FleetFileError extends Error {
-    constructor(readonly file: string, readonly problems: string[]) {
+    constructor(
+        readonly file: string,
+        readonly problems: string[],
+    ) {
         super(`invalid fleet file ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "FleetFileError";
     }
@@ -106,7 +109,9 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
     try {
         doc = yaml.load(text);
     } catch (err) {
-        problems.push(`is not YAML: ${(err as Error).message.split("\n")[0]}. Fix the syntax (see fleet/fleet.example.yaml)`);
+        problems.push(
+            `is not YAML: ${(err as Error).message.split("\n")[0]}. Fix the syntax (see fleet/fleet.example.yaml)`,
+        );
         return fail();
     }
     if (!isPlainObject(doc)) {
@@ -121,8 +126,14 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
 
     let concurrency = DEFAULT_CONCURRENCY;
     if (doc.concurrency !== undefined) {
-        if (!Number.isInteger(doc.concurrency) || (doc.concurrency as number) < 1 || (doc.concurrency as number) > MAX_CONCURRENCY) {
-            problems.push(`concurrency: ${describe(doc.concurrency)} is not a whole number from 1 to ${MAX_CONCURRENCY}. Set how many stacks run at once, e.g. concurrency: ${DEFAULT_CONCURRENCY}`);
+        if (
+            !Number.isInteger(doc.concurrency) ||
+            (doc.concurrency as number) < 1 ||
+            (doc.concurrency as number) > MAX_CONCURRENCY
+        ) {
+            problems.push(
+                `concurrency: ${describe(doc.concurrency)} is not a whole number from 1 to ${MAX_CONCURRENCY}. Set how many stacks run at once, e.g. concurrency: ${DEFAULT_CONCURRENCY}`,
+            );
         } else {
             concurrency = doc.concurrency as number;
         }
@@ -131,12 +142,16 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
     const policyPacks: string[] = [];
     const packs = doc.policyPacks === undefined ? DEFAULT_POLICY_PACKS : doc.policyPacks;
     if (!Array.isArray(packs) || packs.some((p) => typeof p !== "string" || p === "")) {
-        problems.push(`policyPacks: ${describe(packs)} is not a list of directories. Write e.g. policyPacks: [policy] (relative to the project directory), or [] for none`);
+        problems.push(
+            `policyPacks: ${describe(packs)} is not a list of directories. Write e.g. policyPacks: [policy] (relative to the project directory), or [] for none`,
+        );
     } else {
         for (const [i, pack] of (packs as string[]).entries()) {
             const dir = path.resolve(ctx.projectDir, pack);
             if (!ctx.isPolicyPack(dir)) {
-                problems.push(`policyPacks[${i}]: ${dir} is not a policy pack (no PulumiPolicy.yaml). Paths are relative to the project directory ${ctx.projectDir}`);
+                problems.push(
+                    `policyPacks[${i}]: ${dir} is not a policy pack (no PulumiPolicy.yaml). Paths are relative to the project directory ${ctx.projectDir}`,
+                );
             } else if (policyPacks.includes(dir)) {
                 problems.push(`policyPacks[${i}]: ${pack} is listed twice. Remove one`);
             } else {
@@ -147,7 +162,9 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
 
     const stacks: FleetStack[] = [];
     if (!Array.isArray(doc.stacks) || doc.stacks.length === 0) {
-        problems.push(`stacks: ${doc.stacks === undefined ? "is missing" : `${describe(doc.stacks)} is not a non-empty list`}. List the cluster stacks, e.g. stacks: [{name: mgmt-west, kubeconfig: ~/.kube/mgmt-west.kubeconfig}]`);
+        problems.push(
+            `stacks: ${doc.stacks === undefined ? "is missing" : `${describe(doc.stacks)} is not a non-empty list`}. List the cluster stacks, e.g. stacks: [{name: mgmt-west, kubeconfig: ~/.kube/mgmt-west.kubeconfig}]`,
+        );
         return fail();
     }
     const firstIndex = new Map<string, number>();
@@ -155,7 +172,9 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
     for (const [i, entry] of (doc.stacks as unknown[]).entries()) {
         const at = `stacks[${i}]`;
         if (!isPlainObject(entry)) {
-            problems.push(`${at}: ${describe(entry)} is not a map. Write {name: <stack>, kubeconfig: <file>, config: {...}}`);
+            problems.push(
+                `${at}: ${describe(entry)} is not a map. Write {name: <stack>, kubeconfig: <file>, config: {...}}`,
+            );
             continue;
         }
         const before = problems.length;
@@ -168,12 +187,16 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
         const name = entry.name;
         let label = at;
         if (typeof name !== "string" || !STACK_NAME.test(name)) {
-            problems.push(`${at}.name: ${describe(name)} is not a valid stack name. Use up to 100 letters, digits, '-', '_' and '.', starting with a letter or digit`);
+            problems.push(
+                `${at}.name: ${describe(name)} is not a valid stack name. Use up to 100 letters, digits, '-', '_' and '.', starting with a letter or digit`,
+            );
         } else {
             label = `${at} (${name})`;
             const seen = firstIndex.get(name);
             if (seen !== undefined) {
-                problems.push(`${at}.name: "${name}" is also the name of stacks[${seen}]. Each stack appears once: merge or rename them`);
+                problems.push(
+                    `${at}.name: "${name}" is also the name of stacks[${seen}]. Each stack appears once: merge or rename them`,
+                );
             } else {
                 firstIndex.set(name, i);
             }
@@ -182,13 +205,20 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
         let kubeconfigPath = "";
         let kubeconfig = "";
         if (typeof entry.kubeconfig !== "string" || entry.kubeconfig === "") {
-            problems.push(`${label}.kubeconfig: ${describe(entry.kubeconfig)} is not a file path. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`);
+            problems.push(
+                `${label}.kubeconfig: ${describe(entry.kubeconfig)} is not a file path. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`,
+            );
         } else {
             kubeconfigPath = expandPath(entry.kubeconfig, fleetDir, ctx.homeDir);
             const content = ctx.readFile(kubeconfigPath);
             if (content instanceof Error) {
-                const reason = (content as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${content.message})`;
-                problems.push(`${label}.kubeconfig: ${kubeconfigPath} ${reason}. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`);
+                const reason =
+                    (content as NodeJS.ErrnoException).code === "ENOENT"
+                        ? "does not exist"
+                        : `cannot be read (${content.message})`;
+                problems.push(
+                    `${label}.kubeconfig: ${kubeconfigPath} ${reason}. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`,
+                );
             } else {
                 kubeconfig = content;
                 for (const p of kubeconfigProblems(content)) {
@@ -199,22 +229,33 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
 
         const config: Record<string, unknown> = {};
         if (entry.config !== undefined && !isPlainObject(entry.config)) {
-            problems.push(`${label}.config: ${describe(entry.config)} is not a map. Write config keys as in README.md, e.g. config: {components: {etcd: false}}`);
+            problems.push(
+                `${label}.config: ${describe(entry.config)} is not a map. Write config keys as in README.md, e.g. config: {components: {etcd: false}}`,
+            );
         } else {
             for (const [key, value] of Object.entries(entry.config ?? {})) {
                 const kind = (CONFIG_KEYS as Record<string, string | undefined>)[key];
                 if (key === "kubeconfig") {
-                    problems.push(`${label}.config.kubeconfig: the kubeconfig is not given as config. Set ${at}.kubeconfig to the file's path; its content is stored as the secret ${CONFIG_NAMESPACE}:kubeconfig`);
+                    problems.push(
+                        `${label}.config.kubeconfig: the kubeconfig is not given as config. Set ${at}.kubeconfig to the file's path; its content is stored as the secret ${CONFIG_NAMESPACE}:kubeconfig`,
+                    );
                 } else if (kind === undefined) {
-                    const bare = key.startsWith(`${CONFIG_NAMESPACE}:`) ? key.slice(CONFIG_NAMESPACE.length + 1) : undefined;
-                    const fix = bare !== undefined && bare in CONFIG_KEYS
-                        ? `Write it without the "${CONFIG_NAMESPACE}:" prefix: ${bare}`
-                        : `Known keys: ${Object.keys(CONFIG_KEYS).filter((k) => k !== "kubeconfig").join(", ")}`;
+                    const bare = key.startsWith(`${CONFIG_NAMESPACE}:`)
+                        ? key.slice(CONFIG_NAMESPACE.length + 1)
+                        : undefined;
+                    const fix =
+                        bare !== undefined && bare in CONFIG_KEYS
+                            ? `Write it without the "${CONFIG_NAMESPACE}:" prefix: ${bare}`
+                            : `Known keys: ${Object.keys(CONFIG_KEYS)
+                                  .filter((k) => k !== "kubeconfig")
+                                  .join(", ")}`;
                     problems.push(`${label}.config.${key}: is not a setting of the program. ${fix}`);
                 } else {
                     const wrong = kindProblem(kind, value);
                     if (wrong) {
-                        problems.push(`${label}.config.${key}: ${describe(value)} ${wrong}. See the ${key} row of README.md's configuration table`);
+                        problems.push(
+                            `${label}.config.${key}: ${describe(value)} ${wrong}. See the ${key} row of README.md's configuration table`,
+                        );
                     } else {
                         config[key] = value;
                     }
@@ -236,7 +277,11 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
                     throw err;
                 }
                 // The kubeconfig's own problems are reported above, with its path.
-                problems.push(...err.problems.filter((p) => !p.startsWith(`${CONFIG_NAMESPACE}:kubeconfig:`)).map((p) => `${label}.config: ${p}`));
+                problems.push(
+                    ...err.problems
+                        .filter((p) => !p.startsWith(`${CONFIG_NAMESPACE}:kubeconfig:`))
+                        .map((p) => `${label}.config: ${p}`),
+                );
             }
             stacks.push({ name: name as string, kubeconfigPath, kubeconfig, config });
         }

@@ -22,7 +22,10 @@ export interface MainOptions {
 
 function defaultLogDir(fleetFile: string): string {
     const cache = process.env.EKSA_METRICS_CACHE || path.join(os.homedir(), ".cache", "eksa-metrics");
-    const time = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const time = new Date()
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d+Z$/, "Z");
     return path.join(cache, "fleet-logs", `${path.basename(fleetFile).replace(/\.ya?ml$/, "")}-${time}`);
 }
 
@@ -82,8 +85,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
 
     const concurrency = args.concurrency ?? fleet.concurrency;
     const logDir = path.resolve(args.logDir ?? defaultLogDir(fleetFile));
-    out(`fleet: ${stacks.length} stack(s) of ${fleetFile}, ${concurrency} at a time, ${args.previewOnly ? "preview only" : "preview then up"}, ` +
-        `policy packs: ${fleet.policyPacks.join(", ") || "none"}; logs in ${logDir}`);
+    out(
+        `fleet: ${stacks.length} stack(s) of ${fleetFile}, ${concurrency} at a time, ${args.previewOnly ? "preview only" : "preview then up"}, ` +
+            `policy packs: ${fleet.policyPacks.join(", ") || "none"}; logs in ${logDir}`,
+    );
     const results = await runFleet(stacks, {
         projectDir,
         policyPacks: fleet.policyPacks,
@@ -107,7 +112,9 @@ if (require.main === module) {
             process.exit(130);
         }
         controller.abort();
-        process.stderr.write("fleet: cancelling: no further stack starts, running pulumi commands finish their cancellation (Ctrl-C again to quit now)\n");
+        process.stderr.write(
+            "fleet: cancelling: no further stack starts, running pulumi commands finish their cancellation (Ctrl-C again to quit now)\n",
+        );
     });
     main(process.argv.slice(2), { signal: controller.signal }).then(
         (code) => process.exit(code),

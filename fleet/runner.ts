@@ -67,7 +67,9 @@ export function preflight(policyPacks: string[]): string[] {
         try {
             require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [pack] });
         } catch {
-            problems.push(`policy pack ${pack}: @pulumi/pulumi is not installed there. Install its node_modules (bash dev/toolchain/setup.sh, or npm ci in ${pack})`);
+            problems.push(
+                `policy pack ${pack}: @pulumi/pulumi is not installed there. Install its node_modules (bash dev/toolchain/setup.sh, or npm ci in ${pack})`,
+            );
         }
     }
     return problems;
@@ -79,9 +81,10 @@ const errorText = (err: unknown): string => (err instanceof Error ? err.message 
 function configJson(config: Record<string, unknown>): string {
     const json: Record<string, { value: string; objectValue?: unknown; secret: boolean }> = {};
     for (const [key, value] of Object.entries(config)) {
-        json[`${CONFIG_NAMESPACE}:${key}`] = typeof value === "object" && value !== null
-            ? { value: JSON.stringify(value), objectValue: value, secret: false }
-            : { value: String(value), secret: false };
+        json[`${CONFIG_NAMESPACE}:${key}`] =
+            typeof value === "object" && value !== null
+                ? { value: JSON.stringify(value), objectValue: value, secret: false }
+                : { value: String(value), secret: false };
     }
     return JSON.stringify(json);
 }
@@ -91,14 +94,33 @@ function configJson(config: Record<string, unknown>): string {
  * the CLI's standard input (`pulumi config set --secret` reads a missing value from it), not
  * through argv as `setAllConfig` would: a command line is readable by every local user.
  */
-function setKubeconfig(ws: LocalWorkspace, stackName: string, kubeconfig: string, envVars: Record<string, string>): Promise<void> {
+function setKubeconfig(
+    ws: LocalWorkspace,
+    stackName: string,
+    kubeconfig: string,
+    envVars: Record<string, string>,
+): Promise<void> {
     return new Promise((resolve, reject) => {
         const child = spawn(
             ws.pulumiCommand.command,
-            ["config", "set", "--secret", "--raw", "--stack", stackName, "--non-interactive", `${CONFIG_NAMESPACE}:kubeconfig`],
+            [
+                "config",
+                "set",
+                "--secret",
+                "--raw",
+                "--stack",
+                stackName,
+                "--non-interactive",
+                `${CONFIG_NAMESPACE}:kubeconfig`,
+            ],
             {
                 cwd: ws.workDir,
-                env: { ...process.env, ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}), ...envVars, PULUMI_AUTOMATION_API: "true" },
+                env: {
+                    ...process.env,
+                    ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}),
+                    ...envVars,
+                    PULUMI_AUTOMATION_API: "true",
+                },
                 stdio: ["pipe", "pipe", "pipe"],
             },
         );
@@ -106,7 +128,15 @@ function setKubeconfig(ws: LocalWorkspace, stackName: string, kubeconfig: string
         child.stdout.on("data", (d) => (output += d));
         child.stderr.on("data", (d) => (output += d));
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi config set --secret ${CONFIG_NAMESPACE}:kubeconfig exited with ${code}: ${output.trim()}`))));
+        child.on("close", (code) =>
+            code === 0
+                ? resolve()
+                : reject(
+                      new Error(
+                          `pulumi config set --secret ${CONFIG_NAMESPACE}:kubeconfig exited with ${code}: ${output.trim()}`,
+                      ),
+                  ),
+        );
         child.stdin.end(kubeconfig);
     });
 }
@@ -115,7 +145,12 @@ function setKubeconfig(ws: LocalWorkspace, stackName: string, kubeconfig: string
  * Makes the stack's `eksa-metrics:*` config exactly the fleet file's: its keys set, the kubeconfig
  * as a secret, and keys the fleet file no longer lists removed (other namespaces are left alone).
  */
-async function configure(ws: LocalWorkspace, entry: FleetStack, envVars: Record<string, string>, log: StackLog): Promise<void> {
+async function configure(
+    ws: LocalWorkspace,
+    entry: FleetStack,
+    envVars: Record<string, string>,
+    log: StackLog,
+): Promise<void> {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const wanted = new Set([`${prefix}kubeconfig`, ...Object.keys(entry.config).map((k) => `${prefix}${k}`)]);
     const stale = Object.keys(await ws.getAllConfig(entry.name)).filter((k) => k.startsWith(prefix) && !wanted.has(k));
@@ -127,16 +162,28 @@ async function configure(ws: LocalWorkspace, entry: FleetStack, envVars: Record<
         await ws.removeAllConfig(entry.name, stale);
     }
     const keys = Object.keys(entry.config);
-    log.line(`config: ${keys.length > 0 ? keys.join(", ") : "(no other keys)"}; kubeconfig (secret) from ${entry.kubeconfigPath}${stale.length > 0 ? `; removed keys no longer in the fleet file: ${stale.join(", ")}` : ""}`);
+    log.line(
+        `config: ${keys.length > 0 ? keys.join(", ") : "(no other keys)"}; kubeconfig (secret) from ${entry.kubeconfigPath}${stale.length > 0 ? `; removed keys no longer in the fleet file: ${stale.join(", ")}` : ""}`,
+    );
 }
 
 /** preview (the gate), then up: a stack's whole run, as a result; never throws. */
 async function deploy(stack: Stack, log: StackLog, opts: RunnerOptions, setupMs: number): Promise<StackResult> {
     const started = Date.now() - setupMs; // the stack's own time: setup and operations, not its wait in the queue
     const say = (text: string) => opts.progress?.(`${stack.name}: ${text}`);
-    const result = (fields: Omit<StackResult, "stack" | "durationMs" | "logFile">): StackResult =>
-        ({ stack: stack.name, durationMs: Date.now() - started, logFile: log.file, ...fields });
-    const streams = { color: "never" as const, suppressProgress: true, policyPacks: opts.policyPacks, onOutput: log.raw, onError: log.raw };
+    const result = (fields: Omit<StackResult, "stack" | "durationMs" | "logFile">): StackResult => ({
+        stack: stack.name,
+        durationMs: Date.now() - started,
+        logFile: log.file,
+        ...fields,
+    });
+    const streams = {
+        color: "never" as const,
+        suppressProgress: true,
+        policyPacks: opts.policyPacks,
+        onOutput: log.raw,
+        onError: log.raw,
+    };
 
     log.line(`preview started (policy packs: ${opts.policyPacks.join(", ") || "none"})`);
     say("preview started");
@@ -191,7 +238,14 @@ export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promi
             const log = logs.get(entry.name)!;
             const started = Date.now();
             if (opts.signal?.aborted) {
-                results.set(entry.name, { stack: entry.name, preview: "not run", up: "skipped", durationMs: 0, error: "cancelled before it started", logFile: log.file });
+                results.set(entry.name, {
+                    stack: entry.name,
+                    preview: "not run",
+                    up: "skipped",
+                    durationMs: 0,
+                    error: "cancelled before it started",
+                    logFile: log.file,
+                });
                 continue;
             }
             try {
@@ -203,7 +257,14 @@ export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promi
                 const error = firstErrorLine(errorText(err));
                 log.line(`setup failed: ${errorText(err)}`);
                 opts.progress?.(`${entry.name}: setup failed: ${error}`);
-                results.set(entry.name, { stack: entry.name, preview: "not run", up: "skipped", durationMs: Date.now() - started, error: `setup: ${error}`, logFile: log.file });
+                results.set(entry.name, {
+                    stack: entry.name,
+                    preview: "not run",
+                    up: "skipped",
+                    durationMs: Date.now() - started,
+                    error: `setup: ${error}`,
+                    logFile: log.file,
+                });
             }
         }
         if (previouslySelected !== undefined && stacks.length > 0) {
@@ -217,7 +278,14 @@ export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promi
             ({ stack, setupMs }) => deploy(stack, logs.get(stack.name)!, opts, setupMs),
             ({ stack, setupMs }): StackResult => {
                 logs.get(stack.name)!.line("not started: the run was cancelled");
-                return { stack: stack.name, preview: "not run", up: "skipped", durationMs: setupMs, error: "cancelled before it started", logFile: logs.get(stack.name)!.file };
+                return {
+                    stack: stack.name,
+                    preview: "not run",
+                    up: "skipped",
+                    durationMs: setupMs,
+                    error: "cancelled before it started",
+                    logFile: logs.get(stack.name)!.file,
+                };
             },
             opts.signal,
         );

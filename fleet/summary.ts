@@ -27,7 +27,12 @@ export function exitCode(results: StackResult[]): number {
     return results.length > 0 && results.every(succeeded) ? 0 : 1;
 }
 
-const CHANGE_SIGNS: [string, string][] = [["create", "+"], ["update", "~"], ["replace", "+-"], ["delete", "-"]];
+const CHANGE_SIGNS: [string, string][] = [
+    ["create", "+"],
+    ["update", "~"],
+    ["replace", "+-"],
+    ["delete", "-"],
+];
 
 /** "+2 ~1" for a preview's change summary, "no changes" when nothing would change. */
 export function formatChanges(changes: Record<string, number> | undefined): string {
@@ -98,7 +103,11 @@ export function renderSummary(results: StackResult[], logDir: string): string {
         r.error ?? "",
     ]);
     const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
-    const line = (cells: string[]) => cells.map((cell, c) => (c === 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((cell, c) => (c === 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+            .join("  ")
+            .trimEnd();
     const ok = results.filter(succeeded).length;
     return [
         line(header),

@@ -3,12 +3,27 @@
 
 import { EnforcementLevel, Policy } from "@pulumi/policy";
 import { PolicyDocs } from "./lib/preview";
-import { bindAddressUnknownDocs, controlPlaneMetricsBindAddressUnknownDuringPreview } from "./policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
-import { controlPlaneBindAddressDocs, controlPlaneMetricsNotOnAllInterfaces } from "./policies/controlPlaneMetricsNotOnAllInterfaces";
-import { controllerDiagnosticsAuthenticated, controllerDiagnosticsDocs } from "./policies/controllerDiagnosticsAuthenticated";
+import {
+    bindAddressUnknownDocs,
+    controlPlaneMetricsBindAddressUnknownDuringPreview,
+} from "./policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
+import {
+    controlPlaneBindAddressDocs,
+    controlPlaneMetricsNotOnAllInterfaces,
+} from "./policies/controlPlaneMetricsNotOnAllInterfaces";
+import {
+    controllerDiagnosticsAuthenticated,
+    controllerDiagnosticsDocs,
+} from "./policies/controllerDiagnosticsAuthenticated";
 import { etcdMetricsDocs, etcdMetricsNotExposed } from "./policies/etcdMetricsNotExposed";
-import { kubeProxyMetricsDocs, kubeProxyMetricsNotOnAllInterfaces } from "./policies/kubeProxyMetricsNotOnAllInterfaces";
-import { metricsExposureUnknownDocs, metricsExposureUnknownDuringPreview } from "./policies/metricsExposureUnknownDuringPreview";
+import {
+    kubeProxyMetricsDocs,
+    kubeProxyMetricsNotOnAllInterfaces,
+} from "./policies/kubeProxyMetricsNotOnAllInterfaces";
+import {
+    metricsExposureUnknownDocs,
+    metricsExposureUnknownDuringPreview,
+} from "./policies/metricsExposureUnknownDuringPreview";
 import { metricsNotReadableByEveryone, metricsReadableDocs } from "./policies/metricsNotReadableByEveryone";
 import { insecureProxyDocs, noInsecureMetricsProxy } from "./policies/noInsecureMetricsProxy";
 import { nonResourceWildcardDocs, nonResourceWildcardForAdminsOnly } from "./policies/nonResourceWildcardForAdminsOnly";

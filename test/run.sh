@@ -12,9 +12,10 @@ export EKSA_METRICS_TEST_COUNTS=$counts
 mocha=(node_modules/.bin/mocha --require ts-node/register --reporter ./test/support/summaryReporter.ts)
 status=0
 
-echo "== type-check (tsc --noEmit) and lint (eslint, eslint.config.mjs)"
+echo "== type-check (tsc --noEmit), lint (eslint, eslint.config.mjs) and format (prettier --check, .prettierrc.json)"
 node_modules/.bin/tsc --noEmit -p . || status=1
 node_modules/.bin/eslint . || status=1
+node_modules/.bin/prettier --check --log-level warn . || status=1
 
 echo "== unit, verification, component (mocked engine), policy and fleet-runner tests"
 "${mocha[@]}" 'test/core/**/*.spec.ts' 'test/config/**/*.spec.ts' 'test/cluster/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/components/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' || status=1

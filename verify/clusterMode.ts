@@ -7,7 +7,16 @@
 import { randomBytes } from "crypto";
 import { Answer, Check, planChecks, report, VerificationPlan } from "./plan";
 import {
-    CONTAINER, parsePodLog, podManifest, podProgress, PodRun, podRuns, VERIFICATION_OF_LABEL, VERIFICATION_POD_LABEL, VERIFICATION_POD_NAME, VERIFICATION_RUN_LABEL,
+    CONTAINER,
+    parsePodLog,
+    podManifest,
+    podProgress,
+    PodRun,
+    podRuns,
+    VERIFICATION_OF_LABEL,
+    VERIFICATION_POD_LABEL,
+    VERIFICATION_POD_NAME,
+    VERIFICATION_RUN_LABEL,
 } from "./clusterPods";
 import { kubectl, kubectlSync } from "../core/kubectl";
 import { runRounds } from "./run";
@@ -30,7 +39,10 @@ export interface ClusterVerification {
     pods: string[];
 }
 
-interface MadePod { namespace: string; name: string }
+interface MadePod {
+    namespace: string;
+    name: string;
+}
 
 function selector(plan: Pick<VerificationPlan, "unboundServiceAccount">): string {
     return `${VERIFICATION_POD_LABEL}=${VERIFICATION_POD_NAME},${VERIFICATION_OF_LABEL}=${plan.unboundServiceAccount.namespace}`;
@@ -40,25 +52,41 @@ function namespaces(plan: Pick<VerificationPlan, "serviceAccount" | "unboundServ
     return [...new Set([plan.serviceAccount.namespace, plan.unboundServiceAccount.namespace])];
 }
 
-const deleteArgs = (pod: MadePod) => ["delete", "pod", pod.name, "--namespace", pod.namespace, "--ignore-not-found", "--wait=false"];
+const deleteArgs = (pod: MadePod) => [
+    "delete",
+    "pod",
+    pod.name,
+    "--namespace",
+    pod.namespace,
+    "--ignore-not-found",
+    "--wait=false",
+];
 
-async function waitForEnd(kubeconfig: string, pod: MadePod, limitSeconds: number): Promise<{ phase: string; reason?: string }> {
+async function waitForEnd(
+    kubeconfig: string,
+    pod: MadePod,
+    limitSeconds: number,
+): Promise<{ phase: string; reason?: string }> {
     const started = Date.now();
     let unschedulableSince: number | undefined;
     for (;;) {
-        const progress = podProgress(await kubectl(kubeconfig, ["get", "pod", pod.name, "--namespace", pod.namespace, "--output", "json"]));
+        const progress = podProgress(
+            await kubectl(kubeconfig, ["get", "pod", pod.name, "--namespace", pod.namespace, "--output", "json"]),
+        );
         if (progress.state === "ended") {
             return progress;
         }
         if (progress.state === "cannot-run") {
             throw new Error(`verification pod ${pod.namespace}/${pod.name} cannot run: ${progress.why}`);
         }
-        unschedulableSince = progress.unschedulable ? unschedulableSince ?? Date.now() : undefined;
+        unschedulableSince = progress.unschedulable ? (unschedulableSince ?? Date.now()) : undefined;
         if (unschedulableSince !== undefined && Date.now() - unschedulableSince >= UNSCHEDULABLE_GRACE_MS) {
             throw new Error(`verification pod ${pod.namespace}/${pod.name} cannot be scheduled: ${progress.why}`);
         }
         if (Date.now() - started >= limitSeconds * 1000) {
-            throw new Error(`verification pod ${pod.namespace}/${pod.name} did not finish within ${limitSeconds} s: ${progress.why}`);
+            throw new Error(
+                `verification pod ${pod.namespace}/${pod.name} did not finish within ${limitSeconds} s: ${progress.why}`,
+            );
         }
         await sleep(POLL_MS);
     }
@@ -69,7 +97,12 @@ async function waitForEnd(kubeconfig: string, pod: MadePod, limitSeconds: number
  * runs, the verification keeps one there that deletes this run's pods.
  */
 export async function verifyFromCluster(
-    plan: VerificationPlan, kubeconfig: string, nodes: ClusterNode[], controllerPods: ControllerPod[], deadline: number, onSignal: Set<() => void>,
+    plan: VerificationPlan,
+    kubeconfig: string,
+    nodes: ClusterNode[],
+    controllerPods: ControllerPod[],
+    deadline: number,
+    onSignal: Set<() => void>,
 ): Promise<ClusterVerification> {
     const runId = randomBytes(4).toString("hex");
     const made: string[] = [];
@@ -78,7 +111,20 @@ export async function verifyFromCluster(
     const deleteRun = () => {
         stopping.abort();
         for (const namespace of namespaces(plan)) {
-            kubectlSync(kubeconfig, ["delete", "pods", "--namespace", namespace, "--selector", `${VERIFICATION_RUN_LABEL}=${runId}`, "--ignore-not-found", "--wait=false"], 10);
+            kubectlSync(
+                kubeconfig,
+                [
+                    "delete",
+                    "pods",
+                    "--namespace",
+                    namespace,
+                    "--selector",
+                    `${VERIFICATION_RUN_LABEL}=${runId}`,
+                    "--ignore-not-found",
+                    "--wait=false",
+                ],
+                10,
+            );
         }
     };
     onSignal.add(deleteRun);
@@ -87,14 +133,25 @@ export async function verifyFromCluster(
         const batches = Math.ceil(run.checks.length / Math.max(1, plan.concurrency));
         const activeDeadlineSeconds = START_SECONDS + batches * BATCH_SECONDS;
         const manifest = podManifest({ plan, checks, run, activeDeadlineSeconds, runId });
-        const created = await kubectl(kubeconfig, ["create", "--filename", "-", "--output", "jsonpath={.metadata.name}"], { input: JSON.stringify(manifest), signal: stopping.signal });
+        const created = await kubectl(
+            kubeconfig,
+            ["create", "--filename", "-", "--output", "jsonpath={.metadata.name}"],
+            { input: JSON.stringify(manifest), signal: stopping.signal },
+        );
         const pod = { namespace: run.namespace, name: created.trim() };
         named(`${pod.namespace}/${pod.name} (token of ${run.namespace}/${run.serviceAccount})`);
         try {
             // The pod ends by itself at activeDeadlineSeconds; a little longer for its status to say so.
             const end = await waitForEnd(kubeconfig, pod, activeDeadlineSeconds + 15);
             const missing = `pod ${pod.namespace}/${pod.name} ended (${end.phase}${end.reason ? `: ${end.reason}` : ""}) before answering`;
-            const log = await kubectl(kubeconfig, ["logs", pod.name, "--namespace", pod.namespace, "--container", CONTAINER]).catch((err: Error) => `log unreadable: ${err.message}`);
+            const log = await kubectl(kubeconfig, [
+                "logs",
+                pod.name,
+                "--namespace",
+                pod.namespace,
+                "--container",
+                CONTAINER,
+            ]).catch((err: Error) => `log unreadable: ${err.message}`);
             return parsePodLog(log, run, missing);
         } finally {
             await kubectl(kubeconfig, deleteArgs(pod));
@@ -106,7 +163,13 @@ export async function verifyFromCluster(
         const runs = podRuns(plan, checks);
         // Named in the runs' order (the reader's first), not in the order the API server answered.
         const names: string[] = new Array(runs.length);
-        const results = await Promise.allSettled(runs.map((run, k) => runPod(checks, run, (pod) => { names[k] = pod; })));
+        const results = await Promise.allSettled(
+            runs.map((run, k) =>
+                runPod(checks, run, (pod) => {
+                    names[k] = pod;
+                }),
+            ),
+        );
         made.push(...names.filter((pod) => pod !== undefined));
         for (const result of results) {
             if (result.status === "rejected") {
@@ -120,8 +183,20 @@ export async function verifyFromCluster(
     };
 
     try {
-        await Promise.all(namespaces(plan).map((namespace) =>
-            kubectl(kubeconfig, ["delete", "pods", "--namespace", namespace, "--selector", selector(plan), "--ignore-not-found", "--wait=false"])));
+        await Promise.all(
+            namespaces(plan).map((namespace) =>
+                kubectl(kubeconfig, [
+                    "delete",
+                    "pods",
+                    "--namespace",
+                    namespace,
+                    "--selector",
+                    selector(plan),
+                    "--ignore-not-found",
+                    "--wait=false",
+                ]),
+            ),
+        );
         const planned = planChecks(plan, nodes, controllerPods);
         const verdicts = await runRounds(planned.checks, sendRound, { deadline });
         return { ...report(plan, planned, verdicts), pods: made };

@@ -33,17 +33,34 @@ export interface PodRun {
 }
 
 /** The reader's pod takes the reader and no-token checks, the unbound account's pod the rest; a pod with no check is not made. */
-export function podRuns(plan: Pick<VerificationPlan, "serviceAccount" | "unboundServiceAccount">, checks: Check[]): PodRun[] {
-    const indices = (wanted: Credential[]) => checks.flatMap((c, i) => wanted.includes(c.credential) ? [i] : []);
+export function podRuns(
+    plan: Pick<VerificationPlan, "serviceAccount" | "unboundServiceAccount">,
+    checks: Check[],
+): PodRun[] {
+    const indices = (wanted: Credential[]) => checks.flatMap((c, i) => (wanted.includes(c.credential) ? [i] : []));
     const runs: PodRun[] = [
-        { namespace: plan.serviceAccount.namespace, serviceAccount: plan.serviceAccount.name, credential: "reader", checks: indices(["reader", "none"]) },
-        { namespace: plan.unboundServiceAccount.namespace, serviceAccount: plan.unboundServiceAccount.name, credential: "unbound", checks: indices(["unbound"]) },
+        {
+            namespace: plan.serviceAccount.namespace,
+            serviceAccount: plan.serviceAccount.name,
+            credential: "reader",
+            checks: indices(["reader", "none"]),
+        },
+        {
+            namespace: plan.unboundServiceAccount.namespace,
+            serviceAccount: plan.unboundServiceAccount.name,
+            credential: "unbound",
+            checks: indices(["unbound"]),
+        },
     ];
     return runs.filter((r) => r.checks.length > 0);
 }
 
 /** Where the script keeps its files: the pod's /tmp (an emptyDir), or a test's directory. */
-export function podFiles(dir: string, plan: Pick<VerificationPlan, "controllerTls">, credential: PodRun["credential"]): ProbeFiles {
+export function podFiles(
+    dir: string,
+    plan: Pick<VerificationPlan, "controllerTls">,
+    credential: PodRun["credential"],
+): ProbeFiles {
     return {
         dir,
         caFile: `${dir}/ca.crt`,
@@ -61,12 +78,20 @@ const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
  * per check, in order: marker, index, curl's exit status, HTTP status, body size, then base64 of
  * the header dump, of the body's first BODY_LIMIT bytes and of curl's stderr ("-" when empty).
  */
-export function podScript(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls" | "concurrency">, checks: Check[], run: PodRun, dir: string, tokenFile: string): string {
+export function podScript(
+    plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls" | "concurrency">,
+    checks: Check[],
+    run: PodRun,
+    dir: string,
+    tokenFile: string,
+): string {
     const files = podFiles(dir, plan, run.credential);
     const lines = [
         "umask 077",
         `printf '%s\\n' "$EKSA_METRICS_CA" > ${quote(files.caFile)}`,
-        ...(files.controllersCaFile ? [`printf '%s\\n' "$EKSA_METRICS_CONTROLLERS_CA" > ${quote(files.controllersCaFile)}`] : []),
+        ...(files.controllersCaFile
+            ? [`printf '%s\\n' "$EKSA_METRICS_CONTROLLERS_CA" > ${quote(files.controllersCaFile)}`]
+            : []),
         `{ printf 'Authorization: Bearer '; tr -d '\\r\\n' < ${quote(tokenFile)}; printf '\\n'; } > ${quote(files.authHeaderFiles[run.credential]!)}`,
         `b64() { if [ -s "$1" ]; then head -c "$2" "$1" | base64 | tr -d '\\n'; else printf '%s' -; fi; }`,
         "check() {",
@@ -90,7 +115,16 @@ export function podScript(plan: Pick<VerificationPlan, "tlsServerName" | "contro
 }
 
 export interface PodManifestInput {
-    plan: Pick<VerificationPlan, "image" | "caCertificate" | "controllerTls" | "tlsServerName" | "concurrency" | "tolerations" | "unboundServiceAccount">;
+    plan: Pick<
+        VerificationPlan,
+        | "image"
+        | "caCertificate"
+        | "controllerTls"
+        | "tlsServerName"
+        | "concurrency"
+        | "tolerations"
+        | "unboundServiceAccount"
+    >;
     checks: Check[];
     run: PodRun;
     /** The pod ends (Failed, DeadlineExceeded) after this long, even if nobody is left to delete it. */
@@ -99,7 +133,13 @@ export interface PodManifestInput {
 }
 
 /** A pod that Pod Security `restricted` admits, that runs on control-plane nodes too (single-node clusters) and mounts only its own token. */
-export function podManifest({ plan, checks, run, activeDeadlineSeconds, runId }: PodManifestInput): Record<string, unknown> {
+export function podManifest({
+    plan,
+    checks,
+    run,
+    activeDeadlineSeconds,
+    runId,
+}: PodManifestInput): Record<string, unknown> {
     const tokenFile = `${TOKEN_DIR}/token`;
     return {
         apiVersion: "v1",
@@ -121,29 +161,55 @@ export function podManifest({ plan, checks, run, activeDeadlineSeconds, runId }:
             restartPolicy: "Never",
             activeDeadlineSeconds,
             terminationGracePeriodSeconds: 1,
-            tolerations: [...CONTROL_PLANE_LABELS.map((key) => ({ key, operator: "Exists", effect: "NoSchedule" })), ...plan.tolerations],
-            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [{
-                name: CONTAINER,
-                image: plan.image,
-                command: ["/bin/sh", "-c", podScript(plan, checks, run, "/tmp", tokenFile)],
-                env: [
-                    { name: "EKSA_METRICS_CA", value: plan.caCertificate },
-                    ...(plan.controllerTls.caCertificate ? [{ name: "EKSA_METRICS_CONTROLLERS_CA", value: plan.controllerTls.caCertificate }] : []),
-                ],
-                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "token", mountPath: TOKEN_DIR, readOnly: true }],
-            }],
+            tolerations: [
+                ...CONTROL_PLANE_LABELS.map((key) => ({ key, operator: "Exists", effect: "NoSchedule" })),
+                ...plan.tolerations,
+            ],
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65534,
+                runAsGroup: 65534,
+                fsGroup: 65534,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            containers: [
+                {
+                    name: CONTAINER,
+                    image: plan.image,
+                    command: ["/bin/sh", "-c", podScript(plan, checks, run, "/tmp", tokenFile)],
+                    env: [
+                        { name: "EKSA_METRICS_CA", value: plan.caCertificate },
+                        ...(plan.controllerTls.caCertificate
+                            ? [{ name: "EKSA_METRICS_CONTROLLERS_CA", value: plan.controllerTls.caCertificate }]
+                            : []),
+                    ],
+                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                    securityContext: {
+                        allowPrivilegeEscalation: false,
+                        readOnlyRootFilesystem: true,
+                        capabilities: { drop: ["ALL"] },
+                    },
+                    volumeMounts: [
+                        { name: "tmp", mountPath: "/tmp" },
+                        { name: "token", mountPath: TOKEN_DIR, readOnly: true },
+                    ],
+                },
+            ],
             volumes: [
                 { name: "tmp", emptyDir: {} },
-                { name: "token", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: TOKEN_SECONDS } }] } },
+                {
+                    name: "token",
+                    projected: {
+                        sources: [{ serviceAccountToken: { path: "token", expirationSeconds: TOKEN_SECONDS } }],
+                    },
+                },
             ],
         },
     };
 }
 
-const decode = (field: string | undefined) => field === undefined || field === "-" ? "" : Buffer.from(field, "base64").toString("utf8");
+const decode = (field: string | undefined) =>
+    field === undefined || field === "-" ? "" : Buffer.from(field, "base64").toString("utf8");
 
 /**
  * The answers of one pod's checks from its log; a check with no result line (the pod ended or was
@@ -162,7 +228,10 @@ export function parsePodLog(log: string, run: PodRun, missing: string): Map<numb
             // Cut at BODY_LIMIT: keep whole lines, then the status curl wrote after the body.
             stdout = `${stdout.slice(0, Math.max(stdout.lastIndexOf("\n"), 0))}\n${code}`;
         }
-        answers.set(Number(index), curlAnswer(exit !== "0", stdout, decode(stderr), decode(headers), `curl exited with status ${exit}`));
+        answers.set(
+            Number(index),
+            curlAnswer(exit !== "0", stdout, decode(stderr), decode(headers), `curl exited with status ${exit}`),
+        );
     }
     for (const index of run.checks) {
         if (!answers.has(index)) {
@@ -183,7 +252,15 @@ interface PodStatusJson {
 }
 
 /** Waiting reasons after which the container will not start by itself. */
-const CANNOT_START = ["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"];
+const CANNOT_START = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
 
 export type PodProgress =
     | { state: "ended"; phase: string; reason?: string }
@@ -195,7 +272,11 @@ export function podProgress(json: string): PodProgress {
     const status = (JSON.parse(json) as PodStatusJson).status ?? {};
     const phase = status.phase ?? "Pending";
     if (phase === "Succeeded" || phase === "Failed") {
-        return { state: "ended", phase, reason: [status.reason, status.message].filter(Boolean).join(": ") || undefined };
+        return {
+            state: "ended",
+            phase,
+            reason: [status.reason, status.message].filter(Boolean).join(": ") || undefined,
+        };
     }
     const waiting = status.containerStatuses?.[0]?.state?.waiting;
     if (waiting?.reason && CANNOT_START.includes(waiting.reason)) {
@@ -203,7 +284,11 @@ export function podProgress(json: string): PodProgress {
     }
     const scheduled = status.conditions?.find((c) => c.type === "PodScheduled");
     if (scheduled?.status === "False") {
-        return { state: "waiting", why: [scheduled.reason, scheduled.message].filter(Boolean).join(": ") || "not scheduled", unschedulable: scheduled.reason === "Unschedulable" };
+        return {
+            state: "waiting",
+            why: [scheduled.reason, scheduled.message].filter(Boolean).join(": ") || "not scheduled",
+            unschedulable: scheduled.reason === "Unschedulable",
+        };
     }
     return { state: "waiting", why: waiting?.reason ?? phase, unschedulable: false };
 }

@@ -8,13 +8,20 @@ import { runChecks } from "./run";
 import { ClusterNode, ControllerPod } from "../core/kubernetes";
 
 export async function verify(
-    plan: VerificationPlan, nodes: ClusterNode[], pods: ControllerPod[], tokens: { reader: string; unbound: string }, deadline: number,
+    plan: VerificationPlan,
+    nodes: ClusterNode[],
+    pods: ControllerPod[],
+    tokens: { reader: string; unbound: string },
+    deadline: number,
 ): Promise<{ text: string; ok: boolean }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-metrics-probe-"));
     try {
         const files = writeProbeFiles(dir, plan, tokens);
         const planned = planChecks(plan, nodes, pods);
-        const verdicts = await runChecks(planned.checks, (check) => probe(plan, check, files), { concurrency: plan.concurrency, deadline });
+        const verdicts = await runChecks(planned.checks, (check) => probe(plan, check, files), {
+            concurrency: plan.concurrency,
+            deadline,
+        });
         return report(plan, planned, verdicts);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -127,23 +127,64 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: C
                 continue;
             }
             served.add(component.name);
-            const base = { target: { kind: "node" as const, name: node.name, address: node.internalIP! }, component: component.name, port: component.port, trust: "proxy" as const };
+            const base = {
+                target: { kind: "node" as const, name: node.name, address: node.internalIP! },
+                component: component.name,
+                port: component.port,
+                trust: "proxy" as const,
+            };
             checks.push(
-                { ...base, kind: "authorised", path: METRICS_PATH, credential: "reader", expectStatus: [200], expectMetricsBody: true },
+                {
+                    ...base,
+                    kind: "authorised",
+                    path: METRICS_PATH,
+                    credential: "reader",
+                    expectStatus: [200],
+                    expectMetricsBody: true,
+                },
                 // kube-controller-manager and kube-scheduler answer anonymous requests with 403
                 // (anonymous auth is on, RBAC denies it); kube-rbac-proxy with 401.
-                { ...base, kind: "anonymous", path: METRICS_PATH, credential: "none", expectStatus: [401, 403], expectMetricsBody: false },
-                { ...base, kind: "unbound", path: METRICS_PATH, credential: "unbound", expectStatus: [403], expectMetricsBody: false },
+                {
+                    ...base,
+                    kind: "anonymous",
+                    path: METRICS_PATH,
+                    credential: "none",
+                    expectStatus: [401, 403],
+                    expectMetricsBody: false,
+                },
+                {
+                    ...base,
+                    kind: "unbound",
+                    path: METRICS_PATH,
+                    credential: "unbound",
+                    expectStatus: [403],
+                    expectMetricsBody: false,
+                },
                 component.authenticator === "upstream"
-                    ? { ...base, kind: "off-path", path: OFF_PATH, credential: "reader", expectStatus: [403], expectHeader: HAPROXY_REFUSAL_HEADER, expectMetricsBody: false }
-                    : { ...base, kind: "off-path", path: OFF_PATH, credential: "reader", expectStatus: [404], expectMetricsBody: false },
+                    ? {
+                          ...base,
+                          kind: "off-path",
+                          path: OFF_PATH,
+                          credential: "reader",
+                          expectStatus: [403],
+                          expectHeader: HAPROXY_REFUSAL_HEADER,
+                          expectMetricsBody: false,
+                      }
+                    : {
+                          ...base,
+                          kind: "off-path",
+                          path: OFF_PATH,
+                          credential: "reader",
+                          expectStatus: [404],
+                          expectMetricsBody: false,
+                      },
             );
         }
     }
     const unserved: PlannedChecks["unserved"] = plan.components
         .filter((c) => !served.has(c.name))
         .map((c) => ({ component: c.name, reason: "no node is eligible to serve it" }));
-    const trust = plan.controllerTls.caCertificate ? "controllers" as const : "unpinned" as const;
+    const trust = plan.controllerTls.caCertificate ? ("controllers" as const) : ("unpinned" as const);
     for (const controller of plan.controllers) {
         const own = podsOf(controller, pods);
         const reachable = own.filter((p) => p.podIP);
@@ -158,7 +199,13 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: C
             continue;
         }
         for (const pod of reachable) {
-            const base = { target: { kind: "pod" as const, name: `${pod.namespace}/${pod.name}`, address: pod.podIP! }, component: controller.name, port: controller.port, path: METRICS_PATH, trust };
+            const base = {
+                target: { kind: "pod" as const, name: `${pod.namespace}/${pod.name}`, address: pod.podIP! },
+                component: controller.name,
+                port: controller.port,
+                path: METRICS_PATH,
+                trust,
+            };
             // controller-runtime's filter: TokenReview (401 without a valid token), then SubjectAccessReview (403).
             checks.push(
                 { ...base, kind: "authorised", credential: "reader", expectStatus: [200], expectMetricsBody: true },
@@ -174,7 +221,9 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: C
 export function looksLikeMetrics(body: string): boolean {
     const lines = body.split("\n").filter((l) => l.trim() !== "");
     const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?\s+\S+(\s+\d+)?$/;
-    return lines.length > 0 && lines.some((l) => sample.test(l)) && lines.every((l) => l.startsWith("#") || sample.test(l));
+    return (
+        lines.length > 0 && lines.some((l) => sample.test(l)) && lines.every((l) => l.startsWith("#") || sample.test(l))
+    );
 }
 
 export function judge(check: Check, answer: Answer): { pass: boolean; detail: string } {
@@ -185,16 +234,25 @@ export function judge(check: Check, answer: Answer): { pass: boolean; detail: st
         return { pass: false, detail: `expected ${check.expectStatus.join(" or ")}, got ${answer.status}` };
     }
     if (check.expectHeader && !(check.expectHeader in answer.headers)) {
-        return { pass: false, detail: `got ${answer.status}, but not from the proxy (no ${check.expectHeader} header)` };
+        return {
+            pass: false,
+            detail: `got ${answer.status}, but not from the proxy (no ${check.expectHeader} header)`,
+        };
     }
     if (check.expectMetricsBody && !looksLikeMetrics(answer.body)) {
-        return { pass: false, detail: `got ${answer.status}, but the body is not Prometheus metrics: ${JSON.stringify(answer.body.slice(0, 80))}` };
+        return {
+            pass: false,
+            detail: `got ${answer.status}, but the body is not Prometheus metrics: ${JSON.stringify(answer.body.slice(0, 80))}`,
+        };
     }
     return { pass: true, detail: check.expectMetricsBody ? `${answer.status} + metrics` : `${answer.status}` };
 }
 
 /** The server name a check's certificate is verified against, when it is verified by name. */
-export function serverNameOf(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check): string | undefined {
+export function serverNameOf(
+    plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">,
+    check: Check,
+): string | undefined {
     switch (check.trust) {
         case "proxy":
             return plan.tlsServerName;
@@ -207,34 +265,62 @@ export function serverNameOf(plan: Pick<VerificationPlan, "tlsServerName" | "con
 
 /** The URL as a client asks for it: by server name (resolved to the target's address) when there is one. */
 export function checkUrl(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check): string {
-    const host = serverNameOf(plan, check) ?? (check.target.address.includes(":") ? `[${check.target.address}]` : check.target.address);
+    const host =
+        serverNameOf(plan, check) ??
+        (check.target.address.includes(":") ? `[${check.target.address}]` : check.target.address);
     return `https://${host}:${check.port}${check.path}`;
 }
 
-const CREDENTIAL_WORDS: Record<Credential, string> = { reader: "with the reader's token", unbound: "with an unbound token", none: "without a token" };
+const CREDENTIAL_WORDS: Record<Credential, string> = {
+    reader: "with the reader's token",
+    unbound: "with an unbound token",
+    none: "without a token",
+};
 
 function pad(cells: string[][]): string {
     const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
-    return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+    return cells
+        .map((row) =>
+            row
+                .map((cell, i) => cell.padEnd(widths[i]))
+                .join("  ")
+                .trimEnd(),
+        )
+        .join("\n");
 }
 
 /** target × component × check table, then one line per failure naming everything needed to act. */
-export function report(plan: VerificationPlan, planned: PlannedChecks, verdicts: Verdict[]): { text: string; ok: boolean } {
+export function report(
+    plan: VerificationPlan,
+    planned: PlannedChecks,
+    verdicts: Verdict[],
+): { text: string; ok: boolean } {
     const rows = [["TARGET", "ADDRESS", "COMPONENT", "CHECK", "RESULT", "DETAIL"]];
     for (const v of verdicts) {
-        rows.push([v.check.target.name, v.check.target.address, v.check.component, v.check.kind, v.pass ? "ok" : "FAIL", v.detail]);
+        rows.push([
+            v.check.target.name,
+            v.check.target.address,
+            v.check.component,
+            v.check.kind,
+            v.pass ? "ok" : "FAIL",
+            v.detail,
+        ]);
     }
     const lines = [pad(rows)];
     for (const s of planned.skipped) {
         lines.push(`skipped ${s.target}: ${s.reason}`);
     }
     if (verdicts.some((v) => v.check.trust === "unpinned")) {
-        lines.push("note: the controllers' certificates were not verified (controller-runtime's self-signed certificate); set controllers.tls.caCertificate to pin a cert-manager CA");
+        lines.push(
+            "note: the controllers' certificates were not verified (controller-runtime's self-signed certificate); set controllers.tls.caCertificate to pin a cert-manager CA",
+        );
     }
     const failures = verdicts.filter((v) => !v.pass);
     for (const f of failures) {
         const c = f.check;
-        lines.push(`FAIL ${c.component} on ${c.target.kind} ${c.target.name} (${c.target.address}): ${c.kind} ${checkUrl(plan, c)} ${CREDENTIAL_WORDS[c.credential]}: ${f.detail} (after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"})`);
+        lines.push(
+            `FAIL ${c.component} on ${c.target.kind} ${c.target.name} (${c.target.address}): ${c.kind} ${checkUrl(plan, c)} ${CREDENTIAL_WORDS[c.credential]}: ${f.detail} (after ${f.attempts} attempt${f.attempts === 1 ? "" : "s"})`,
+        );
     }
     for (const u of planned.unserved) {
         lines.push(`FAIL ${u.component}: ${u.reason}`);
@@ -243,6 +329,10 @@ export function report(plan: VerificationPlan, planned: PlannedChecks, verdicts:
     if (verdicts.length === 0) {
         lines.push("FAIL: nothing was checked (no eligible node or pod)");
     }
-    lines.push(ok ? `verified: ${verdicts.length} checks passed` : `verification failed: ${failures.length} of ${verdicts.length} checks failed${planned.unserved.length > 0 ? `, ${planned.unserved.length} not served` : ""}`);
+    lines.push(
+        ok
+            ? `verified: ${verdicts.length} checks passed`
+            : `verification failed: ${failures.length} of ${verdicts.length} checks failed${planned.unserved.length > 0 ? `, ${planned.unserved.length} not served` : ""}`,
+    );
     return { text: lines.join("\n"), ok };
 }

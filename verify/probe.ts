@@ -19,7 +19,11 @@ export interface ProbeFiles {
     authHeaderFiles: Partial<Record<Credential, string>>;
 }
 
-export function writeProbeFiles(dir: string, plan: Pick<VerificationPlan, "caCertificate" | "controllerTls">, tokens: { reader: string; unbound: string }): ProbeFiles {
+export function writeProbeFiles(
+    dir: string,
+    plan: Pick<VerificationPlan, "caCertificate" | "controllerTls">,
+    tokens: { reader: string; unbound: string },
+): ProbeFiles {
     fs.chmodSync(dir, 0o700);
     const write = (name: string, content: string) => {
         const file = path.join(dir, name);
@@ -29,7 +33,9 @@ export function writeProbeFiles(dir: string, plan: Pick<VerificationPlan, "caCer
     return {
         dir,
         caFile: write("ca.crt", plan.caCertificate),
-        controllersCaFile: plan.controllerTls.caCertificate ? write("controllers-ca.crt", plan.controllerTls.caCertificate) : undefined,
+        controllersCaFile: plan.controllerTls.caCertificate
+            ? write("controllers-ca.crt", plan.controllerTls.caCertificate)
+            : undefined,
         authHeaderFiles: {
             reader: write("authorization-reader", `Authorization: Bearer ${tokens.reader}\n`),
             unbound: write("authorization-unbound", `Authorization: Bearer ${tokens.unbound}\n`),
@@ -42,7 +48,11 @@ function resolveTarget(host: string, port: number, ip: string): string {
 }
 
 /** How curl trusts the answer's certificate: the pinned CA (by name when there is one), or not at all. */
-function trustArguments(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check, files: ProbeFiles): string[] {
+function trustArguments(
+    plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">,
+    check: Check,
+    files: ProbeFiles,
+): string[] {
     const serverName = serverNameOf(plan, check);
     const resolve = serverName ? ["--resolve", resolveTarget(serverName, check.port, check.target.address)] : [];
     switch (check.trust) {
@@ -55,15 +65,25 @@ function trustArguments(plan: Pick<VerificationPlan, "tlsServerName" | "controll
     }
 }
 
-export function curlArguments(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check, files: ProbeFiles, headerDump: string): string[] {
+export function curlArguments(
+    plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">,
+    check: Check,
+    files: ProbeFiles,
+    headerDump: string,
+): string[] {
     const authHeader = files.authHeaderFiles[check.credential];
     return [
-        "--silent", "--show-error",
-        "--max-time", "8",
+        "--silent",
+        "--show-error",
+        "--max-time",
+        "8",
         ...trustArguments(plan, check, files),
-        "--dump-header", headerDump,
-        "--output", "-",
-        "--write-out", "\n%{http_code}",
+        "--dump-header",
+        headerDump,
+        "--output",
+        "-",
+        "--write-out",
+        "\n%{http_code}",
         ...(authHeader ? ["--header", `@${authHeader}`] : []),
         checkUrl(plan, check),
     ];
@@ -84,7 +104,13 @@ function parseHeaders(dump: string): Record<string, string> {
  * The answer from what curlArguments' curl left: stdout is the body, a newline and the status
  * (--write-out); `failed` when curl exited non-zero. Both modes read curl's output with it.
  */
-export function curlAnswer(failed: boolean, stdout: string, stderr: string, headerDump: string, fallbackError: string): Answer {
+export function curlAnswer(
+    failed: boolean,
+    stdout: string,
+    stderr: string,
+    headerDump: string,
+    fallbackError: string,
+): Answer {
     const headers = parseHeaders(headerDump);
     const newline = stdout.lastIndexOf("\n");
     const status = Number(stdout.slice(newline + 1));
@@ -96,18 +122,27 @@ export function curlAnswer(failed: boolean, stdout: string, stderr: string, head
 
 let dumpCounter = 0;
 
-export function probe(plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">, check: Check, files: ProbeFiles): Promise<Answer> {
+export function probe(
+    plan: Pick<VerificationPlan, "tlsServerName" | "controllerTls">,
+    check: Check,
+    files: ProbeFiles,
+): Promise<Answer> {
     const headerDump = path.join(files.dir, `headers-${process.pid}-${dumpCounter++}`);
     return new Promise((resolve) => {
-        execFile("curl", curlArguments(plan, check, files, headerDump), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-            let dump = "";
-            try {
-                dump = fs.readFileSync(headerDump, "utf8");
-                fs.rmSync(headerDump);
-            } catch {
-                // no answer, no header dump
-            }
-            resolve(curlAnswer(error !== null, stdout, stderr, dump, error?.message ?? ""));
-        });
+        execFile(
+            "curl",
+            curlArguments(plan, check, files, headerDump),
+            { maxBuffer: 64 * 1024 * 1024 },
+            (error, stdout, stderr) => {
+                let dump = "";
+                try {
+                    dump = fs.readFileSync(headerDump, "utf8");
+                    fs.rmSync(headerDump);
+                } catch {
+                    // no answer, no header dump
+                }
+                resolve(curlAnswer(error !== null, stdout, stderr, dump, error?.message ?? ""));
+            },
+        );
     });
 }

@@ -27,7 +27,11 @@ async function settle(check: Check, send: (check: Check) => Promise<Answer>, opt
     }
 }
 
-export async function runChecks(checks: Check[], send: (check: Check) => Promise<Answer>, options: RunOptions): Promise<Verdict[]> {
+export async function runChecks(
+    checks: Check[],
+    send: (check: Check) => Promise<Answer>,
+    options: RunOptions,
+): Promise<Verdict[]> {
     const verdicts: Verdict[] = new Array(checks.length);
     let next = 0;
     const worker = async () => {
@@ -45,7 +49,9 @@ export async function runChecks(checks: Check[], send: (check: Check) => Promise
  * again in the next round after the backoff, until the deadline. A check's attempts are its rounds.
  */
 export async function runRounds(
-    checks: Check[], sendRound: (checks: Check[]) => Promise<Answer[]>, options: Omit<RunOptions, "concurrency">,
+    checks: Check[],
+    sendRound: (checks: Check[]) => Promise<Answer[]>,
+    options: Omit<RunOptions, "concurrency">,
 ): Promise<Verdict[]> {
     const backoff = options.backoffMs ?? defaultBackoff;
     const verdicts: Verdict[] = new Array(checks.length);

@@ -12,7 +12,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { healthyFleetStacks, LocalCluster, mustRun, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../localcluster/driver";
+import {
+    healthyFleetStacks,
+    LocalCluster,
+    mustRun,
+    ProgramStack,
+    STACK_PASSPHRASE,
+    writeProjectMirror,
+} from "../localcluster/driver";
 import { main } from "../../fleet/main";
 
 const MODES = ["loop", "fleet-1", "fleet-2", "fleet-4"] as const;
@@ -40,7 +47,13 @@ async function main_(): Promise<number> {
         const envVars = { PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };
         const handles = stacks.map((s) => new ProgramStack(s.name, { dir: project, backendDir: state }));
         // Creates and configures the stacks (a preview-only fleet run), so every mode starts from the same state.
-        if (await main([fleetFile, "--preview-only", "--log-dir", path.join(dir, "logs", "setup")], { projectDir: project, envVars, out: () => undefined }) !== 0) {
+        if (
+            (await main([fleetFile, "--preview-only", "--log-dir", path.join(dir, "logs", "setup")], {
+                projectDir: project,
+                envVars,
+                out: () => undefined,
+            })) !== 0
+        ) {
             throw new Error("the fleet's stacks do not preview cleanly");
         }
 
@@ -53,9 +66,20 @@ async function main_(): Promise<number> {
                     const script = `set -e; for s in ${stacks.map((s) => s.name).join(" ")}; do pulumi up --yes --non-interactive --policy-pack policy --stack "$s" >/dev/null; done`;
                     await mustRun(["bash", "-c", script], { cwd: project, env: { ...process.env, ...envVars } });
                 } else {
-                    const code = await main([fleetFile, "--concurrency", mode.split("-")[1], "--log-dir", path.join(dir, "logs", `${mode}-${round}`)], {
-                        projectDir: project, envVars, out: () => undefined,
-                    });
+                    const code = await main(
+                        [
+                            fleetFile,
+                            "--concurrency",
+                            mode.split("-")[1],
+                            "--log-dir",
+                            path.join(dir, "logs", `${mode}-${round}`),
+                        ],
+                        {
+                            projectDir: project,
+                            envVars,
+                            out: () => undefined,
+                        },
+                    );
                     if (code !== 0) {
                         throw new Error(`${mode} failed (logs in ${path.join(dir, "logs", `${mode}-${round}`)})`);
                     }
@@ -71,10 +95,14 @@ async function main_(): Promise<number> {
             }
         }
         const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-        console.log(`\nthree stacks on two local control planes, deployed from nothing and verified (${rounds} round(s), ${os.cpus().length} CPUs)`);
+        console.log(
+            `\nthree stacks on two local control planes, deployed from nothing and verified (${rounds} round(s), ${os.cpus().length} CPUs)`,
+        );
         console.log("mode       wall time (s)   ratio to the loop");
         for (const mode of MODES) {
-            console.log(`${mode.padEnd(10)} ${mean(times[mode]).toFixed(1).padStart(13)}   ${(mean(times[mode]) / mean(times.loop)).toFixed(2)}x`);
+            console.log(
+                `${mode.padEnd(10)} ${mean(times[mode]).toFixed(1).padStart(13)}   ${(mean(times[mode]) / mean(times.loop)).toFixed(2)}x`,
+            );
         }
         return 0;
     } finally {
@@ -82,7 +110,12 @@ async function main_(): Promise<number> {
     }
 }
 
-main_().then((code) => { process.exitCode = code; }, (err: Error) => {
-    process.stderr.write(`bench failed: ${err.message}\n`);
-    process.exitCode = 1;
-});
+main_().then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: Error) => {
+        process.stderr.write(`bench failed: ${err.message}\n`);
+        process.exitCode = 1;
+    },
+);

@@ -76,7 +76,10 @@ for (let i = 0; i < ${groups}; i++) {
 function writeEmptyPack(dir: string): void {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, "PulumiPolicy.yaml"), "runtime: nodejs\ndescription: checks nothing\n");
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "empty-pack", version: "0.1.0", main: "index.ts" }));
+    fs.writeFileSync(
+        path.join(dir, "package.json"),
+        JSON.stringify({ name: "empty-pack", version: "0.1.0", main: "index.ts" }),
+    );
     fs.copyFileSync(path.join(REPO, "policy", "tsconfig.json"), path.join(dir, "tsconfig.json"));
     fs.writeFileSync(
         path.join(dir, "index.ts"),
@@ -88,13 +91,20 @@ function writeEmptyPack(dir: string): void {
 /** The pack compiled by its own tsc (the catalogue it imports comes along), run as JavaScript. */
 function writeCompiledPack(dir: string): void {
     const tsc = path.join(REPO, "policy", "node_modules", ".bin", "tsc");
-    const compiled = spawnSync(tsc, ["-p", path.join(REPO, "policy"), "--outDir", path.join(dir, "out"), "--rootDir", REPO], { encoding: "utf8" });
+    const compiled = spawnSync(
+        tsc,
+        ["-p", path.join(REPO, "policy"), "--outDir", path.join(dir, "out"), "--rootDir", REPO],
+        { encoding: "utf8" },
+    );
     if (compiled.status !== 0) {
         throw new Error(`tsc of the pack failed:\n${compiled.stdout}${compiled.stderr}`);
     }
     fs.copyFileSync(path.join(REPO, "policy", "PulumiPolicy.yaml"), path.join(dir, "PulumiPolicy.yaml"));
     const manifest = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "package.json"), "utf8"));
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: manifest.name, version: manifest.version, main: "out/policy/index.js" }));
+    fs.writeFileSync(
+        path.join(dir, "package.json"),
+        JSON.stringify({ name: manifest.name, version: manifest.version, main: "out/policy/index.js" }),
+    );
     fs.symlinkSync(path.join(REPO, "policy", "node_modules"), path.join(dir, "node_modules"));
 }
 
@@ -144,13 +154,21 @@ function main(): void {
             const { stdout } = pulumi(args[mode], project, env);
             const preview = JSON.parse(stdout);
             resources = (preview.steps ?? []).length;
-            const diagnostics = (preview.diagnostics ?? []).filter((d: { severity?: string; message?: string }) => d.severity === "error" || /policy/i.test(d.message ?? ""));
+            const diagnostics = (preview.diagnostics ?? []).filter(
+                (d: { severity?: string; message?: string }) =>
+                    d.severity === "error" || /policy/i.test(d.message ?? ""),
+            );
             if ((mode === "with pack" || mode === "pack as JS") && diagnostics.length > 0) {
                 throw new Error(`the bench program should pass the pack:\n${JSON.stringify(diagnostics, null, 1)}`);
             }
         }
         log(`program: ${resources} resources in the preview (${groups} groups)`);
-        const times: Record<Mode, number[]> = { "without pack": [], "empty pack": [], "with pack": [], "pack as JS": [] };
+        const times: Record<Mode, number[]> = {
+            "without pack": [],
+            "empty pack": [],
+            "with pack": [],
+            "pack as JS": [],
+        };
         for (let round = 0; round < rounds; round++) {
             for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) {
                 const { seconds } = pulumi(args[mode], project, env);
@@ -159,14 +177,29 @@ function main(): void {
             }
         }
         const medians = Object.fromEntries(MODES.map((mode) => [mode, median(times[mode])])) as Record<Mode, number>;
-        console.log(`resources: ${resources}; rounds: ${rounds}; load average: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+        console.log(
+            `resources: ${resources}; rounds: ${rounds}; load average: ${os
+                .loadavg()
+                .map((l) => l.toFixed(1))
+                .join(" ")}`,
+        );
         for (const mode of MODES) {
-            console.log(`preview ${mode.padEnd(12)}: median ${medians[mode].toFixed(1)} s (${times[mode].map((t) => t.toFixed(1)).join(", ")})`);
+            console.log(
+                `preview ${mode.padEnd(12)}: median ${medians[mode].toFixed(1)} s (${times[mode].map((t) => t.toFixed(1)).join(", ")})`,
+            );
         }
-        console.log(`ratio with pack / without: ${(medians["with pack"] / medians["without pack"]).toFixed(2)} (goal <= 1.20)`);
-        console.log(`ratio empty pack / without: ${(medians["empty pack"] / medians["without pack"]).toFixed(2)} (CrossGuard itself)`);
-        console.log(`ratio with pack / empty pack: ${(medians["with pack"] / medians["empty pack"]).toFixed(2)} (this pack's policies)`);
-        console.log(`ratio pack as JS / without: ${(medians["pack as JS"] / medians["without pack"]).toFixed(2)} (no type check at start)`);
+        console.log(
+            `ratio with pack / without: ${(medians["with pack"] / medians["without pack"]).toFixed(2)} (goal <= 1.20)`,
+        );
+        console.log(
+            `ratio empty pack / without: ${(medians["empty pack"] / medians["without pack"]).toFixed(2)} (CrossGuard itself)`,
+        );
+        console.log(
+            `ratio with pack / empty pack: ${(medians["with pack"] / medians["empty pack"]).toFixed(2)} (this pack's policies)`,
+        );
+        console.log(
+            `ratio pack as JS / without: ${(medians["pack as JS"] / medians["without pack"]).toFixed(2)} (no type check at start)`,
+        );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -65,28 +65,49 @@ async function main(): Promise<number> {
         for (let round = 0; round < rounds; round++) {
             const started = Date.now();
             const read = readClusterFacts(cluster.kubeconfig(), settings);
-            if (!("facts" in read) || preflight(settings, read.facts, { stackLabel: "bench", dryRun: true, keyPrefix: "" }).errors.length > 0) {
+            if (
+                !("facts" in read) ||
+                preflight(settings, read.facts, { stackLabel: "bench", dryRun: true, keyPrefix: "" }).errors.length > 0
+            ) {
                 throw new Error(`the preflight alone did not pass: ${JSON.stringify(read).slice(0, 500)}`);
             }
             alone.push((Date.now() - started) / 1000);
         }
-        const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-        process.stdout.write(`${table(["preview", "runs", "median s", "min s", "max s"], (["without", "with"] as const).map((mode) => [
-            mode === "with" ? "with the preflight" : "without it",
-            String(times[mode].length),
-            fixed(median(times[mode]), 2),
-            fixed(Math.min(...times[mode]), 2),
-            fixed(Math.max(...times[mode]), 2),
-        ]))}\n`);
-        process.stdout.write(`the preflight alone (reads and checks): median ${fixed(median(alone), 2)} s, min ${fixed(Math.min(...alone), 2)} s, max ${fixed(Math.max(...alone), 2)} s over ${alone.length} runs\n`);
-        process.stdout.write(`ratio with/without (medians): ${fixed(median(times.with) / median(times.without), 2)}x; the preflight adds ${fixed(median(times.with) - median(times.without), 2)} s\n`);
+        const median = (xs: number[]) =>
+            percentile(
+                [...xs].sort((a, b) => a - b),
+                50,
+            );
+        process.stdout.write(
+            `${table(
+                ["preview", "runs", "median s", "min s", "max s"],
+                (["without", "with"] as const).map((mode) => [
+                    mode === "with" ? "with the preflight" : "without it",
+                    String(times[mode].length),
+                    fixed(median(times[mode]), 2),
+                    fixed(Math.min(...times[mode]), 2),
+                    fixed(Math.max(...times[mode]), 2),
+                ]),
+            )}\n`,
+        );
+        process.stdout.write(
+            `the preflight alone (reads and checks): median ${fixed(median(alone), 2)} s, min ${fixed(Math.min(...alone), 2)} s, max ${fixed(Math.max(...alone), 2)} s over ${alone.length} runs\n`,
+        );
+        process.stdout.write(
+            `ratio with/without (medians): ${fixed(median(times.with) / median(times.without), 2)}x; the preflight adds ${fixed(median(times.with) - median(times.without), 2)} s\n`,
+        );
         return 0;
     } finally {
         await cluster.down();
     }
 }
 
-main().then((code) => { process.exitCode = code; }, (err: Error) => {
-    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-    process.exitCode = 1;
-});
+main().then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: Error) => {
+        process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+        process.exitCode = 1;
+    },
+);

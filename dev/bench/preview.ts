@@ -39,7 +39,9 @@ async function main(): Promise<number> {
         for (let i = 0; i < rounds; i++) {
             const order = i % 2 === 0 ? [true, false] : [false, true];
             for (const usePack of order) {
-                const seconds = await timed(`preview ${usePack ? "with" : "without"} the pack`, () => stack.pulumi(["preview", "--expect-no-changes", ...(usePack ? pack : [])]));
+                const seconds = await timed(`preview ${usePack ? "with" : "without"} the pack`, () =>
+                    stack.pulumi(["preview", "--expect-no-changes", ...(usePack ? pack : [])]),
+                );
                 (usePack ? withPack : without).push(seconds);
             }
         }
@@ -49,8 +51,12 @@ async function main(): Promise<number> {
         console.log(`first up, to verified   ${firstUp.toFixed(1)} s`);
         console.log(`second up, no changes   ${secondUp.toFixed(1)} s`);
         console.log(`destroy                 ${destroy.toFixed(1)} s`);
-        console.log(`preview without pack    ${mean(without).toFixed(2)} s (${without.map((s) => s.toFixed(1)).join(" ")})`);
-        console.log(`preview with pack       ${mean(withPack).toFixed(2)} s (${withPack.map((s) => s.toFixed(1)).join(" ")})`);
+        console.log(
+            `preview without pack    ${mean(without).toFixed(2)} s (${without.map((s) => s.toFixed(1)).join(" ")})`,
+        );
+        console.log(
+            `preview with pack       ${mean(withPack).toFixed(2)} s (${withPack.map((s) => s.toFixed(1)).join(" ")})`,
+        );
         console.log(`ratio with/without      ${(mean(withPack) / mean(without)).toFixed(2)}x`);
         return 0;
     } finally {
@@ -58,7 +64,12 @@ async function main(): Promise<number> {
     }
 }
 
-main().then((code) => { process.exitCode = code; }, (err: Error) => {
-    process.stderr.write(`bench failed: ${err.message}\n`);
-    process.exitCode = 1;
-});
+main().then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: Error) => {
+        process.stderr.write(`bench failed: ${err.message}\n`);
+        process.exitCode = 1;
+    },
+);

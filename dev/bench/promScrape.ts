@@ -56,14 +56,29 @@ async function main(): Promise<void> {
         if (up.code !== 0) {
             throw new Error(`pulumi up failed:\n${up.stdout}\n${up.stderr}`);
         }
-        const files = { kubeconfig: cluster.kubeconfigFile, ca: path.join(dir, "ca.crt"), token: path.join(dir, "reader.token") };
+        const files = {
+            kubeconfig: cluster.kubeconfigFile,
+            ca: path.join(dir, "ca.crt"),
+            token: path.join(dir, "reader.token"),
+        };
         fs.writeFileSync(files.ca, await stack.output("caCertificate"));
-        fs.writeFileSync(files.token, await cluster.mustKubectl(["create", "token", "prometheus-server", "-n", "observability", "--duration=1h"]), { mode: 0o600 });
+        fs.writeFileSync(
+            files.token,
+            await cluster.mustKubectl(["create", "token", "prometheus-server", "-n", "observability", "--duration=1h"]),
+            { mode: 0o600 },
+        );
         const entries = BENCHED.map(catalogueEntry);
-        prometheus = await startPrometheus(dir, {
-            global: { scrape_interval: `${interval}s`, scrape_timeout: `${interval}s` },
-            scrape_configs: [...outsideTheCluster(await stack.output("scrapeConfig"), files), ...entries.map((e) => directJob(e, files.token))],
-        }, "127.0.0.1:9090");
+        prometheus = await startPrometheus(
+            dir,
+            {
+                global: { scrape_interval: `${interval}s`, scrape_timeout: `${interval}s` },
+                scrape_configs: [
+                    ...outsideTheCluster(await stack.output("scrapeConfig"), files),
+                    ...entries.map((e) => directJob(e, files.token)),
+                ],
+            },
+            "127.0.0.1:9090",
+        );
         await eventually(60, async () => {
             const up = await instantQuery(API, "up == 1");
             if (up.length < 2 * entries.length) {
@@ -78,23 +93,51 @@ async function main(): Promise<void> {
         const rows: string[][] = [];
         for (const entry of entries) {
             const stat = async (job: string) => ({
-                p50: await value(`quantile_over_time(0.5, scrape_duration_seconds{job="${job}"}[${window}])`) * 1000,
-                p90: await value(`quantile_over_time(0.9, scrape_duration_seconds{job="${job}"}[${window}])`) * 1000,
-                mean: await value(`avg_over_time(scrape_duration_seconds{job="${job}"}[${window}])`) * 1000,
+                p50: (await value(`quantile_over_time(0.5, scrape_duration_seconds{job="${job}"}[${window}])`)) * 1000,
+                p90: (await value(`quantile_over_time(0.9, scrape_duration_seconds{job="${job}"}[${window}])`)) * 1000,
+                mean: (await value(`avg_over_time(scrape_duration_seconds{job="${job}"}[${window}])`)) * 1000,
                 samples: await value(`count_over_time(scrape_duration_seconds{job="${job}"}[${window}])`),
-                failed: await value(`count_over_time((up{job="${job}"} == 0)[${window}:])`) || 0,
+                failed: (await value(`count_over_time((up{job="${job}"} == 0)[${window}:])`)) || 0,
             });
             const proxied = await stat(entry.name);
             const direct = await stat(`direct-${entry.name}`);
             rows.push([
-                entry.name, fixed(direct.p50, 2), fixed(proxied.p50, 2), `${fixed(proxied.p50 / direct.p50, 2)}x`,
-                fixed(direct.p90, 2), fixed(proxied.p90, 2), `${fixed(proxied.p90 / direct.p90, 2)}x`,
-                fixed(direct.mean, 2), fixed(proxied.mean, 2), `${fixed(proxied.mean / direct.mean, 2)}x`,
-                `${direct.samples}/${proxied.samples}`, `${direct.failed}/${proxied.failed}`,
+                entry.name,
+                fixed(direct.p50, 2),
+                fixed(proxied.p50, 2),
+                `${fixed(proxied.p50 / direct.p50, 2)}x`,
+                fixed(direct.p90, 2),
+                fixed(proxied.p90, 2),
+                `${fixed(proxied.p90 / direct.p90, 2)}x`,
+                fixed(direct.mean, 2),
+                fixed(proxied.mean, 2),
+                `${fixed(proxied.mean / direct.mean, 2)}x`,
+                `${direct.samples}/${proxied.samples}`,
+                `${direct.failed}/${proxied.failed}`,
             ]);
         }
-        console.log(`Prometheus scrape_duration_seconds, ${seconds}s at ${interval}s, gzip as Prometheus asks (ms; direct vs through the proxy)`);
-        console.log(table(["component", "direct p50", "proxied p50", "ratio", "direct p90", "proxied p90", "ratio", "direct mean", "proxied mean", "ratio", "samples d/p", "failed d/p"], rows));
+        console.log(
+            `Prometheus scrape_duration_seconds, ${seconds}s at ${interval}s, gzip as Prometheus asks (ms; direct vs through the proxy)`,
+        );
+        console.log(
+            table(
+                [
+                    "component",
+                    "direct p50",
+                    "proxied p50",
+                    "ratio",
+                    "direct p90",
+                    "proxied p90",
+                    "ratio",
+                    "direct mean",
+                    "proxied mean",
+                    "ratio",
+                    "samples d/p",
+                    "failed d/p",
+                ],
+                rows,
+            ),
+        );
     } finally {
         prometheus?.kill();
         await stack.destroy().catch(() => undefined);

@@ -77,7 +77,9 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     for (let i = 0; i < argv.length; i += 2) {
         const name = argv[i].replace(/^--/, "");
         if (!(name in raw) || argv[i + 1] === undefined) {
-            throw new Error(`usage: dev/bench/run.sh scrape [--requests N] [--warmup N] [--concurrency 1,16] [--block N] [--gzip true|false] (bad argument ${argv[i]})`);
+            throw new Error(
+                `usage: dev/bench/run.sh scrape [--requests N] [--warmup N] [--concurrency 1,16] [--block N] [--gzip true|false] (bad argument ${argv[i]})`,
+            );
         }
         raw[name] = argv[i + 1];
     }
@@ -104,12 +106,18 @@ async function deployStack(cluster: LocalCluster): Promise<VerificationPlan> {
         throw new Error(`pulumi up failed:\n${up.stdout}\n${up.stderr}`);
     }
     // The plan carries what a client needs: the stack's CA, the TLS server name, the ports.
-    return await stack.output("verificationPlan") as VerificationPlan;
+    return (await stack.output("verificationPlan")) as VerificationPlan;
 }
 
 async function controlPlaneNodeIP(cluster: LocalCluster): Promise<string> {
-    const ip = await cluster.mustKubectl(["get", "nodes", "-l", "node-role.kubernetes.io/control-plane",
-        "-o", "jsonpath={.items[0].status.addresses[?(@.type==\"InternalIP\")].address}"]);
+    const ip = await cluster.mustKubectl([
+        "get",
+        "nodes",
+        "-l",
+        "node-role.kubernetes.io/control-plane",
+        "-o",
+        'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}',
+    ]);
     if (!ip.trim()) {
         throw new Error("no control-plane node with an InternalIP");
     }
@@ -117,18 +125,30 @@ async function controlPlaneNodeIP(cluster: LocalCluster): Promise<string> {
 }
 
 async function readerToken(cluster: LocalCluster): Promise<string> {
-    const token = await cluster.mustKubectl(["create", "token", READER.serviceAccount, "-n", READER.namespace, "--duration=1h"]);
+    const token = await cluster.mustKubectl([
+        "create",
+        "token",
+        READER.serviceAccount,
+        "-n",
+        READER.namespace,
+        "--duration=1h",
+    ]);
     return token.trim();
 }
 
-interface ReviewCounts { tokenReviews: number; subjectAccessReviews: number }
+interface ReviewCounts {
+    tokenReviews: number;
+    subjectAccessReviews: number;
+}
 
 /** TokenReviews and SubjectAccessReviews the API server has served: how often token checks miss their caches. */
 async function apiServerReviews(cluster: LocalCluster): Promise<ReviewCounts> {
     const metrics = await cluster.mustKubectl(["get", "--raw", "/metrics"]);
-    const total = (resource: string) => metrics.split("\n")
-        .filter((line) => line.startsWith("apiserver_request_total{") && line.includes(`resource="${resource}"`))
-        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+    const total = (resource: string) =>
+        metrics
+            .split("\n")
+            .filter((line) => line.startsWith("apiserver_request_total{") && line.includes(`resource="${resource}"`))
+            .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
     return { tokenReviews: total("tokenreviews"), subjectAccessReviews: total("subjectaccessreviews") };
 }
 
@@ -140,13 +160,20 @@ interface ContainerState extends ProxyContainer {
 
 async function proxyContainerStates(cluster: LocalCluster): Promise<ContainerState[]> {
     const pods = JSON.parse(await cluster.mustKubectl(["get", "pods", "-n", PROXY_NAMESPACE, "-o", "json"]));
-    return pods.items.flatMap((pod: any) => (pod.status.containerStatuses ?? []).map((c: any): ContainerState => {
-        const ended = c.lastState?.terminated;
-        return {
-            node: pod.spec.nodeName, pod: pod.metadata.name, container: c.name, restartCount: c.restartCount,
-            lastTermination: ended ? `${ended.reason}, exit code ${ended.exitCode}, at ${ended.finishedAt}` : undefined,
-        };
-    }));
+    return pods.items.flatMap((pod: any) =>
+        (pod.status.containerStatuses ?? []).map((c: any): ContainerState => {
+            const ended = c.lastState?.terminated;
+            return {
+                node: pod.spec.nodeName,
+                pod: pod.metadata.name,
+                container: c.name,
+                restartCount: c.restartCount,
+                lastTermination: ended
+                    ? `${ended.reason}, exit code ${ended.exitCode}, at ${ended.finishedAt}`
+                    : undefined,
+            };
+        }),
+    );
 }
 
 // ---- targets ---------------------------------------------------------------------------------
@@ -162,10 +189,23 @@ function directTarget(entry: CatalogueEntry, token: string, options: Options): T
     const headers = requestHeaders(entry.authenticator === "upstream" ? token : undefined, options.gzip);
     // The components' own certificates are self-signed at start-up: not verified.
     const note = url.protocol === "https:" ? "certificate not verified" : "plain HTTP";
-    return { component: entry.name, path: "direct", url, agent: keepAliveAgent(url, maxConcurrency(options)), headers, note };
+    return {
+        component: entry.name,
+        path: "direct",
+        url,
+        agent: keepAliveAgent(url, maxConcurrency(options)),
+        headers,
+        note,
+    };
 }
 
-function proxiedTarget(entry: CatalogueEntry, plan: VerificationPlan, nodeIP: string, token: string, options: Options): Target {
+function proxiedTarget(
+    entry: CatalogueEntry,
+    plan: VerificationPlan,
+    nodeIP: string,
+    token: string,
+    options: Options,
+): Target {
     const url = new URL(`https://${plan.tlsServerName}:${entry.port}/metrics`);
     const agent = keepAliveAgent(url, maxConcurrency(options), { ca: plan.caCertificate, resolveTo: nodeIP });
     const note = `resolved to ${nodeIP}, verified with the stack's CA`;
@@ -179,7 +219,16 @@ function maxConcurrency(options: Options): number {
 // ---- measuring -------------------------------------------------------------------------------
 
 function emptyMeasurement(target: Target, concurrency: number): Measurement {
-    return { target, concurrency, latenciesMs: [], wallMs: 0, bodyBytes: 0, newConnections: 0, failed: 0, errors: new Map() };
+    return {
+        target,
+        concurrency,
+        latenciesMs: [],
+        wallMs: 0,
+        bodyBytes: 0,
+        newConnections: 0,
+        failed: 0,
+        errors: new Map(),
+    };
 }
 
 function countErrors(m: Measurement, outcomes: Outcome[], prefix = ""): void {
@@ -206,7 +255,12 @@ function blockSizes(total: number, concurrency: number, minimumBlock: number): n
 }
 
 /** Direct and proxied at one concurrency, warm-up first, then alternating blocks (A B, B A, ...). */
-async function measurePair(direct: Target, proxied: Target, concurrency: number, options: Options): Promise<Measurement[]> {
+async function measurePair(
+    direct: Target,
+    proxied: Target,
+    concurrency: number,
+    options: Options,
+): Promise<Measurement[]> {
     const results = [emptyMeasurement(direct, concurrency), emptyMeasurement(proxied, concurrency)];
     for (const m of results) {
         // Fills the keep-alive pool to `concurrency` connections and lets caches settle (token reviews, TLS sessions).
@@ -232,26 +286,62 @@ function throughput(m: Measurement): number {
 }
 
 function latencyTable(measurements: Measurement[]): string {
-    const direct = (m: Measurement) => measurements.find((d) => d.target.path === "direct"
-        && d.target.component === m.target.component && d.concurrency === m.concurrency)!;
+    const direct = (m: Measurement) =>
+        measurements.find(
+            (d) =>
+                d.target.path === "direct" &&
+                d.target.component === m.target.component &&
+                d.concurrency === m.concurrency,
+        )!;
     const rows = measurements.map((m) => {
         const s = summarise(m.latenciesMs);
         const base = m.target.path === "proxied" ? summarise(direct(m).latenciesMs) : undefined;
         const ratio = (proxied: number, direct: number) => (base ? `${fixed(proxied / direct, 2)}x` : "");
         return [
-            m.target.component, m.target.path, String(m.concurrency), String(m.latenciesMs.length + m.failed), String(m.failed),
-            fixed(s.p50Ms, 2), fixed(s.p99Ms, 2), fixed(s.meanMs, 2), fixed(throughput(m), 1),
-            ratio(s.p50Ms, base?.p50Ms ?? NaN), ratio(s.p99Ms, base?.p99Ms ?? NaN), ratio(throughput(m), throughput(direct(m))),
-            fixed(m.bodyBytes / Math.max(1, m.latenciesMs.length) / 1024, 0), String(m.newConnections),
+            m.target.component,
+            m.target.path,
+            String(m.concurrency),
+            String(m.latenciesMs.length + m.failed),
+            String(m.failed),
+            fixed(s.p50Ms, 2),
+            fixed(s.p99Ms, 2),
+            fixed(s.meanMs, 2),
+            fixed(throughput(m), 1),
+            ratio(s.p50Ms, base?.p50Ms ?? NaN),
+            ratio(s.p99Ms, base?.p99Ms ?? NaN),
+            ratio(throughput(m), throughput(direct(m))),
+            fixed(m.bodyBytes / Math.max(1, m.latenciesMs.length) / 1024, 0),
+            String(m.newConnections),
         ];
     });
-    return table(["component", "path", "conc", "N", "errors", "p50 ms", "p99 ms", "mean ms", "req/s",
-        "p50 proxied/direct", "p99 proxied/direct", "req/s proxied/direct", "body KiB", "new conns"], rows);
+    return table(
+        [
+            "component",
+            "path",
+            "conc",
+            "N",
+            "errors",
+            "p50 ms",
+            "p99 ms",
+            "mean ms",
+            "req/s",
+            "p50 proxied/direct",
+            "p99 proxied/direct",
+            "req/s proxied/direct",
+            "body KiB",
+            "new conns",
+        ],
+        rows,
+    );
 }
 
 function errorLines(measurements: Measurement[]): string[] {
-    return measurements.flatMap((m) => [...m.errors].map(([message, count]) =>
-        `ERROR ${m.target.component} ${m.target.path} c=${m.concurrency}: ${count} x ${message}`));
+    return measurements.flatMap((m) =>
+        [...m.errors].map(
+            ([message, count]) =>
+                `ERROR ${m.target.component} ${m.target.path} c=${m.concurrency}: ${count} x ${message}`,
+        ),
+    );
 }
 
 const mib = (kib: number) => fixed(kib / 1024, 1);
@@ -264,13 +354,37 @@ function memoryTable(before: ContainerMemory[], after: ContainerMemory[]): strin
         const onNodeAfter = onNodeBefore.map((b) => after.find((a) => a.pod === b.pod && a.container === b.container)!);
         for (const [i, b] of onNodeBefore.entries()) {
             const a = onNodeAfter[i];
-            const processes = a.pids.length === 0 ? "not running" : a.pids[0] === b.pids[0] ? `${a.pids.length}` : `${a.pids.length} (new pid)`;
-            rows.push([node, b.container, processes, mib(b.rssKiB), mib(a.rssKiB), mib(a.rssKiB - b.rssKiB), mib(a.anonKiB)]);
+            const processes =
+                a.pids.length === 0
+                    ? "not running"
+                    : a.pids[0] === b.pids[0]
+                      ? `${a.pids.length}`
+                      : `${a.pids.length} (new pid)`;
+            rows.push([
+                node,
+                b.container,
+                processes,
+                mib(b.rssKiB),
+                mib(a.rssKiB),
+                mib(a.rssKiB - b.rssKiB),
+                mib(a.anonKiB),
+            ]);
         }
         const [rssBefore, rssAfter] = [total(onNodeBefore, "rssKiB"), total(onNodeAfter, "rssKiB")];
-        rows.push([node, "TOTAL", "", mib(rssBefore), mib(rssAfter), mib(rssAfter - rssBefore), mib(total(onNodeAfter, "anonKiB"))]);
+        rows.push([
+            node,
+            "TOTAL",
+            "",
+            mib(rssBefore),
+            mib(rssAfter),
+            mib(rssAfter - rssBefore),
+            mib(total(onNodeAfter, "anonKiB")),
+        ]);
     }
-    return table(["node", "container", "processes", "RSS before MiB", "RSS after MiB", "delta MiB", "of which anon after MiB"], rows);
+    return table(
+        ["node", "container", "processes", "RSS before MiB", "RSS after MiB", "delta MiB", "of which anon after MiB"],
+        rows,
+    );
 }
 
 /** Containers that restarted while the benchmark ran, how, and the end of their log: a restart cuts scrapes off. */
@@ -282,13 +396,18 @@ function restartLines(before: ContainerState[], after: ContainerState[], stateDi
         }
         const logFile = path.join(stateDir, "pods", `${PROXY_NAMESPACE}_${a.pod}`, `${a.container}.log`);
         const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-8) : [];
-        return [`RESTARTED ${a.node} ${a.container}: ${a.restartCount - b.restartCount} time(s), last run ended: ${a.lastTermination ?? "?"}`,
-            ...tail.map((line) => `    | ${line}`)];
+        return [
+            `RESTARTED ${a.node} ${a.container}: ${a.restartCount - b.restartCount} time(s), last run ended: ${a.lastTermination ?? "?"}`,
+            ...tail.map((line) => `    | ${line}`),
+        ];
     });
 }
 
 function machineLine(): string {
-    const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+    const load = os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ");
     return `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ${os.type()} ${os.release()}, load average ${load}`;
 }
 
@@ -311,8 +430,9 @@ async function benchmark(cluster: LocalCluster, options: Options): Promise<Bench
     const nodeIP = await controlPlaneNodeIP(cluster);
     const token = await readerToken(cluster);
     const containersBefore = await proxyContainerStates(cluster);
-    const pairs = BENCHED.map((name) => catalogueEntry(name)).map((entry) =>
-        [directTarget(entry, token, options), proxiedTarget(entry, plan, nodeIP, token, options)] as const);
+    const pairs = BENCHED.map((name) => catalogueEntry(name)).map(
+        (entry) => [directTarget(entry, token, options), proxiedTarget(entry, plan, nodeIP, token, options)] as const,
+    );
     // Before any scrape: the proxies as the rollout left them.
     const memoryBefore = containersBefore.map((c) => measureContainer(cluster.dir, PROXY_NAMESPACE, c));
     for (const target of pairs.flat()) {
@@ -323,14 +443,20 @@ async function benchmark(cluster: LocalCluster, options: Options): Promise<Bench
     const measurements: Measurement[] = [];
     for (const [direct, proxied] of pairs) {
         for (const concurrency of options.concurrencies) {
-            log(`${direct.component}: ${options.requests} direct + ${options.requests} proxied scrapes at concurrency ${concurrency}`);
-            measurements.push(...await measurePair(direct, proxied, concurrency, options));
+            log(
+                `${direct.component}: ${options.requests} direct + ${options.requests} proxied scrapes at concurrency ${concurrency}`,
+            );
+            measurements.push(...(await measurePair(direct, proxied, concurrency, options)));
         }
     }
     const memoryAfter = containersBefore.map((c) => measureContainer(cluster.dir, PROXY_NAMESPACE, c));
     const reviewsAfter = await apiServerReviews(cluster);
     return {
-        options, targets: pairs.flat(), measurements, memoryBefore, memoryAfter,
+        options,
+        targets: pairs.flat(),
+        measurements,
+        memoryBefore,
+        memoryAfter,
         restarts: restartLines(containersBefore, await proxyContainerStates(cluster), cluster.dir),
         reviews: {
             tokenReviews: reviewsAfter.tokenReviews - reviewsBefore.tokenReviews,
@@ -342,7 +468,8 @@ async function benchmark(cluster: LocalCluster, options: Options): Promise<Bench
 
 /** Scrapes sent with a token while the API server's review counters were read (warm-ups included). */
 function scrapesWithToken(r: BenchResult): number {
-    return r.measurements.filter((m) => m.target.headers.authorization)
+    return r.measurements
+        .filter((m) => m.target.headers.authorization)
         .reduce((sum, m) => sum + m.latenciesMs.length + m.failed + Math.max(r.options.warmup, m.concurrency), 0);
 }
 
@@ -352,14 +479,20 @@ function totalFailures(measurements: Measurement[]): number {
 
 function printReport(r: BenchResult): void {
     const encoding = r.options.gzip ? "Accept-Encoding: gzip" : "no Accept-Encoding";
-    console.log(`\nScrape latency, GET /metrics (${r.options.requests} per row after ${r.options.warmup} warm-up, keep-alive, one token, ${encoding})`);
+    console.log(
+        `\nScrape latency, GET /metrics (${r.options.requests} per row after ${r.options.warmup} warm-up, keep-alive, one token, ${encoding})`,
+    );
     console.log(`machine at the end: ${r.machineAtEnd}`);
     for (const t of r.targets) {
-        console.log(`  ${t.component} ${t.path}: ${t.url} (${t.note}, ${t.headers.authorization ? "with the token" : "no token"})`);
+        console.log(
+            `  ${t.component} ${t.path}: ${t.url} (${t.note}, ${t.headers.authorization ? "with the token" : "no token"})`,
+        );
     }
     console.log(`\n${latencyTable(r.measurements)}`);
-    console.log(`\nAPI server during the load: ${r.reviews.tokenReviews} TokenReviews, ${r.reviews.subjectAccessReviews} `
-        + `SubjectAccessReviews for ${scrapesWithToken(r)} scrapes with a token`);
+    console.log(
+        `\nAPI server during the load: ${r.reviews.tokenReviews} TokenReviews, ${r.reviews.subjectAccessReviews} ` +
+            `SubjectAccessReviews for ${scrapesWithToken(r)} scrapes with a token`,
+    );
     console.log(`\nProxy processes' resident memory (each container's process tree), before and after the load\n`);
     console.log(memoryTable(r.memoryBefore, r.memoryAfter));
     console.log(r.restarts.length ? `\n${r.restarts.join("\n")}` : "\nno proxy container restarted");

@@ -26,10 +26,12 @@ async function main(): Promise<number> {
     if (!fs.existsSync(stack.configFile)) {
         await stack.init(cluster.kubeconfig());
     }
-    console.log(command.kind === "real"
-        ? `== pulumi up --policy-pack policy (stack "demo", command provider: the real pulumi-command v${command.version})`
-        : `== pulumi up --policy-pack policy (stack "demo"; command provider: eksa-metrics' STAND-IN for pulumi-command v${command.version}, ` +
-          `${command.path}: the real plugin is not installed here)`);
+    console.log(
+        command.kind === "real"
+            ? `== pulumi up --policy-pack policy (stack "demo", command provider: the real pulumi-command v${command.version})`
+            : `== pulumi up --policy-pack policy (stack "demo"; command provider: eksa-metrics' STAND-IN for pulumi-command v${command.version}, ` +
+                  `${command.path}: the real plugin is not installed here)`,
+    );
     const up = await stack.up();
     process.stdout.write(up.stdout + up.stderr);
     if (up.code !== 0) {
@@ -39,7 +41,7 @@ async function main(): Promise<number> {
     console.log("== the verification (pulumi stack output verificationReport)");
     console.log(await stack.output("verificationReport"));
 
-    const plan = await stack.output("verificationPlan") as VerificationPlan;
+    const plan = (await stack.output("verificationPlan")) as VerificationPlan;
     const nodes = parseNodes(await cluster.mustKubectl(["get", "nodes", "-o", "json"]));
     console.log(`\n== endpoints (TLS server name ${plan.tlsServerName}; CA: pulumi stack output caCertificate)`);
     for (const node of nodes) {
@@ -48,7 +50,9 @@ async function main(): Promise<number> {
                 continue;
             }
             const port = catalogueEntry(component.name as ComponentName).port;
-            console.log(`  ${node.name.padEnd(14)} ${component.name.padEnd(24)} https://${node.internalIP}:${port}/metrics`);
+            console.log(
+                `  ${node.name.padEnd(14)} ${component.name.padEnd(24)} https://${node.internalIP}:${port}/metrics`,
+            );
         }
     }
     const env = `PULUMI_BACKEND_URL=${stack.env.PULUMI_BACKEND_URL} PULUMI_CONFIG_PASSPHRASE=${stack.env.PULUMI_CONFIG_PASSPHRASE}`;
@@ -65,7 +69,12 @@ A real cluster instead: README.md, "Quick start" (pulumi stack init; pulumi conf
     return 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err: Error) => {
-    process.stderr.write(`demo failed: ${err.message}\n`);
-    process.exitCode = 1;
-});
+main().then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: Error) => {
+        process.stderr.write(`demo failed: ${err.message}\n`);
+        process.exitCode = 1;
+    },
+);

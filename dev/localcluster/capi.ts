@@ -81,10 +81,17 @@ export interface CapiManager {
     metricsURL: string;
 }
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown }; [k: string]: any };
+type Obj = {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
+    [k: string]: any;
+};
 
 function loadDocs(file: string): Obj[] {
-    return (yaml.loadAll(fs.readFileSync(file, "utf8")) as (Obj | null)[]).filter((d): d is Obj => !!d && typeof d === "object");
+    return (yaml.loadAll(fs.readFileSync(file, "utf8")) as (Obj | null)[]).filter(
+        (d): d is Obj => !!d && typeof d === "object",
+    );
 }
 
 const NAME_PREFIX = "capi-";
@@ -96,7 +103,9 @@ const NAME_PREFIX = "capi-";
  */
 export function capiRbac(moduleDir = clusterApiModuleDir()): Obj[] {
     const rbacDir = path.join(moduleDir, "core", "config", "rbac");
-    const kustomization = yaml.load(fs.readFileSync(path.join(rbacDir, "kustomization.yaml"), "utf8")) as { resources: string[] };
+    const kustomization = yaml.load(fs.readFileSync(path.join(rbacDir, "kustomization.yaml"), "utf8")) as {
+        resources: string[];
+    };
     const objects = kustomization.resources.flatMap((r) => loadDocs(path.join(rbacDir, r)));
     const namespaced = new Set(["ServiceAccount", "Role", "RoleBinding"]);
     for (const o of objects) {
@@ -139,10 +148,16 @@ export function capiFeatureGates(moduleDir = clusterApiModuleDir(), overrides: R
     if (!arg) {
         throw new Error("core/config/manager/manager.yaml sets no --feature-gates");
     }
-    const gates = new Map(arg.slice("--feature-gates=".length).replace(/\$\{[A-Z0-9_]+:=([^}]*)\}/g, "$1").split(",").map((kv) => {
-        const [k, v] = kv.split("=");
-        return [k, v] as [string, string];
-    }));
+    const gates = new Map(
+        arg
+            .slice("--feature-gates=".length)
+            .replace(/\$\{[A-Z0-9_]+:=([^}]*)\}/g, "$1")
+            .split(",")
+            .map((kv) => {
+                const [k, v] = kv.split("=");
+                return [k, v] as [string, string];
+            }),
+    );
     for (const [k, v] of Object.entries(overrides)) {
         gates.set(k, String(v));
     }
@@ -154,13 +169,34 @@ async function webhookCertSecret(): Promise<Obj> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capi-cert-"));
     try {
         const service = `${NAME_PREFIX}webhook-service.${CAPI_NAMESPACE}.svc`;
-        await mustRun(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-subj", `/CN=${service}`,
-            "-addext", `subjectAltName=DNS:${service},DNS:${service}.cluster.local`,
-            "-keyout", path.join(dir, "tls.key"), "-out", path.join(dir, "tls.crt")]);
+        await mustRun([
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "7",
+            "-subj",
+            `/CN=${service}`,
+            "-addext",
+            `subjectAltName=DNS:${service},DNS:${service}.cluster.local`,
+            "-keyout",
+            path.join(dir, "tls.key"),
+            "-out",
+            path.join(dir, "tls.crt"),
+        ]);
         const b64 = (f: string) => fs.readFileSync(path.join(dir, f)).toString("base64");
         return {
-            apiVersion: "v1", kind: "Secret", type: "kubernetes.io/tls",
-            metadata: { name: CAPI_WEBHOOK_CERT_SECRET, namespace: CAPI_NAMESPACE, labels: { "cluster.x-k8s.io/provider": "cluster-api" } },
+            apiVersion: "v1",
+            kind: "Secret",
+            type: "kubernetes.io/tls",
+            metadata: {
+                name: CAPI_WEBHOOK_CERT_SECRET,
+                namespace: CAPI_NAMESPACE,
+                labels: { "cluster.x-k8s.io/provider": "cluster-api" },
+            },
             data: { "tls.crt": b64("tls.crt"), "tls.key": b64("tls.key"), "ca.crt": b64("tls.crt") },
         };
     } finally {
@@ -169,11 +205,16 @@ async function webhookCertSecret(): Promise<Obj> {
 }
 
 /** The Deployment, shaped like clusterctl's (core/config/manager/manager.yaml + the default overlay). */
-export function capiDeployment(options: CapiManagerOptions = {}, moduleDir = clusterApiModuleDir(), version = clusterApiVersion()): Obj {
+export function capiDeployment(
+    options: CapiManagerOptions = {},
+    moduleDir = clusterApiModuleDir(),
+    version = clusterApiVersion(),
+): Obj {
     const hostNetwork = options.hostNetwork ?? false;
     const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
     return {
-        apiVersion: "apps/v1", kind: "Deployment",
+        apiVersion: "apps/v1",
+        kind: "Deployment",
         metadata: { name: CAPI_DEPLOYMENT, namespace: CAPI_NAMESPACE, labels: { ...CAPI_LABELS } },
         spec: {
             replicas: 1,
@@ -189,36 +230,47 @@ export function capiDeployment(options: CapiManagerOptions = {}, moduleDir = clu
                         { effect: "NoSchedule", key: "node-role.kubernetes.io/master" },
                         { effect: "NoSchedule", key: "node-role.kubernetes.io/control-plane" },
                     ],
-                    containers: [{
-                        name: "manager",
-                        image: clusterApiImage(version),
-                        imagePullPolicy: "IfNotPresent",
-                        command: ["/manager"],
-                        args: [
-                            "--leader-elect=false",
-                            `--diagnostics-address=:${CAPI_PORTS.metrics}`,
-                            "--insecure-diagnostics=false",
-                            `--feature-gates=${capiFeatureGates(moduleDir, options.featureGates)}`,
-                            `--webhook-port=${CAPI_PORTS.webhook}`,
-                            "--webhook-cert-dir=/tmp/k8s-webhook-server/serving-certs",
-                            `--health-addr=:${CAPI_PORTS.healthz}`,
-                            ...(options.extraArgs ?? []),
-                        ],
-                        env: [fieldEnv("POD_NAMESPACE", "metadata.namespace"), fieldEnv("POD_NAME", "metadata.name"), fieldEnv("POD_UID", "metadata.uid")],
-                        ports: [
-                            { containerPort: CAPI_PORTS.webhook, name: "webhook-server", protocol: "TCP" },
-                            { containerPort: CAPI_PORTS.healthz, name: "healthz", protocol: "TCP" },
-                            { containerPort: CAPI_PORTS.metrics, name: "metrics", protocol: "TCP" },
-                        ],
-                        readinessProbe: { httpGet: { path: "/readyz", port: "healthz" } },
-                        livenessProbe: { httpGet: { path: "/healthz", port: "healthz" } },
-                        securityContext: {
-                            allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, privileged: false,
-                            runAsUser: 65532, runAsGroup: 65532,
+                    containers: [
+                        {
+                            name: "manager",
+                            image: clusterApiImage(version),
+                            imagePullPolicy: "IfNotPresent",
+                            command: ["/manager"],
+                            args: [
+                                "--leader-elect=false",
+                                `--diagnostics-address=:${CAPI_PORTS.metrics}`,
+                                "--insecure-diagnostics=false",
+                                `--feature-gates=${capiFeatureGates(moduleDir, options.featureGates)}`,
+                                `--webhook-port=${CAPI_PORTS.webhook}`,
+                                "--webhook-cert-dir=/tmp/k8s-webhook-server/serving-certs",
+                                `--health-addr=:${CAPI_PORTS.healthz}`,
+                                ...(options.extraArgs ?? []),
+                            ],
+                            env: [
+                                fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+                                fieldEnv("POD_NAME", "metadata.name"),
+                                fieldEnv("POD_UID", "metadata.uid"),
+                            ],
+                            ports: [
+                                { containerPort: CAPI_PORTS.webhook, name: "webhook-server", protocol: "TCP" },
+                                { containerPort: CAPI_PORTS.healthz, name: "healthz", protocol: "TCP" },
+                                { containerPort: CAPI_PORTS.metrics, name: "metrics", protocol: "TCP" },
+                            ],
+                            readinessProbe: { httpGet: { path: "/readyz", port: "healthz" } },
+                            livenessProbe: { httpGet: { path: "/healthz", port: "healthz" } },
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                capabilities: { drop: ["ALL"] },
+                                privileged: false,
+                                runAsUser: 65532,
+                                runAsGroup: 65532,
+                            },
+                            terminationMessagePolicy: "FallbackToLogsOnError",
+                            volumeMounts: [
+                                { mountPath: "/tmp/k8s-webhook-server/serving-certs", name: "cert", readOnly: true },
+                            ],
                         },
-                        terminationMessagePolicy: "FallbackToLogsOnError",
-                        volumeMounts: [{ mountPath: "/tmp/k8s-webhook-server/serving-certs", name: "cert", readOnly: true }],
-                    }],
+                    ],
                     volumes: [{ name: "cert", secret: { secretName: CAPI_WEBHOOK_CERT_SECRET } }],
                 },
             },
@@ -229,9 +281,25 @@ export function capiDeployment(options: CapiManagerOptions = {}, moduleDir = clu
 /** Applies the module's core CRDs (core/config/crd/bases; server-side: some exceed the annotation limit). */
 export async function applyCapiCrds(cluster: LocalCluster, moduleDir = clusterApiModuleDir()): Promise<string[]> {
     const dir = path.join(moduleDir, "core", "config", "crd", "bases");
-    await cluster.mustKubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=eksa-metrics-capi", "-f", dir]);
-    const names = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).flatMap((f) => loadDocs(path.join(dir, f))).map((o) => o.metadata.name);
-    await cluster.mustKubectl(["wait", "--for=condition=Established", "--timeout=60s", ...names.map((n) => `crd/${n}`)]);
+    await cluster.mustKubectl([
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=eksa-metrics-capi",
+        "-f",
+        dir,
+    ]);
+    const names = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".yaml"))
+        .flatMap((f) => loadDocs(path.join(dir, f)))
+        .map((o) => o.metadata.name);
+    await cluster.mustKubectl([
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        ...names.map((n) => `crd/${n}`),
+    ]);
     return names;
 }
 
@@ -243,31 +311,63 @@ export async function deployCapiManager(cluster: LocalCluster, options: CapiMana
     const version = clusterApiVersion();
     const moduleDir = clusterApiModuleDir(version);
     await applyCapiCrds(cluster, moduleDir);
-    const namespace: Obj = { apiVersion: "v1", kind: "Namespace", metadata: { name: CAPI_NAMESPACE, labels: { ...CAPI_LABELS } } };
-    const items = [namespace, ...capiRbac(moduleDir), await webhookCertSecret(), capiDeployment(options, moduleDir, version)];
+    const namespace: Obj = {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: CAPI_NAMESPACE, labels: { ...CAPI_LABELS } },
+    };
+    const items = [
+        namespace,
+        ...capiRbac(moduleDir),
+        await webhookCertSecret(),
+        capiDeployment(options, moduleDir, version),
+    ];
     await cluster.mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     const timeout = `${options.timeoutSeconds ?? 180}s`;
     const deployment = `deployment/${CAPI_DEPLOYMENT}`;
     try {
         await cluster.mustKubectl(["-n", CAPI_NAMESPACE, "rollout", "status", deployment, `--timeout=${timeout}`]);
-        await cluster.mustKubectl(["-n", CAPI_NAMESPACE, "wait", "--for=condition=Available", deployment, `--timeout=${timeout}`]);
+        await cluster.mustKubectl([
+            "-n",
+            CAPI_NAMESPACE,
+            "wait",
+            "--for=condition=Available",
+            deployment,
+            `--timeout=${timeout}`,
+        ]);
     } catch (e) {
         const pods = await cluster.kubectl(["-n", CAPI_NAMESPACE, "get", "pods", "-o", "wide"]);
         const events = await cluster.kubectl(["-n", CAPI_NAMESPACE, "get", "events", "--sort-by=.lastTimestamp"]);
         const logs = await cluster.kubectl(["-n", CAPI_NAMESPACE, "logs", deployment, "--tail=40"]);
-        throw new Error(`${(e as Error).message}\npods:\n${pods.stdout}${pods.stderr}\nevents:\n${events.stdout}\nlogs:\n${logs.stdout}${logs.stderr}`);
+        throw new Error(
+            `${(e as Error).message}\npods:\n${pods.stdout}${pods.stderr}\nevents:\n${events.stdout}\nlogs:\n${logs.stdout}${logs.stderr}`,
+        );
     }
-    const selector = Object.entries(CAPI_LABELS).map(([k, v]) => `${k}=${v}`).join(",");
-    const list = JSON.parse(await cluster.mustKubectl(["-n", CAPI_NAMESPACE, "get", "pods", "-l", selector, "-o", "json"]));
-    const ready = list.items.filter((p: any) => !p.metadata.deletionTimestamp && p.status.phase === "Running"
-        && (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"));
+    const selector = Object.entries(CAPI_LABELS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+    const list = JSON.parse(
+        await cluster.mustKubectl(["-n", CAPI_NAMESPACE, "get", "pods", "-l", selector, "-o", "json"]),
+    );
+    const ready = list.items.filter(
+        (p: any) =>
+            !p.metadata.deletionTimestamp &&
+            p.status.phase === "Running" &&
+            (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+    );
     if (ready.length !== 1) {
         throw new Error(`expected one ready ${CAPI_DEPLOYMENT} pod, found ${ready.length}`);
     }
     const pod = ready[0];
     return {
-        namespace: CAPI_NAMESPACE, deployment: CAPI_DEPLOYMENT, image: clusterApiImage(version), version,
-        podName: pod.metadata.name, podIP: pod.status.podIP, hostIP: pod.status.hostIP, nodeName: pod.spec.nodeName,
+        namespace: CAPI_NAMESPACE,
+        deployment: CAPI_DEPLOYMENT,
+        image: clusterApiImage(version),
+        version,
+        podName: pod.metadata.name,
+        podIP: pod.status.podIP,
+        hostIP: pod.status.hostIP,
+        nodeName: pod.spec.nodeName,
         hostNetwork: !!pod.spec.hostNetwork,
         metricsURL: `https://${pod.status.podIP}:${CAPI_PORTS.metrics}/metrics`,
     };
@@ -276,10 +376,28 @@ export async function deployCapiManager(cluster: LocalCluster, options: CapiMana
 /** Removes what deployCapiManager made: the namespace (with its pods), the cluster-scoped RBAC and the CRDs. */
 export async function removeCapiManager(cluster: LocalCluster, options: { keepCrds?: boolean } = {}): Promise<void> {
     const moduleDir = clusterApiModuleDir();
-    await cluster.mustKubectl(["delete", "namespace", CAPI_NAMESPACE, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
-    const clusterScoped = capiRbac(moduleDir).filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding");
-    await cluster.mustKubectl(["delete", "--ignore-not-found", ...clusterScoped.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`)]);
+    await cluster.mustKubectl([
+        "delete",
+        "namespace",
+        CAPI_NAMESPACE,
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+    ]);
+    const clusterScoped = capiRbac(moduleDir).filter(
+        (o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding",
+    );
+    await cluster.mustKubectl([
+        "delete",
+        "--ignore-not-found",
+        ...clusterScoped.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`),
+    ]);
     if (!options.keepCrds) {
-        await cluster.mustKubectl(["delete", "--ignore-not-found", "-f", path.join(moduleDir, "core", "config", "crd", "bases")]);
+        await cluster.mustKubectl([
+            "delete",
+            "--ignore-not-found",
+            "-f",
+            path.join(moduleDir, "core", "config", "crd", "bases"),
+        ]);
     }
 }

@@ -13,13 +13,26 @@ import { DEFAULT_READERS } from "../../config/settings";
 export const REPO = path.resolve(__dirname, "..", "..");
 const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");
 
-export interface Result { code: number; stdout: string; stderr: string }
+export interface Result {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
 
 export function run(argv: string[], options: ExecFileOptions & { input?: string } = {}): Promise<Result> {
     return new Promise((resolve) => {
-        const child = execFile(argv[0], argv.slice(1), { maxBuffer: 256 * 1024 * 1024, cwd: REPO, ...options }, (error, stdout, stderr) => {
-            resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-        });
+        const child = execFile(
+            argv[0],
+            argv.slice(1),
+            { maxBuffer: 256 * 1024 * 1024, cwd: REPO, ...options },
+            (error, stdout, stderr) => {
+                resolve({
+                    code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+                    stdout: String(stdout),
+                    stderr: String(stderr),
+                });
+            },
+        );
         if (options.input !== undefined) {
             child.stdin!.end(options.input);
         }
@@ -53,7 +66,10 @@ export class LocalCluster {
     private readonly env: NodeJS.ProcessEnv;
 
     /** `dir`: the cluster's state directory (default: a new temporary one). */
-    constructor(readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-cluster-")), options: LocalClusterOptions = {}) {
+    constructor(
+        readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-cluster-")),
+        options: LocalClusterOptions = {},
+    ) {
         this.kubeconfigFile = path.join(dir, "kubeconfig");
         this.addressBlock = options.addressBlock ?? process.env.EKSA_LOCALCLUSTER_ADDRESS_BLOCK ?? "127.0.0";
         this.apiServer = `https://${this.addressBlock === "127.0.0" ? "127.0.0.1" : `${this.addressBlock}.1`}:6443`;
@@ -65,7 +81,9 @@ export class LocalCluster {
     /** `argv` run as on the cluster's nodes: in its own network namespace, if it has one (after up()). */
     onNode(argv: string[]): string[] {
         const file = path.join(this.dir, "run", "cluster-netns");
-        return fs.existsSync(file) ? ["nsenter", `--net=/run/netns/${fs.readFileSync(file, "utf8").trim()}`, "--", ...argv] : argv;
+        return fs.existsSync(file)
+            ? ["nsenter", `--net=/run/netns/${fs.readFileSync(file, "utf8").trim()}`, "--", ...argv]
+            : argv;
     }
 
     /**
@@ -111,16 +129,23 @@ export class LocalCluster {
      * design binds it) and its namespace, as a cluster that already runs Prometheus has them.
      */
     async createDefaultReaders(): Promise<void> {
-        const items = DEFAULT_READERS.flatMap((r) => r.kind !== "ServiceAccount" ? [] : [
-            { apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } },
-            { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: r.name, namespace: r.namespace } },
-        ]);
+        const items = DEFAULT_READERS.flatMap((r) =>
+            r.kind !== "ServiceAccount"
+                ? []
+                : [
+                      { apiVersion: "v1", kind: "Namespace", metadata: { name: r.namespace } },
+                      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: r.name, namespace: r.namespace } },
+                  ],
+        );
         await this.mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
     }
 
     /** Stops one control-plane process (its pid file is in the state dir); up() starts it again. */
     async stopComponent(name: string): Promise<void> {
-        await mustRun(["bash", "-c", `source dev/localcluster/lib.sh && lc_stop "$EKSA_LOCALCLUSTER_DIR/run/${name}.pid"`], { env: this.env });
+        await mustRun(
+            ["bash", "-c", `source dev/localcluster/lib.sh && lc_stop "$EKSA_LOCALCLUSTER_DIR/run/${name}.pid"`],
+            { env: this.env },
+        );
     }
 }
 
@@ -131,7 +156,9 @@ export class LocalCluster {
  * registering it as the real plugin.
  */
 export function commandProvider(): { kind: "real" | "stand-in"; version: string; path?: string } {
-    const sdk = JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", "@pulumi", "command", "package.json"), "utf8"));
+    const sdk = JSON.parse(
+        fs.readFileSync(path.join(REPO, "node_modules", "@pulumi", "command", "package.json"), "utf8"),
+    );
     const version: string = sdk.pulumi?.version ?? sdk.version;
     const pulumiHome = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
     if (fs.existsSync(path.join(pulumiHome, "plugins", `resource-command-v${version}`, "pulumi-resource-command"))) {
@@ -139,7 +166,9 @@ export function commandProvider(): { kind: "real" | "stand-in"; version: string;
     }
     const standIn = path.join(CACHE, "command-standin", "current");
     if (!fs.existsSync(path.join(standIn, "pulumi-resource-command"))) {
-        throw new Error(`neither the command plugin v${version} nor our stand-in (${standIn}) is installed: run dev/toolchain/setup.sh`);
+        throw new Error(
+            `neither the command plugin v${version} nor our stand-in (${standIn}) is installed: run dev/toolchain/setup.sh`,
+        );
     }
     return { kind: "stand-in", version, path: fs.realpathSync(standIn) };
 }
@@ -154,7 +183,11 @@ export const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-schedul
 export function healthyFleetStacks(west: LocalCluster, east: LocalCluster) {
     return [
         { name: "west", kubeconfig: west.kubeconfigFile, config: { components: { "kube-proxy": false } } },
-        { name: "west-nodes", kubeconfig: west.kubeconfigFile, config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" } },
+        {
+            name: "west-nodes",
+            kubeconfig: west.kubeconfigFile,
+            config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" },
+        },
         { name: "east", kubeconfig: east.kubeconfigFile, config: { components: { "kube-proxy": false } } },
     ];
 }
@@ -182,31 +215,47 @@ export class ProgramStack {
     readonly configFile: string;
     private readonly namespace: string;
 
-    constructor(readonly name: string, options: ProgramStackOptions = {}) {
+    constructor(
+        readonly name: string,
+        options: ProgramStackOptions = {},
+    ) {
         this.dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `eksa-stack-${name}-`));
         fs.mkdirSync(this.dir, { recursive: true });
         const backend = options.backendDir ?? path.join(this.dir, "backend");
         fs.mkdirSync(backend, { recursive: true });
         this.configFile = path.join(this.dir, `Pulumi.${name}.yaml`);
-        this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };
+        this.env = {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${backend}`,
+            PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE,
+        };
         this.namespace = writeProjectMirror(this.dir, options.program);
     }
 
     pulumi(args: string[], input?: string): Promise<Result> {
-        return run(["pulumi", ...args, "--stack", this.name, "--non-interactive"], { cwd: this.dir, env: this.env, input });
+        return run(["pulumi", ...args, "--stack", this.name, "--non-interactive"], {
+            cwd: this.dir,
+            env: this.env,
+            input,
+        });
     }
 
     async mustPulumi(args: string[], input?: string): Promise<string> {
         const result = await this.pulumi(args, input);
         if (result.code !== 0) {
-            throw new Error(`pulumi ${args.join(" ")} (stack ${this.name}) exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+            throw new Error(
+                `pulumi ${args.join(" ")} (stack ${this.name}) exited ${result.code}:\n${result.stdout}\n${result.stderr}`,
+            );
         }
         return result.stdout;
     }
 
     /** Creates the stack with the cluster's kubeconfig (a secret, given on stdin) and `config`. */
     async init(kubeconfig: string, config: Record<string, unknown> = {}): Promise<void> {
-        const init = await run(["pulumi", "stack", "init", this.name, "--non-interactive"], { cwd: this.dir, env: this.env });
+        const init = await run(["pulumi", "stack", "init", this.name, "--non-interactive"], {
+            cwd: this.dir,
+            env: this.env,
+        });
         if (init.code !== 0) {
             throw new Error(`pulumi stack init ${this.name}: ${init.stderr}`);
         }
@@ -216,9 +265,15 @@ export class ProgramStack {
 
     /** Replaces the stack's plain config (the secret kubeconfig and the salt stay). */
     setConfig(config: Record<string, unknown>): void {
-        const file = (yaml.load(fs.readFileSync(this.configFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-        const kept = Object.fromEntries(Object.entries(file.config ?? {}).filter(([key]) => key === `${this.namespace}:kubeconfig`));
-        const plain = Object.fromEntries(Object.entries(config).map(([key, value]) => [`${this.namespace}:${key}`, value]));
+        const file = (yaml.load(fs.readFileSync(this.configFile, "utf8")) ?? {}) as {
+            config?: Record<string, unknown>;
+        };
+        const kept = Object.fromEntries(
+            Object.entries(file.config ?? {}).filter(([key]) => key === `${this.namespace}:kubeconfig`),
+        );
+        const plain = Object.fromEntries(
+            Object.entries(config).map(([key, value]) => [`${this.namespace}:${key}`, value]),
+        );
         fs.writeFileSync(this.configFile, yaml.dump({ ...file, config: { ...kept, ...plain } }));
     }
 
@@ -236,7 +291,9 @@ export class ProgramStack {
     }
 
     async output(name: string, showSecrets = false): Promise<any> {
-        return JSON.parse(await this.mustPulumi(["stack", "output", name, "--json", ...(showSecrets ? ["--show-secrets"] : [])]));
+        return JSON.parse(
+            await this.mustPulumi(["stack", "output", name, "--json", ...(showSecrets ? ["--show-secrets"] : [])]),
+        );
     }
 }
 

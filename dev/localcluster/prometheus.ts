@@ -14,7 +14,10 @@ export interface Job {
 }
 
 /** The scrapeConfig output's jobs as a Prometheus outside the cluster runs them: three paths, nothing else (README, "Outside the cluster"). */
-export function outsideTheCluster(scrapeConfig: string, files: { kubeconfig: string; ca: string; token: string }): Job[] {
+export function outsideTheCluster(
+    scrapeConfig: string,
+    files: { kubeconfig: string; ca: string; token: string },
+): Job[] {
     return (yaml.load(scrapeConfig) as { scrape_configs: Job[] }).scrape_configs.map((job) => ({
         ...job,
         kubernetes_sd_configs: job.kubernetes_sd_configs.map((sd) => ({ ...sd, kubeconfig_file: files.kubeconfig })),
@@ -42,20 +45,35 @@ export async function eventually<T>(seconds: number, check: () => Promise<T>): P
 export async function startPrometheus(dir: string, config: unknown, address: string): Promise<ChildProcess> {
     fs.writeFileSync(path.join(dir, "prometheus.yml"), yaml.dump(config));
     const log = fs.openSync(path.join(dir, "prometheus.log"), "a");
-    const child = spawn("prometheus", [
-        `--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=${address}`,
-    ], { stdio: ["ignore", log, log] });
-    await eventually(60, async () => assert.equal((await fetch(`http://${address}/-/ready`)).status, 200, fs.readFileSync(path.join(dir, "prometheus.log"), "utf8")));
+    const child = spawn(
+        "prometheus",
+        [
+            `--config.file=${path.join(dir, "prometheus.yml")}`,
+            `--storage.tsdb.path=${path.join(dir, "data")}`,
+            `--web.listen-address=${address}`,
+        ],
+        { stdio: ["ignore", log, log] },
+    );
+    await eventually(60, async () =>
+        assert.equal(
+            (await fetch(`http://${address}/-/ready`)).status,
+            200,
+            fs.readFileSync(path.join(dir, "prometheus.log"), "utf8"),
+        ),
+    );
     return child;
 }
 
 /** Prometheus' HTTP API at `base`: the `data` of a successful answer. */
 export async function prometheusApi(base: string, query: string): Promise<any> {
-    const body = await (await fetch(`${base}${query}`)).json() as { status: string; data: unknown };
+    const body = (await (await fetch(`${base}${query}`)).json()) as { status: string; data: unknown };
     assert.equal(body.status, "success", `${query}: ${JSON.stringify(body)}`);
     return body.data;
 }
 
-export async function instantQuery(base: string, promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+export async function instantQuery(
+    base: string,
+    promql: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
     return (await prometheusApi(base, `/api/v1/query?query=${encodeURIComponent(promql)}`)).result;
 }

@@ -52,10 +52,20 @@ function isPlainData(value: unknown): value is Record<string, unknown> {
 }
 
 /** A pure assessment of one resource: undefined when the resource type is not one it looks at. */
-export type Assess<Config = undefined> = (type: string, pulumiName: string, props: unknown, config: Config) => Assessment | undefined;
+export type Assess<Config = undefined> = (
+    type: string,
+    pulumiName: string,
+    props: unknown,
+    config: Config,
+) => Assessment | undefined;
 
 /** Runs an assessment on the resource under validation, or marks the policy not applicable to its type. */
-export function assessOrNotApplicable<Config>(args: ResourceValidationArgs, assess: Assess<Config>, config: Config, notApplicableReason: string): Assessment {
+export function assessOrNotApplicable<Config>(
+    args: ResourceValidationArgs,
+    assess: Assess<Config>,
+    config: Config,
+    notApplicableReason: string,
+): Assessment {
     const assessment = assess(args.type, args.name, materializePreviewProps(args.props), config);
     if (!assessment) {
         args.notApplicable(notApplicableReason);
@@ -91,7 +101,8 @@ export const ALLOWED_HOSTS_SCHEMA = {
             type: "array" as const,
             items: { type: "string" as const },
             default: [] as string[],
-            description: "Hosts or address ranges (as written, without port) to let pass, e.g. a firewalled metrics network.",
+            description:
+                "Hosts or address ranges (as written, without port) to let pass, e.g. a firewalled metrics network.",
         },
     },
 };
@@ -120,7 +131,11 @@ export function quoted(setting: KnownSetting): string {
 }
 
 /** One unknown message per unknown field, and the violations `judge` finds in the known ones. */
-export function judgeSettings(settings: readonly Setting[], unknownOf: (path: string) => string, judge: (setting: KnownSetting) => string[]): Assessment {
+export function judgeSettings(
+    settings: readonly Setting[],
+    unknownOf: (path: string) => string,
+    judge: (setting: KnownSetting) => string[],
+): Assessment {
     return {
         violations: settings.flatMap((s) => ("unknown" in s ? [] : judge(s))),
         unknowns: settings.flatMap((s) => ("unknown" in s ? [unknownOf(s.unknown)] : [])),
@@ -137,7 +152,12 @@ export interface StackResource {
 
 /** The stack's resources as stack policies read them (see materializePreviewProps). */
 export function stackResources(args: StackValidationArgs): StackResource[] {
-    return args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: materializePreviewProps(r.props) }));
+    return args.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: materializePreviewProps(r.props),
+    }));
 }
 
 /** A violation of a stack policy, reported on one resource. */

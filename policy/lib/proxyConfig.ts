@@ -72,7 +72,14 @@ function haproxyListeners(text: string): Listener[] {
         const line = raw.replace(/(^|\s)#.*$/, "").trim();
         const words = line.split(/\s+/);
         if (/^(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program|cache)$/.test(words[0])) {
-            current = { type: words[0], name: words[1] ?? "", binds: [], servers: [], backends: [], authenticates: false };
+            current = {
+                type: words[0],
+                name: words[1] ?? "",
+                binds: [],
+                servers: [],
+                backends: [],
+                authenticates: false,
+            };
             sections.push(current);
             continue;
         }
@@ -104,7 +111,18 @@ function haproxyListeners(text: string): Listener[] {
             const authenticates = s.authenticates || targets.some((b) => b.authenticates);
             return s.binds.flatMap((bind) => {
                 const address = splitAddress(bind.address);
-                return address ? [{ where: `${s.type} ${s.name}`, address: bind.address, ...address, tls: bind.tls, authenticates, upstreams }] : [];
+                return address
+                    ? [
+                          {
+                              where: `${s.type} ${s.name}`,
+                              address: bind.address,
+                              ...address,
+                              tls: bind.tls,
+                              authenticates,
+                              upstreams,
+                          },
+                      ]
+                    : [];
             });
         });
 }
@@ -124,7 +142,14 @@ function nginxListeners(text: string): Listener[] {
         for (const d of directives.filter((d) => d[0] === "listen")) {
             const address = splitAddress(d[1] ?? "");
             if (address) {
-                listeners.push({ where: `server block ${blockNumber}`, address: d[1], ...address, tls: d.includes("ssl"), authenticates, upstreams });
+                listeners.push({
+                    where: `server block ${blockNumber}`,
+                    address: d[1],
+                    ...address,
+                    tls: d.includes("ssl"),
+                    authenticates,
+                    upstreams,
+                });
             }
         }
     }
@@ -174,14 +199,18 @@ function envoyListeners(text: string): Listener[] | undefined {
         }
         const body = JSON.stringify(listener.filter_chains ?? []);
         const referenced = [...body.matchAll(/"cluster":"([^"]+)"/g)].map((m) => m[1]);
-        return [{
-            where: `listener ${typeof listener.name === "string" ? listener.name : "(unnamed)"}`,
-            address: address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`,
-            ...address,
-            tls: /transport_sockets\.tls|DownstreamTlsContext/.test(body),
-            authenticates: /ext_authz|jwt_authn|envoy\.filters\.http\.rbac|basic_auth|oauth2/.test(body),
-            upstreams: referenced.flatMap((name) => clusters.get(name) ?? []),
-        }];
+        return [
+            {
+                where: `listener ${typeof listener.name === "string" ? listener.name : "(unnamed)"}`,
+                address: address.host.includes(":")
+                    ? `[${address.host}]:${address.port}`
+                    : `${address.host}:${address.port}`,
+                ...address,
+                tls: /transport_sockets\.tls|DownstreamTlsContext/.test(body),
+                authenticates: /ext_authz|jwt_authn|envoy\.filters\.http\.rbac|basic_auth|oauth2/.test(body),
+                upstreams: referenced.flatMap((name) => clusters.get(name) ?? []),
+            },
+        ];
     });
 }
 
@@ -194,7 +223,11 @@ function socketAddresses(value: unknown): Upstream[] {
         return [];
     }
     const socket = value.socket_address;
-    if (isObject(socket) && typeof socket.address === "string" && (typeof socket.port_value === "number" || typeof socket.port_value === "string")) {
+    if (
+        isObject(socket) &&
+        typeof socket.address === "string" &&
+        (typeof socket.port_value === "number" || typeof socket.port_value === "string")
+    ) {
         return [{ host: socket.address, port: Number(socket.port_value) }];
     }
     return Object.values(value).flatMap(socketAddresses);

@@ -12,7 +12,9 @@ const RBAC_KINDS: readonly RbacKind[] = ["ClusterRole", "Role", "ClusterRoleBind
 /** The RBAC kind of a type token (any version; patches are not full objects and are left out). */
 export function rbacKind(type: string): RbacKind | undefined {
     const parsed = parseKubernetesType(type);
-    return parsed?.group === RBAC_GROUP && (RBAC_KINDS as readonly string[]).includes(parsed.kind) ? (parsed.kind as RbacKind) : undefined;
+    return parsed?.group === RBAC_GROUP && (RBAC_KINDS as readonly string[]).includes(parsed.kind)
+        ? (parsed.kind as RbacKind)
+        : undefined;
 }
 
 /**
@@ -21,8 +23,25 @@ export function rbacKind(type: string): RbacKind | undefined {
  * health and metrics endpoints.
  */
 export const BUILT_IN_CLUSTER_ROLES: Readonly<Record<string, readonly unknown[]>> = {
-    "cluster-admin": [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }, { nonResourceURLs: ["*"], verbs: ["*"] }],
-    "system:monitoring": [{ nonResourceURLs: ["/healthz", "/healthz/*", "/livez", "/livez/*", "/readyz", "/readyz/*", "/metrics", "/metrics/slis"], verbs: ["get"] }],
+    "cluster-admin": [
+        { apiGroups: ["*"], resources: ["*"], verbs: ["*"] },
+        { nonResourceURLs: ["*"], verbs: ["*"] },
+    ],
+    "system:monitoring": [
+        {
+            nonResourceURLs: [
+                "/healthz",
+                "/healthz/*",
+                "/livez",
+                "/livez/*",
+                "/readyz",
+                "/readyz/*",
+                "/metrics",
+                "/metrics/slis",
+            ],
+            verbs: ["get"],
+        },
+    ],
 };
 
 /** Kubernetes non-resource URL matching: exact, "*", or a prefix ending in "*". */
@@ -42,11 +61,18 @@ export function nonResourceGrants(rules: unknown, verb: string, url: string): Gr
         return [];
     }
     return rules.flatMap((rule: unknown, i): Grant[] => {
-        if (!isObject(rule) || !Array.isArray(rule.verbs) || !rule.verbs.some((v) => v === verb || v === "*") || !Array.isArray(rule.nonResourceURLs)) {
+        if (
+            !isObject(rule) ||
+            !Array.isArray(rule.verbs) ||
+            !rule.verbs.some((v) => v === verb || v === "*") ||
+            !Array.isArray(rule.nonResourceURLs)
+        ) {
             return [];
         }
         return rule.nonResourceURLs.flatMap((pattern: unknown, k): Grant[] =>
-            typeof pattern === "string" && nonResourceUrlMatches(pattern, url) ? [{ path: formatPath(["rules", i, "nonResourceURLs", k]), pattern }] : [],
+            typeof pattern === "string" && nonResourceUrlMatches(pattern, url)
+                ? [{ path: formatPath(["rules", i, "nonResourceURLs", k]), pattern }]
+                : [],
         );
     });
 }
@@ -58,7 +84,9 @@ export function nonResourceWildcards(rules: unknown): Grant[] {
     }
     return rules.flatMap((rule: unknown, i): Grant[] =>
         isObject(rule) && Array.isArray(rule.nonResourceURLs)
-            ? rule.nonResourceURLs.flatMap((pattern: unknown, k): Grant[] => (pattern === "*" ? [{ path: formatPath(["rules", i, "nonResourceURLs", k]), pattern }] : []))
+            ? rule.nonResourceURLs.flatMap((pattern: unknown, k): Grant[] =>
+                  pattern === "*" ? [{ path: formatPath(["rules", i, "nonResourceURLs", k]), pattern }] : [],
+              )
             : [],
     );
 }
@@ -72,7 +100,9 @@ export interface Subject {
 
 /** `Group system:authenticated`, `ServiceAccount observability/prometheus-server`. */
 export function describeSubject(subject: Subject): string {
-    return subject.kind === "ServiceAccount" ? `ServiceAccount ${subject.namespace ?? "(no namespace)"}/${subject.name}` : `${subject.kind} ${subject.name}`;
+    return subject.kind === "ServiceAccount"
+        ? `ServiceAccount ${subject.namespace ?? "(no namespace)"}/${subject.name}`
+        : `${subject.kind} ${subject.name}`;
 }
 
 /** What a binding says, or the fields unknown during preview. */
@@ -92,7 +122,10 @@ export function readBinding(props: unknown): Binding {
         }
     }
     const roleRef =
-        "value" in roleKind && "value" in roleName && typeof roleKind.value === "string" && typeof roleName.value === "string"
+        "value" in roleKind &&
+        "value" in roleName &&
+        typeof roleKind.value === "string" &&
+        typeof roleName.value === "string"
             ? { kind: roleKind.value, name: roleName.value }
             : undefined;
     const subjects: Subject[] = [];
@@ -105,7 +138,12 @@ export function readBinding(props: unknown): Binding {
             if (subject === UNKNOWN || (isObject(subject) && (subject.kind === UNKNOWN || subject.name === UNKNOWN))) {
                 unknowns.push(path);
             } else if (isObject(subject) && typeof subject.kind === "string" && typeof subject.name === "string") {
-                subjects.push({ kind: subject.kind, name: subject.name, namespace: typeof subject.namespace === "string" ? subject.namespace : undefined, path });
+                subjects.push({
+                    kind: subject.kind,
+                    name: subject.name,
+                    namespace: typeof subject.namespace === "string" ? subject.namespace : undefined,
+                    path,
+                });
             }
         });
     }

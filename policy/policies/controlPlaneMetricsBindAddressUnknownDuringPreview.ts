@@ -3,7 +3,12 @@
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { assessOrNotApplicable } from "../lib/preview";
-import { assessBindAddress, controlPlaneBindAddressDocs, NOT_APPLICABLE, NOT_ON_ALL_INTERFACES } from "./controlPlaneMetricsNotOnAllInterfaces";
+import {
+    assessBindAddress,
+    controlPlaneBindAddressDocs,
+    NOT_APPLICABLE,
+    NOT_ON_ALL_INTERFACES,
+} from "./controlPlaneMetricsNotOnAllInterfaces";
 
 export const UNKNOWN_DURING_PREVIEW = "control-plane-metrics-bind-address-unknown-during-preview";
 

@@ -4,7 +4,19 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { classifyBindAddress } from "../../core/addresses";
 import { CommandLine, flagValues, Program, workloadCommandLines } from "../../core/containers";
-import { clusterConfigurations, describeResource, EKSA_CLUSTER, extraArgValues, flagKey, formatPath, isKind, KeyMatcher, Render, UNKNOWN, workloadOf } from "../../core/resources";
+import {
+    clusterConfigurations,
+    describeResource,
+    EKSA_CLUSTER,
+    extraArgValues,
+    flagKey,
+    formatPath,
+    isKind,
+    KeyMatcher,
+    Render,
+    UNKNOWN,
+    workloadOf,
+} from "../../core/resources";
 import { Assessment, assessOrNotApplicable, PolicyDocs, unknownMessage } from "../lib/preview";
 
 export const NOT_ON_ALL_INTERFACES = "control-plane-metrics-not-on-all-interfaces";
@@ -68,7 +80,11 @@ interface UnknownSetting {
 
 type BindAddressSetting = ExplicitSetting | MissingFlag | UnknownSetting;
 
-const unknown = (components: readonly Component[], path: string, question: UnknownSetting["question"]): UnknownSetting => ({ state: "unknown", components, path, question });
+const unknown = (
+    components: readonly Component[],
+    path: string,
+    question: UnknownSetting["question"],
+): UnknownSetting => ({ state: "unknown", components, path, question });
 
 const isKubeadmBindAddressKey = flagKey("bind-address");
 // The EKS Anywhere design proposed `bindAddress` next to the kubeadm spelling.
@@ -88,14 +104,28 @@ function bindAddressSettings(type: string, props: unknown): BindAddressSetting[]
             ...scan.commandLines.flatMap((line) => commandLineSettings(line, workload.patch)),
         ];
     }
-    const extraArgs = (root: unknown, path: (string | number)[], component: Component, matches: KeyMatcher, render: Render): BindAddressSetting[] =>
+    const extraArgs = (
+        root: unknown,
+        path: (string | number)[],
+        component: Component,
+        matches: KeyMatcher,
+        render: Render,
+    ): BindAddressSetting[] =>
         extraArgValues(root, path, matches, render).map((found) =>
-            found.state === "unknown" ? unknown([component], found.path, "bind-address") : { state: "set", component, path: found.path, value: found.value },
+            found.state === "unknown"
+                ? unknown([component], found.path, "bind-address")
+                : { state: "set", component, path: found.path, value: found.value },
         );
     if (isKind(type, EKSA_CLUSTER)) {
         const base = ["spec", "controlPlaneConfiguration"];
         return [
-            ...extraArgs(props, [...base, "controllerManagerExtraArgs"], "kube-controller-manager", isEksaBindAddressKey, formatPath),
+            ...extraArgs(
+                props,
+                [...base, "controllerManagerExtraArgs"],
+                "kube-controller-manager",
+                isEksaBindAddressKey,
+                formatPath,
+            ),
             ...extraArgs(props, [...base, "schedulerExtraArgs"], "kube-scheduler", isEksaBindAddressKey, formatPath),
         ];
     }
@@ -106,7 +136,13 @@ function bindAddressSettings(type: string, props: unknown): BindAddressSetting[]
     return [
         ...scan.unknowns.map((path) => unknown(COMPONENTS, path, "bind-address")),
         ...scan.documents.flatMap(({ document, render }) => [
-            ...extraArgs(document, ["controllerManager", "extraArgs"], "kube-controller-manager", isKubeadmBindAddressKey, render),
+            ...extraArgs(
+                document,
+                ["controllerManager", "extraArgs"],
+                "kube-controller-manager",
+                isKubeadmBindAddressKey,
+                render,
+            ),
             ...extraArgs(document, ["scheduler", "extraArgs"], "kube-scheduler", isKubeadmBindAddressKey, render),
         ]),
     ];
@@ -115,7 +151,9 @@ function bindAddressSettings(type: string, props: unknown): BindAddressSetting[]
 function commandLineSettings(line: CommandLine, patch: boolean): BindAddressSetting[] {
     const component = line.program.name as Component;
     const values = flagValues(line, "bind-address");
-    const out: BindAddressSetting[] = values.map((v) => (v.state === "unknown" ? unknown([component], v.path, "bind-address") : { ...v, component }));
+    const out: BindAddressSetting[] = values.map((v) =>
+        v.state === "unknown" ? unknown([component], v.path, "bind-address") : { ...v, component },
+    );
     // A patch's missing flag may be set on the object already.
     if (values.length === 0 && !patch) {
         out.push({ state: "missing", component, path: formatPath(line.containerPath), program: line.identifiedBy });
@@ -139,7 +177,10 @@ function mergeUnknowns(settings: BindAddressSetting[]): BindAddressSetting[] {
             out.push(setting);
         } else {
             const previous = out[index] as UnknownSetting;
-            out[index] = { ...previous, components: COMPONENTS.filter((c) => previous.components.includes(c) || setting.components.includes(c)) };
+            out[index] = {
+                ...previous,
+                components: COMPONENTS.filter((c) => previous.components.includes(c) || setting.components.includes(c)),
+            };
         }
     }
     return out;
@@ -201,7 +242,10 @@ function violationMessage(resource: string, setting: ExplicitSetting | MissingFl
             `${unspecified(verdict.text, verdict.canonical!, verdict.family)}. ${remedy(component)}`
         );
     }
-    const variable = typeof setting.value === "string" && setting.value.includes("$") ? "; it contains a variable this policy cannot resolve" : "";
+    const variable =
+        typeof setting.value === "string" && setting.value.includes("$")
+            ? "; it contains a variable this policy cannot resolve"
+            : "";
     return (
         `${component} bind address is not an IP address: ${resource} sets ${setting.path} = ${field}${how}; ` +
         `${describeValue(setting.value)} is ${verdict.reason}${variable}. The component would refuse to start or listen ` +
@@ -210,22 +254,37 @@ function violationMessage(resource: string, setting: ExplicitSetting | MissingFl
 }
 
 function unspecified(text: string, canonical: string, family: 4 | 6 | undefined): string {
-    const what = canonical === "::ffff:0.0.0.0" ? "the IPv4-mapped unspecified address" : `the unspecified IPv${family} address`;
+    const what =
+        canonical === "::ffff:0.0.0.0" ? "the IPv4-mapped unspecified address" : `the unspecified IPv${family} address`;
     return text === canonical ? `${text} is ${what}` : `${JSON.stringify(text)} is ${what} ${canonical}`;
 }
 
 function bindAddressUnknownMessage(resource: string, setting: UnknownSetting): string {
     const components = setting.components.join(" / ");
-    const cis = setting.components.map((c) => CIS_RECOMMENDATION[c].replace("CIS Kubernetes Benchmark ", "")).join(", ");
-    const what = setting.question === "program" ? `whether it runs ${components} (and with which --bind-address)` : `the ${components} bind address`;
-    return unknownMessage(resource, setting.path, what, `CIS Kubernetes Benchmark ${cis}: keep --bind-address=127.0.0.1`);
+    const cis = setting.components
+        .map((c) => CIS_RECOMMENDATION[c].replace("CIS Kubernetes Benchmark ", ""))
+        .join(", ");
+    const what =
+        setting.question === "program"
+            ? `whether it runs ${components} (and with which --bind-address)`
+            : `the ${components} bind address`;
+    return unknownMessage(
+        resource,
+        setting.path,
+        what,
+        `CIS Kubernetes Benchmark ${cis}: keep --bind-address=127.0.0.1`,
+    );
 }
 
 function describeValue(value: unknown): string {
     if (value === UNKNOWN) {
         return "(unknown)";
     }
-    return typeof value === "string" ? JSON.stringify(value) : value === undefined ? "(nothing)" : JSON.stringify(value) ?? String(value);
+    return typeof value === "string"
+        ? JSON.stringify(value)
+        : value === undefined
+          ? "(nothing)"
+          : (JSON.stringify(value) ?? String(value));
 }
 
 export const controlPlaneMetricsNotOnAllInterfaces: ResourceValidationPolicy = {

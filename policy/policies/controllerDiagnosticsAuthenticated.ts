@@ -6,14 +6,23 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { controllerImages } from "../../core/catalogue";
 import { classifyListenAddress } from "../../core/addresses";
-import { boolFlagValue, CommandLine, FlagValue, flagValues, imageProgram, Program, workloadCommandLines } from "../../core/containers";
+import {
+    boolFlagValue,
+    CommandLine,
+    FlagValue,
+    flagValues,
+    imageProgram,
+    Program,
+    workloadCommandLines,
+} from "../../core/containers";
 import { describeResource, formatPath, UNKNOWN, workloadOf } from "../../core/resources";
 import { Assessment, assessOrNotApplicable, PolicyDocs, unknownMessage } from "../lib/preview";
 
 export const CONTROLLER_DIAGNOSTICS = "controller-diagnostics-authenticated";
 
 export const controllerDiagnosticsDocs: PolicyDocs = {
-    reference: "Cluster API diagnostics endpoint (`--diagnostics-address`, `--insecure-diagnostics`); the eksa-metrics design (EKS-A, etcdadm and CAPI provider controllers on :8443)",
+    reference:
+        "Cluster API diagnostics endpoint (`--diagnostics-address`, `--insecure-diagnostics`); the eksa-metrics design (EKS-A, etcdadm and CAPI provider controllers on :8443)",
     looksAt: [
         "Pods and workloads: containers running a controller-runtime manager image of CAPI core, kubeadm bootstrap / control plane, EKS Anywhere cluster controller and packages, etcdadm bootstrap / controller, CAPV, CAPX, CAPT or CAPC",
     ],
@@ -51,9 +60,20 @@ function assessLine(line: CommandLine, resource: string, violations: string[], u
     const secureMetrics = boolFlagValue(line, "metrics-secure");
     const metricsValues = METRICS_FLAGS.map((flag) => lastValue(line, flag));
     // An unknown argument could be any of the flags: one message per field.
-    const unknownPaths = new Set([insecure, diagnostics, secureMetrics, ...metricsValues].flatMap((v) => (v?.state === "unknown" ? [v.path] : [])));
+    const unknownPaths = new Set(
+        [insecure, diagnostics, secureMetrics, ...metricsValues].flatMap((v) =>
+            v?.state === "unknown" ? [v.path] : [],
+        ),
+    );
     for (const path of unknownPaths) {
-        unknowns.push(unknownMessage(resource, path, "whether the controller's diagnostics and metrics endpoints are authenticated", RULE));
+        unknowns.push(
+            unknownMessage(
+                resource,
+                path,
+                "whether the controller's diagnostics and metrics endpoints are authenticated",
+                RULE,
+            ),
+        );
     }
     const remedy =
         `Run the controller with --diagnostics-address=:8443 --insecure-diagnostics=false (metrics over TLS, token and ` +
@@ -63,7 +83,10 @@ function assessLine(line: CommandLine, resource: string, violations: string[], u
         const address = diagnostics?.state === "set" ? diagnostics.value : DEFAULT_DIAGNOSTICS_ADDRESS;
         const reach = classifyListenAddress(address).reach;
         if (diagnostics?.state !== "unknown" && !isDisabled(address) && reach !== "loopback") {
-            const on = diagnostics?.state === "set" ? `${diagnostics.path} = ${JSON.stringify(diagnostics.written ?? diagnostics.value)}` : `the default ${DEFAULT_DIAGNOSTICS_ADDRESS}`;
+            const on =
+                diagnostics?.state === "set"
+                    ? `${diagnostics.path} = ${JSON.stringify(diagnostics.written ?? diagnostics.value)}`
+                    : `the default ${DEFAULT_DIAGNOSTICS_ADDRESS}`;
             violations.push(
                 `controller diagnostics without authentication: ${resource} runs a controller-runtime manager in ${where} with ` +
                     `${insecure.path} = ${JSON.stringify(insecure.written)}, so its diagnostics endpoint (${on}) serves metrics and ` +
@@ -73,7 +96,14 @@ function assessLine(line: CommandLine, resource: string, violations: string[], u
     }
 
     for (const metrics of metricsValues) {
-        if (!metrics || metrics.state === "unknown" || metrics.downwardApi || isDisabled(metrics.value) || diagnostics !== undefined || (secureMetrics?.state === "set" && secureMetrics.value === "true")) {
+        if (
+            !metrics ||
+            metrics.state === "unknown" ||
+            metrics.downwardApi ||
+            isDisabled(metrics.value) ||
+            diagnostics !== undefined ||
+            (secureMetrics?.state === "set" && secureMetrics.value === "true")
+        ) {
             continue;
         }
         const verdict = classifyListenAddress(metrics.value);
@@ -95,7 +125,13 @@ export function assessControllerDiagnostics(type: string, pulumiName: string, pr
     const resource = describeResource(type, pulumiName, props);
     const scan = workloadCommandLines(props, workload, [MANAGER]);
     const violations: string[] = [];
-    const unknownProgram = (path: string) => unknownMessage(resource, path, "whether it runs a controller-runtime manager (and its diagnostics flags)", RULE);
+    const unknownProgram = (path: string) =>
+        unknownMessage(
+            resource,
+            path,
+            "whether it runs a controller-runtime manager (and its diagnostics flags)",
+            RULE,
+        );
     const unknowns = scan.unknowns.map(unknownProgram);
     for (const line of scan.commandLines) {
         const image = line.container.image;
@@ -116,7 +152,8 @@ export const controllerDiagnosticsAuthenticated: ResourceValidationPolicy = {
         "--insecure-diagnostics=true off loopback, nor serve --metrics-bind-addr(ess) on all interfaces without " +
         "--diagnostics-address: both serve metrics and pprof over plain HTTP without authentication.",
     severity: "high",
-    remediationSteps: "Use --diagnostics-address=:8443 --insecure-diagnostics=false and scrape with a token bound to the eksa-metrics metrics-reader role.",
+    remediationSteps:
+        "Use --diagnostics-address=:8443 --insecure-diagnostics=false and scrape with a token bound to the eksa-metrics metrics-reader role.",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         const assessment = assessOrNotApplicable(args, assessControllerDiagnostics, undefined, NOT_APPLICABLE);
         assessment.violations.forEach((message) => reportViolation(message));

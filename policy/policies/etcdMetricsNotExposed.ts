@@ -5,13 +5,33 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { classifyListenUrls } from "../../core/addresses";
 import { flagValues, Program, workloadCommandLines } from "../../core/containers";
-import { clusterConfigurations, describeResource, extraArgValues, flagKey, formatPath, isObject, workloadOf } from "../../core/resources";
-import { ALLOWED_HOSTS_SCHEMA, AllowedHostsConfig, Assessment, assessOrNotApplicable, hostAllowed, judgeSettings, PolicyDocs, quoted, Setting, unknownMessage } from "../lib/preview";
+import {
+    clusterConfigurations,
+    describeResource,
+    extraArgValues,
+    flagKey,
+    formatPath,
+    isObject,
+    workloadOf,
+} from "../../core/resources";
+import {
+    ALLOWED_HOSTS_SCHEMA,
+    AllowedHostsConfig,
+    Assessment,
+    assessOrNotApplicable,
+    hostAllowed,
+    judgeSettings,
+    PolicyDocs,
+    quoted,
+    Setting,
+    unknownMessage,
+} from "../lib/preview";
 
 export const ETCD_METRICS = "etcd-metrics-not-exposed";
 
 export const etcdMetricsDocs: PolicyDocs = {
-    reference: "no CIS item covers the metrics listener (CIS 2.x covers etcd's client and peer TLS); the eksa-metrics design",
+    reference:
+        "no CIS item covers the metrics listener (CIS 2.x covers etcd's client and peer TLS); the eksa-metrics design",
     looksAt: [
         "KubeadmControlPlane(Template), KubeadmConfig(Template): `clusterConfiguration.etcd.local.extraArgs` (map and list forms), key `listen-metrics-urls`",
         "ConfigMap: the same in kubeadm ClusterConfiguration documents (e.g. kube-system/kubeadm-config)",
@@ -21,7 +41,8 @@ export const etcdMetricsDocs: PolicyDocs = {
 
 const ETCD: Program = { name: "etcd", executables: ["etcd"], images: ["etcd"] };
 const RULE = "keep etcd metrics on http://127.0.0.1:2381, as kubeadm does";
-const NOT_APPLICABLE = "only Cluster API kubeadm resources, ConfigMaps holding a kubeadm ClusterConfiguration and Pods / workloads can configure etcd's metrics listener";
+const NOT_APPLICABLE =
+    "only Cluster API kubeadm resources, ConfigMaps holding a kubeadm ClusterConfiguration and Pods / workloads can configure etcd's metrics listener";
 const ENV_VARIABLE = "ETCD_LISTEN_METRICS_URLS";
 
 function settings(type: string, props: unknown): Setting[] | undefined {
@@ -31,7 +52,9 @@ function settings(type: string, props: unknown): Setting[] | undefined {
         return [
             ...scan.unknowns.map((path) => ({ unknown: path })),
             ...scan.commandLines.flatMap((line): Setting[] => [
-                ...flagValues(line, "listen-metrics-urls").map((v): Setting => (v.state === "unknown" ? { unknown: v.path } : v)),
+                ...flagValues(line, "listen-metrics-urls").map((v): Setting =>
+                    v.state === "unknown" ? { unknown: v.path } : v,
+                ),
                 ...envSettings(line.container, line.containerPath),
             ]),
         ];
@@ -43,15 +66,18 @@ function settings(type: string, props: unknown): Setting[] | undefined {
     return [
         ...scan.unknowns.map((path) => ({ unknown: path })),
         ...scan.documents.flatMap(({ document, render }) =>
-            extraArgValues(document, ["etcd", "local", "extraArgs"], flagKey("listen-metrics-urls"), render).map((f): Setting =>
-                f.state === "unknown" ? { unknown: f.path } : { path: f.path, value: f.value },
+            extraArgValues(document, ["etcd", "local", "extraArgs"], flagKey("listen-metrics-urls"), render).map(
+                (f): Setting => (f.state === "unknown" ? { unknown: f.path } : { path: f.path, value: f.value }),
             ),
         ),
     ];
 }
 
 /** etcd reads every flag from ETCD_<FLAG> too. */
-function envSettings(container: Record<string | number, unknown>, containerPath: readonly (string | number)[]): Setting[] {
+function envSettings(
+    container: Record<string | number, unknown>,
+    containerPath: readonly (string | number)[],
+): Setting[] {
     if (!Array.isArray(container.env)) {
         return [];
     }
@@ -60,39 +86,52 @@ function envSettings(container: Record<string | number, unknown>, containerPath:
             return [];
         }
         const path = formatPath([...containerPath, "env", i, "value"]);
-        return typeof entry.value === "string" ? [{ path, value: entry.value }] : entry.value === undefined ? [] : [{ unknown: path }];
+        return typeof entry.value === "string"
+            ? [{ path, value: entry.value }]
+            : entry.value === undefined
+              ? []
+              : [{ unknown: path }];
     });
 }
 
-export function assessEtcdMetrics(type: string, pulumiName: string, props: unknown, config: AllowedHostsConfig): Assessment | undefined {
+export function assessEtcdMetrics(
+    type: string,
+    pulumiName: string,
+    props: unknown,
+    config: AllowedHostsConfig,
+): Assessment | undefined {
     const found = settings(type, props);
     if (!found) {
         return undefined;
     }
     const resource = describeResource(type, pulumiName, props);
     const allowed = hostAllowed(config);
-    return judgeSettings(found, (path) => unknownMessage(resource, path, "etcd's metrics listener", RULE), (setting) =>
-        classifyListenUrls(String(setting.value)).flatMap(({ url, scheme, verdict }) => {
-            const sets = `${resource} sets ${setting.path} = ${quoted(setting)}`;
-            if (allowed(verdict.host)) {
-                return [];
-            }
-            const problem =
-                verdict.reach === "all-interfaces"
-                    ? `etcd metrics would be served on all interfaces: ${url} — ${verdict.reason}. ${sets}. ` +
-                      "Every network the node is on reaches the listener" + (scheme === "http" ? ", which over http asks for no client certificate" : "")
-                    : scheme === "http" && verdict.reach !== "loopback"
-                      ? `etcd metrics would be served in clear text off the node: ${url} is http:// on ${verdict.host} (${verdict.reason}). ${sets}. ` +
-                        "Over http the listener asks for no client certificate, so anyone who reaches the address reads etcd's metrics"
-                      : undefined;
-            if (!problem) {
-                return [];
-            }
-            return [
-                `${problem}. Remove it or ${RULE}, and scrape etcd through the eksa-metrics stack (kube-rbac-proxy with TLS and ` +
-                    "token review on the node IP); unstacked etcd already serves https://<etcd-ip>:2379/metrics with client certificates.",
-            ];
-        }),
+    return judgeSettings(
+        found,
+        (path) => unknownMessage(resource, path, "etcd's metrics listener", RULE),
+        (setting) =>
+            classifyListenUrls(String(setting.value)).flatMap(({ url, scheme, verdict }) => {
+                const sets = `${resource} sets ${setting.path} = ${quoted(setting)}`;
+                if (allowed(verdict.host)) {
+                    return [];
+                }
+                const problem =
+                    verdict.reach === "all-interfaces"
+                        ? `etcd metrics would be served on all interfaces: ${url} — ${verdict.reason}. ${sets}. ` +
+                          "Every network the node is on reaches the listener" +
+                          (scheme === "http" ? ", which over http asks for no client certificate" : "")
+                        : scheme === "http" && verdict.reach !== "loopback"
+                          ? `etcd metrics would be served in clear text off the node: ${url} is http:// on ${verdict.host} (${verdict.reason}). ${sets}. ` +
+                            "Over http the listener asks for no client certificate, so anyone who reaches the address reads etcd's metrics"
+                          : undefined;
+                if (!problem) {
+                    return [];
+                }
+                return [
+                    `${problem}. Remove it or ${RULE}, and scrape etcd through the eksa-metrics stack (kube-rbac-proxy with TLS and ` +
+                        "token review on the node IP); unstacked etcd already serves https://<etcd-ip>:2379/metrics with client certificates.",
+                ];
+            }),
     );
 }
 
@@ -108,7 +147,12 @@ export const etcdMetricsNotExposed: ResourceValidationPolicy = {
         "eksa-metrics stack.",
     configSchema: ALLOWED_HOSTS_SCHEMA,
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-        const assessment = assessOrNotApplicable(args, assessEtcdMetrics, args.getConfig<AllowedHostsConfig>(), NOT_APPLICABLE);
+        const assessment = assessOrNotApplicable(
+            args,
+            assessEtcdMetrics,
+            args.getConfig<AllowedHostsConfig>(),
+            NOT_APPLICABLE,
+        );
         assessment.violations.forEach((message) => reportViolation(message));
     },
 };

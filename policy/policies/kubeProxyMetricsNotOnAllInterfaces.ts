@@ -17,7 +17,18 @@ import {
     lookup,
     workloadOf,
 } from "../../core/resources";
-import { ALLOWED_HOSTS_SCHEMA, AllowedHostsConfig, Assessment, assessOrNotApplicable, hostAllowed, judgeSettings, PolicyDocs, quoted, Setting, unknownMessage } from "../lib/preview";
+import {
+    ALLOWED_HOSTS_SCHEMA,
+    AllowedHostsConfig,
+    Assessment,
+    assessOrNotApplicable,
+    hostAllowed,
+    judgeSettings,
+    PolicyDocs,
+    quoted,
+    Setting,
+    unknownMessage,
+} from "../lib/preview";
 
 export const KUBE_PROXY_METRICS = "kube-proxy-metrics-not-on-all-interfaces";
 
@@ -33,7 +44,8 @@ export const kubeProxyMetricsDocs: PolicyDocs = {
 const KUBE_PROXY: Program = { name: "kube-proxy", executables: ["kube-proxy"], images: ["kube-proxy"] };
 const isKubeProxyConfiguration = isConfigDocument("kubeproxy.config.k8s.io", "KubeProxyConfiguration");
 const RULE = "CIS Kubernetes Benchmark 4.3.1: keep kube-proxy metrics on 127.0.0.1:10249";
-const NOT_APPLICABLE = "only ConfigMaps, Cluster API kubeadm resources and Pods / workloads can configure kube-proxy's metrics address";
+const NOT_APPLICABLE =
+    "only ConfigMaps, Cluster API kubeadm resources and Pods / workloads can configure kube-proxy's metrics address";
 
 function settings(type: string, props: unknown): Setting[] | undefined {
     const workload = workloadOf(type);
@@ -44,7 +56,11 @@ function settings(type: string, props: unknown): Setting[] | undefined {
             // No flag: kube-proxy's default, 127.0.0.1:10249. A downward-API address is one address.
             ...scan.commandLines.flatMap((line) =>
                 flagValues(line, "metrics-bind-address").flatMap((v): Setting[] =>
-                    v.state === "unknown" ? [{ unknown: v.path }] : v.downwardApi ? [] : [{ path: v.path, value: v.value, written: v.written, note: v.note }],
+                    v.state === "unknown"
+                        ? [{ unknown: v.path }]
+                        : v.downwardApi
+                          ? []
+                          : [{ path: v.path, value: v.value, written: v.written, note: v.note }],
                 ),
             ),
         ];
@@ -53,7 +69,10 @@ function settings(type: string, props: unknown): Setting[] | undefined {
     const scan = specPath
         ? kubeadmFilesDocuments(props, specPath, isKubeProxyConfiguration, "KubeProxyConfiguration")
         : isKind(type, CONFIG_MAP)
-          ? configMapDocuments(props, isKubeProxyConfiguration, "KubeProxyConfiguration", { names: ["kube-proxy"], keys: ["config.conf"] })
+          ? configMapDocuments(props, isKubeProxyConfiguration, "KubeProxyConfiguration", {
+                names: ["kube-proxy"],
+                keys: ["config.conf"],
+            })
           : undefined;
     if (!scan) {
         return undefined;
@@ -67,28 +86,39 @@ function documentSetting({ document, render }: ConfigDocument): Setting[] {
         return [{ unknown: render(found.unknownAt) }];
     }
     // Absent or empty: kube-proxy's default 127.0.0.1:10249 (empty disables nothing in config files).
-    return found.value === undefined || found.value === "" ? [] : [{ path: render(["metricsBindAddress"]), value: found.value }];
+    return found.value === undefined || found.value === ""
+        ? []
+        : [{ path: render(["metricsBindAddress"]), value: found.value }];
 }
 
-export function assessKubeProxyMetrics(type: string, pulumiName: string, props: unknown, config: AllowedHostsConfig): Assessment | undefined {
+export function assessKubeProxyMetrics(
+    type: string,
+    pulumiName: string,
+    props: unknown,
+    config: AllowedHostsConfig,
+): Assessment | undefined {
     const found = settings(type, props);
     if (!found) {
         return undefined;
     }
     const resource = describeResource(type, pulumiName, props);
     const allowed = hostAllowed(config);
-    return judgeSettings(found, (path) => unknownMessage(resource, path, "kube-proxy's metrics address", RULE), (setting) => {
-        const verdict = classifyListenAddress(setting.value);
-        if (verdict.reach !== "all-interfaces" || allowed(verdict.host)) {
-            return [];
-        }
-        return [
-            `kube-proxy metrics would be served on all interfaces: ${resource} sets ${setting.path} = ${quoted(setting)}; ` +
-                `${verdict.reason}. kube-proxy checks no credentials on its metrics port, so anyone who reaches the node ` +
-                `could read them (${RULE}). Set it to 127.0.0.1:10249 (or remove it: that is the default) ` +
-                `and scrape kube-proxy through the eksa-metrics stack, whose kube-rbac-proxy checks the scraper's token on the node IP.`,
-        ];
-    });
+    return judgeSettings(
+        found,
+        (path) => unknownMessage(resource, path, "kube-proxy's metrics address", RULE),
+        (setting) => {
+            const verdict = classifyListenAddress(setting.value);
+            if (verdict.reach !== "all-interfaces" || allowed(verdict.host)) {
+                return [];
+            }
+            return [
+                `kube-proxy metrics would be served on all interfaces: ${resource} sets ${setting.path} = ${quoted(setting)}; ` +
+                    `${verdict.reason}. kube-proxy checks no credentials on its metrics port, so anyone who reaches the node ` +
+                    `could read them (${RULE}). Set it to 127.0.0.1:10249 (or remove it: that is the default) ` +
+                    `and scrape kube-proxy through the eksa-metrics stack, whose kube-rbac-proxy checks the scraper's token on the node IP.`,
+            ];
+        },
+    );
 }
 
 export const kubeProxyMetricsNotOnAllInterfaces: ResourceValidationPolicy = {
@@ -104,7 +134,12 @@ export const kubeProxyMetricsNotOnAllInterfaces: ResourceValidationPolicy = {
         "eksa-metrics stack (kube-rbac-proxy on the node IP, TLS and token review).",
     configSchema: ALLOWED_HOSTS_SCHEMA,
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-        const assessment = assessOrNotApplicable(args, assessKubeProxyMetrics, args.getConfig<AllowedHostsConfig>(), NOT_APPLICABLE);
+        const assessment = assessOrNotApplicable(
+            args,
+            assessKubeProxyMetrics,
+            args.getConfig<AllowedHostsConfig>(),
+            NOT_APPLICABLE,
+        );
         assessment.violations.forEach((message) => reportViolation(message));
     },
 };

@@ -3,7 +3,11 @@
 
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { Assessment, assessOrNotApplicable, PolicyDocs } from "../lib/preview";
-import { assessControllerDiagnostics, CONTROLLER_DIAGNOSTICS, controllerDiagnosticsDocs } from "./controllerDiagnosticsAuthenticated";
+import {
+    assessControllerDiagnostics,
+    CONTROLLER_DIAGNOSTICS,
+    controllerDiagnosticsDocs,
+} from "./controllerDiagnosticsAuthenticated";
 import { assessEtcdMetrics, ETCD_METRICS, etcdMetricsDocs } from "./etcdMetricsNotExposed";
 import { assessKubeProxyMetrics, KUBE_PROXY_METRICS, kubeProxyMetricsDocs } from "./kubeProxyMetricsNotOnAllInterfaces";
 import { assessRbacUnknowns, METRICS_READABLE, metricsReadableDocs } from "./metricsNotReadableByEveryone";
@@ -11,9 +15,21 @@ import { assessProxyUnknowns, INSECURE_PROXY, insecureProxyDocs } from "./noInse
 
 export const METRICS_EXPOSURE_UNKNOWN = "metrics-exposure-unknown-during-preview";
 
-const CHECKS: readonly { readonly policy: string; readonly docs: PolicyDocs; readonly assess: (type: string, name: string, props: unknown) => Assessment | undefined }[] = [
-    { policy: KUBE_PROXY_METRICS, docs: kubeProxyMetricsDocs, assess: (type, name, props) => assessKubeProxyMetrics(type, name, props, {}) },
-    { policy: ETCD_METRICS, docs: etcdMetricsDocs, assess: (type, name, props) => assessEtcdMetrics(type, name, props, {}) },
+const CHECKS: readonly {
+    readonly policy: string;
+    readonly docs: PolicyDocs;
+    readonly assess: (type: string, name: string, props: unknown) => Assessment | undefined;
+}[] = [
+    {
+        policy: KUBE_PROXY_METRICS,
+        docs: kubeProxyMetricsDocs,
+        assess: (type, name, props) => assessKubeProxyMetrics(type, name, props, {}),
+    },
+    {
+        policy: ETCD_METRICS,
+        docs: etcdMetricsDocs,
+        assess: (type, name, props) => assessEtcdMetrics(type, name, props, {}),
+    },
     { policy: CONTROLLER_DIAGNOSTICS, docs: controllerDiagnosticsDocs, assess: assessControllerDiagnostics },
     { policy: METRICS_READABLE, docs: metricsReadableDocs, assess: assessRbacUnknowns },
     { policy: INSECURE_PROXY, docs: insecureProxyDocs, assess: assessProxyUnknowns },
@@ -30,7 +46,10 @@ function assessUnknowns(type: string, name: string, props: unknown): Assessment 
     if (results.every((r) => r.assessment === undefined)) {
         return undefined;
     }
-    return { violations: [], unknowns: results.flatMap((r) => (r.assessment?.unknowns ?? []).map((message) => `[${r.policy}] ${message}`)) };
+    return {
+        violations: [],
+        unknowns: results.flatMap((r) => (r.assessment?.unknowns ?? []).map((message) => `[${r.policy}] ${message}`)),
+    };
 }
 
 export const metricsExposureUnknownDuringPreview: ResourceValidationPolicy = {
@@ -42,7 +61,10 @@ export const metricsExposureUnknownDuringPreview: ResourceValidationPolicy = {
     severity: "medium",
     enforcementLevel: "advisory",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-        const reason = "only ConfigMaps, Cluster API kubeadm resources, Pods / workloads and ClusterRoles / ClusterRoleBindings are looked at";
-        assessOrNotApplicable(args, assessUnknowns, undefined, reason).unknowns.forEach((message) => reportViolation(message));
+        const reason =
+            "only ConfigMaps, Cluster API kubeadm resources, Pods / workloads and ClusterRoles / ClusterRoleBindings are looked at";
+        assessOrNotApplicable(args, assessUnknowns, undefined, reason).unknowns.forEach((message) =>
+            reportViolation(message),
+        );
     },
 };

@@ -4,7 +4,16 @@
 // policy: it sees the roles the program defines next to the bindings that reference them.
 
 import { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { Binding, BUILT_IN_CLUSTER_ROLES, describeSubject, EVERYONE, isEveryone, nonResourceGrants, rbacKind, readBinding } from "../lib/rbac";
+import {
+    Binding,
+    BUILT_IN_CLUSTER_ROLES,
+    describeSubject,
+    EVERYONE,
+    isEveryone,
+    nonResourceGrants,
+    rbacKind,
+    readBinding,
+} from "../lib/rbac";
 import { describeResource, formatPath, lookup } from "../../core/resources";
 import { Assessment, PolicyDocs, StackFinding, StackResource, stackResources, unknownMessage } from "../lib/preview";
 
@@ -27,19 +36,29 @@ export interface KnownRole {
 
 /** ClusterRoles by name: the program's (which win: they replace a built-in on apply) and the built-in ones. */
 export function clusterRoles(resources: readonly StackResource[]): Map<string, KnownRole> {
-    const roles = new Map<string, KnownRole>(Object.entries(BUILT_IN_CLUSTER_ROLES).map(([name, rules]) => [name, { resource: `the built-in ClusterRole ${name}`, rules }]));
+    const roles = new Map<string, KnownRole>(
+        Object.entries(BUILT_IN_CLUSTER_ROLES).map(([name, rules]) => [
+            name,
+            { resource: `the built-in ClusterRole ${name}`, rules },
+        ]),
+    );
     for (const r of resources) {
         const name = lookup(r.props, ["metadata", "name"]);
         if (rbacKind(r.type) === "ClusterRole" && "value" in name && typeof name.value === "string") {
             const rules = lookup(r.props, ["rules"]);
-            roles.set(name.value, { resource: describeResource(r.type, r.name, r.props), rules: "value" in rules ? rules.value : undefined });
+            roles.set(name.value, {
+                resource: describeResource(r.type, r.name, r.props),
+                rules: "value" in rules ? rules.value : undefined,
+            });
         }
     }
     return roles;
 }
 
 /** The ClusterRoleBindings of the stack with the ClusterRole each references, where the program (or Kubernetes) defines it. */
-export function boundClusterRoles(resources: readonly StackResource[]): { resource: StackResource; description: string; binding: Binding; role: KnownRole }[] {
+export function boundClusterRoles(
+    resources: readonly StackResource[],
+): { resource: StackResource; description: string; binding: Binding; role: KnownRole }[] {
     const roles = clusterRoles(resources);
     return resources.flatMap((r) => {
         if (rbacKind(r.type) !== "ClusterRoleBinding") {
@@ -80,9 +99,15 @@ export function assessRbacUnknowns(type: string, pulumiName: string, props: unkn
     const what = "who may read /metrics";
     if (kind === "ClusterRole") {
         const rules = lookup(props, ["rules"]);
-        return { violations: [], unknowns: "unknownAt" in rules ? [unknownMessage(resource, formatPath(rules.unknownAt), what, RULE)] : [] };
+        return {
+            violations: [],
+            unknowns: "unknownAt" in rules ? [unknownMessage(resource, formatPath(rules.unknownAt), what, RULE)] : [],
+        };
     }
-    return { violations: [], unknowns: readBinding(props).unknowns.map((path) => unknownMessage(resource, path, what, RULE)) };
+    return {
+        violations: [],
+        unknowns: readBinding(props).unknowns.map((path) => unknownMessage(resource, path, what, RULE)),
+    };
 }
 
 export const metricsNotReadableByEveryone: StackValidationPolicy = {
@@ -93,7 +118,8 @@ export const metricsNotReadableByEveryone: StackValidationPolicy = {
         "/metrics*) to system:anonymous, system:unauthenticated or system:authenticated. The binding is judged against " +
         "the ClusterRole it references when the program defines it (or it is cluster-admin / system:monitoring).",
     severity: "high",
-    remediationSteps: "Bind a role granting get on /metrics (the eksa-metrics metrics-reader) to the scraper's ServiceAccount only.",
+    remediationSteps:
+        "Bind a role granting get on /metrics (the eksa-metrics metrics-reader) to the scraper's ServiceAccount only.",
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
         for (const finding of assessMetricsReadable(stackResources(args))) {
             reportViolation(finding.message, finding.urn);

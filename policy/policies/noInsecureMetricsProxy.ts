@@ -10,13 +10,23 @@ import { CATALOGUE } from "../../core/catalogue";
 import { classifyHost, classifyListenAddress } from "../../core/addresses";
 import { containerCommandLines, flagValues, podContainers, Program } from "../../core/containers";
 import { Listener, parseProxyConfig, ProxyConfig } from "../lib/proxyConfig";
-import { CONFIG_MAP, describeResource, formatPath, isKind, isObject, lookup, UNKNOWN, workloadOf } from "../../core/resources";
+import {
+    CONFIG_MAP,
+    describeResource,
+    formatPath,
+    isKind,
+    isObject,
+    lookup,
+    UNKNOWN,
+    workloadOf,
+} from "../../core/resources";
 import { Assessment, PolicyDocs, StackFinding, StackResource, stackResources, unknownMessage } from "../lib/preview";
 
 export const INSECURE_PROXY = "no-insecure-metrics-proxy";
 
 export const insecureProxyDocs: PolicyDocs = {
-    reference: "the EKS Anywhere \"Expose metrics\" docs' HAProxy ConfigMap and DaemonSet (their flaws: plain HTTP, unauthenticated kube-proxy and etcd)",
+    reference:
+        'the EKS Anywhere "Expose metrics" docs\' HAProxy ConfigMap and DaemonSet (their flaws: plain HTTP, unauthenticated kube-proxy and etcd)',
     looksAt: [
         "ConfigMap: haproxy, nginx and envoy configurations (by key or content)",
         "Pods and workloads with `hostNetwork: true`: containers publishing a catalogue port, judged by the ConfigMaps they mount or their kube-rbac-proxy flags",
@@ -25,10 +35,20 @@ export const insecureProxyDocs: PolicyDocs = {
 
 const PORTS = new Map(CATALOGUE.map((entry) => [entry.port, entry]));
 /** Components that authenticate nobody: whoever forwards to them must check credentials itself. */
-const UNAUTHENTICATED_PORTS = new Set(CATALOGUE.filter((entry) => entry.authenticator === "proxy").map((entry) => entry.port));
+const UNAUTHENTICATED_PORTS = new Set(
+    CATALOGUE.filter((entry) => entry.authenticator === "proxy").map((entry) => entry.port),
+);
 /** The components themselves are judged by the other policies. */
-const COMPONENT_PROGRAMS: readonly Program[] = CATALOGUE.map((entry) => ({ name: entry.name, executables: [entry.name], images: [entry.name] }));
-const KUBE_RBAC_PROXY: Program = { name: "kube-rbac-proxy", executables: ["kube-rbac-proxy"], images: ["kube-rbac-proxy"] };
+const COMPONENT_PROGRAMS: readonly Program[] = CATALOGUE.map((entry) => ({
+    name: entry.name,
+    executables: [entry.name],
+    images: [entry.name],
+}));
+const KUBE_RBAC_PROXY: Program = {
+    name: "kube-rbac-proxy",
+    executables: ["kube-rbac-proxy"],
+    images: ["kube-rbac-proxy"],
+};
 
 /** Data keys that hold a proxy configuration by name (content decides for the others, when known). */
 const PROXY_CONFIG_KEY = /haproxy|nginx|envoy/i;
@@ -52,13 +72,23 @@ function proxyConfigMaps(resources: readonly StackResource[]): ProxyConfigMap[] 
             return [];
         }
         const data = lookup(resource.props, ["data"]);
-        const configs = "value" in data && isObject(data.value)
-            ? Object.entries(data.value).flatMap(([key, text]) => {
-                  const config = typeof text === "string" ? parseProxyConfig(key, text) : undefined;
-                  return config ? [{ key, config }] : [];
-              })
+        const configs =
+            "value" in data && isObject(data.value)
+                ? Object.entries(data.value).flatMap(([key, text]) => {
+                      const config = typeof text === "string" ? parseProxyConfig(key, text) : undefined;
+                      return config ? [{ key, config }] : [];
+                  })
+                : [];
+        return configs.length > 0
+            ? [
+                  {
+                      resource,
+                      description: describeResource(resource.type, resource.name, resource.props),
+                      ...metadataOf(resource.props),
+                      configs,
+                  },
+              ]
             : [];
-        return configs.length > 0 ? [{ resource, description: describeResource(resource.type, resource.name, resource.props), ...metadataOf(resource.props), configs }] : [];
     });
 }
 
@@ -103,14 +133,28 @@ function configMapFindings(configMap: ProxyConfigMap): StackFinding[] {
 }
 
 /** The ConfigMap names a container mounts (configMap and projected volumes). */
-function mountedConfigMapNames(podSpec: Record<string | number, unknown>, container: Record<string | number, unknown>): Set<string> {
-    const mounted = new Set(Array.isArray(container.volumeMounts) ? container.volumeMounts.flatMap((m: unknown) => (isObject(m) && typeof m.name === "string" ? [m.name] : [])) : []);
+function mountedConfigMapNames(
+    podSpec: Record<string | number, unknown>,
+    container: Record<string | number, unknown>,
+): Set<string> {
+    const mounted = new Set(
+        Array.isArray(container.volumeMounts)
+            ? container.volumeMounts.flatMap((m: unknown) =>
+                  isObject(m) && typeof m.name === "string" ? [m.name] : [],
+              )
+            : [],
+    );
     const names = new Set<string>();
     for (const volume of Array.isArray(podSpec.volumes) ? podSpec.volumes : []) {
         if (!isObject(volume) || typeof volume.name !== "string" || !mounted.has(volume.name)) {
             continue;
         }
-        const sources = [volume.configMap, ...(isObject(volume.projected) && Array.isArray(volume.projected.sources) ? volume.projected.sources.map((s: unknown) => (isObject(s) ? s.configMap : undefined)) : [])];
+        const sources = [
+            volume.configMap,
+            ...(isObject(volume.projected) && Array.isArray(volume.projected.sources)
+                ? volume.projected.sources.map((s: unknown) => (isObject(s) ? s.configMap : undefined))
+                : []),
+        ];
         for (const source of sources) {
             if (isObject(source) && typeof source.name === "string") {
                 names.add(source.name);
@@ -123,14 +167,23 @@ function mountedConfigMapNames(podSpec: Record<string | number, unknown>, contai
 /** How kube-rbac-proxy serves a port, and the flag that says so. */
 type Transport = { readonly tls: boolean; readonly evidence: string };
 
-function kubeRbacProxyTransports(container: Record<string | number, unknown>, containerPath: readonly (string | number)[]): Map<number, Transport> {
+function kubeRbacProxyTransports(
+    container: Record<string | number, unknown>,
+    containerPath: readonly (string | number)[],
+): Map<number, Transport> {
     const transports = new Map<number, Transport>();
     for (const line of containerCommandLines(container, containerPath, [KUBE_RBAC_PROXY]).commandLines) {
-        for (const [flag, tls] of [["secure-listen-address", true], ["insecure-listen-address", false]] as const) {
+        for (const [flag, tls] of [
+            ["secure-listen-address", true],
+            ["insecure-listen-address", false],
+        ] as const) {
             for (const value of flagValues(line, flag)) {
                 const port = value.state === "set" ? Number(classifyListenAddress(value.value).port) : NaN;
                 if (value.state === "set" && PORTS.has(port)) {
-                    transports.set(port, { tls, evidence: `${value.path} = ${JSON.stringify(value.written ?? value.value)}` });
+                    transports.set(port, {
+                        tls,
+                        evidence: `${value.path} = ${JSON.stringify(value.written ?? value.value)}`,
+                    });
                 }
             }
         }
@@ -167,17 +220,31 @@ function workloadFindings(resource: StackResource, configMaps: readonly ProxyCon
         const mounted = mountedConfigMapNames(spec, container);
         const listeners: { configMap: ProxyConfigMap; key: string; listener: Listener }[] = configMaps
             .filter((c) => c.name !== undefined && mounted.has(c.name) && sameNamespace(c.namespace, namespace))
-            .flatMap((configMap) => configMap.configs.flatMap(({ key, config }) => config.listeners.map((listener) => ({ configMap, key, listener }))));
+            .flatMap((configMap) =>
+                configMap.configs.flatMap(({ key, config }) =>
+                    config.listeners.map((listener) => ({ configMap, key, listener })),
+                ),
+            );
         const rbacProxy = kubeRbacProxyTransports(container, path);
-        const ports = new Set([...published, ...listeners.map((l) => l.listener.port).filter((p) => PORTS.has(p)), ...rbacProxy.keys()]);
+        const ports = new Set([
+            ...published,
+            ...listeners.map((l) => l.listener.port).filter((p) => PORTS.has(p)),
+            ...rbacProxy.keys(),
+        ]);
         for (const port of [...ports].sort((a, b) => a - b)) {
             const plain = listeners.filter((l) => l.listener.port === port && !l.listener.tls);
             const viaFlag = rbacProxy.get(port);
-            const evidence = viaFlag && !viaFlag.tls
-                ? viaFlag.evidence
-                : plain.length > 0
-                  ? plain.map((l) => `${l.configMap.description} ${formatPath(["data", l.key])} ${l.listener.where} (${JSON.stringify(l.listener.address)}, no TLS)`).join("; ")
-                  : undefined;
+            const evidence =
+                viaFlag && !viaFlag.tls
+                    ? viaFlag.evidence
+                    : plain.length > 0
+                      ? plain
+                            .map(
+                                (l) =>
+                                    `${l.configMap.description} ${formatPath(["data", l.key])} ${l.listener.where} (${JSON.stringify(l.listener.address)}, no TLS)`,
+                            )
+                            .join("; ")
+                      : undefined;
             if (evidence) {
                 findings.push({
                     urn: resource.urn,
@@ -208,7 +275,10 @@ export function assessProxyUnknowns(type: string, pulumiName: string, props: unk
             paths.push(formatPath(hostNetwork.unknownAt));
         } else if (hostNetwork.value === true) {
             for (const { container, path } of podContainers(props, workload).containers) {
-                if (container.ports === UNKNOWN || (Array.isArray(container.ports) && container.ports.includes(UNKNOWN))) {
+                if (
+                    container.ports === UNKNOWN ||
+                    (Array.isArray(container.ports) && container.ports.includes(UNKNOWN))
+                ) {
                     paths.push(formatPath([...path, "ports"]));
                 }
             }
@@ -216,10 +286,24 @@ export function assessProxyUnknowns(type: string, pulumiName: string, props: unk
     } else {
         const data = lookup(props, ["data"]);
         const values = "value" in data && isObject(data.value) ? data.value : {};
-        paths.push(...Object.keys(values).filter((key) => values[key] === UNKNOWN && PROXY_CONFIG_KEY.test(key)).map((key) => formatPath(["data", key])));
+        paths.push(
+            ...Object.keys(values)
+                .filter((key) => values[key] === UNKNOWN && PROXY_CONFIG_KEY.test(key))
+                .map((key) => formatPath(["data", key])),
+        );
     }
     const resource = describeResource(type, pulumiName, props);
-    return { violations: [], unknowns: paths.map((path) => unknownMessage(resource, path, "whether it serves control-plane metrics in plain HTTP or unauthenticated", RULE)) };
+    return {
+        violations: [],
+        unknowns: paths.map((path) =>
+            unknownMessage(
+                resource,
+                path,
+                "whether it serves control-plane metrics in plain HTTP or unauthenticated",
+                RULE,
+            ),
+        ),
+    };
 }
 
 /** Whether each workload of the program that mounts the ConfigMap runs in the host network. */
@@ -231,8 +315,13 @@ function mountersHostNetwork(configMap: ProxyConfigMap, resources: readonly Stac
             return [];
         }
         const spec = podSpec.value;
-        const mounts = podContainers(resource.props, workload).containers.some(({ container }) => configMap.name !== undefined && mountedConfigMapNames(spec, container).has(configMap.name));
-        return mounts && sameNamespace(configMap.namespace, metadataOf(resource.props).namespace) ? [spec.hostNetwork === true] : [];
+        const mounts = podContainers(resource.props, workload).containers.some(
+            ({ container }) =>
+                configMap.name !== undefined && mountedConfigMapNames(spec, container).has(configMap.name),
+        );
+        return mounts && sameNamespace(configMap.namespace, metadataOf(resource.props).namespace)
+            ? [spec.hostNetwork === true]
+            : [];
     });
 }
 

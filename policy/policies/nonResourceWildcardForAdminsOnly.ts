@@ -11,7 +11,9 @@ export const NON_RESOURCE_WILDCARD = "non-resource-wildcard-for-admins-only";
 
 export const nonResourceWildcardDocs: PolicyDocs = {
     reference: "CIS Kubernetes Benchmark 5.1.1 (cluster-admin only where required) and 5.1.3 (minimise wildcards)",
-    looksAt: ["ClusterRoleBinding, judged against the ClusterRole it references (the program's, or the built-in cluster-admin)"],
+    looksAt: [
+        "ClusterRoleBinding, judged against the ClusterRole it references (the program's, or the built-in cluster-admin)",
+    ],
 };
 
 export interface AdminSubjectsConfig {
@@ -22,9 +24,13 @@ export interface AdminSubjectsConfig {
 /** kubeadm's administrators: the superuser group and the group of its admin.conf (1.29+). */
 export const DEFAULT_ADMIN_SUBJECTS = ["Group:system:masters", "Group:kubeadm:cluster-admins"];
 
-const subjectKey = (s: Subject) => (s.kind === "ServiceAccount" ? `ServiceAccount:${s.namespace ?? ""}/${s.name}` : `${s.kind}:${s.name}`);
+const subjectKey = (s: Subject) =>
+    s.kind === "ServiceAccount" ? `ServiceAccount:${s.namespace ?? ""}/${s.name}` : `${s.kind}:${s.name}`;
 
-export function assessNonResourceWildcards(resources: readonly StackResource[], config: AdminSubjectsConfig): StackFinding[] {
+export function assessNonResourceWildcards(
+    resources: readonly StackResource[],
+    config: AdminSubjectsConfig,
+): StackFinding[] {
     const admins = new Set(config.adminSubjects ?? DEFAULT_ADMIN_SUBJECTS);
     return boundClusterRoles(resources).flatMap(({ resource, description, binding, role }) => {
         const wildcards = nonResourceWildcards(role.rules);

@@ -1,34 +1,82 @@
 import { strict as assert } from "assert";
-import { ACCESS_REVIEW_LINE, accessReviews, parseAccessReviews, parseDeployments, parseFacts } from "../../cluster/clusterFacts";
+import {
+    ACCESS_REVIEW_LINE,
+    accessReviews,
+    parseAccessReviews,
+    parseDeployments,
+    parseFacts,
+} from "../../cluster/clusterFacts";
 import { isDocsProxy, Permission } from "../../cluster/preflight";
 
 /** Shaped like `kubectl get nodes,namespaces,serviceaccounts,daemonsets.apps,pods -A -o json` on a cluster with the docs page's install. */
 const LIST = {
     kind: "List",
     items: [
-        { kind: "Node", metadata: { name: "cp-1", labels: { "node-role.kubernetes.io/control-plane": "" } }, spec: { taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }] }, status: { addresses: [{ type: "InternalIP", address: "10.0.0.2" }] } },
-        { kind: "Namespace", metadata: { name: "eksa-metrics", labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+        {
+            kind: "Node",
+            metadata: { name: "cp-1", labels: { "node-role.kubernetes.io/control-plane": "" } },
+            spec: { taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }] },
+            status: { addresses: [{ type: "InternalIP", address: "10.0.0.2" }] },
+        },
+        {
+            kind: "Namespace",
+            metadata: { name: "eksa-metrics", labels: { "pod-security.kubernetes.io/enforce": "restricted" } },
+        },
         { kind: "ServiceAccount", metadata: { name: "prometheus-server", namespace: "observability" } },
         {
             kind: "DaemonSet",
             metadata: { name: "metrics-proxy", namespace: "default" },
-            spec: { template: { metadata: { labels: { app: "metrics-proxy" } }, spec: { hostNetwork: true, containers: [{ name: "haproxy" }], volumes: [{ name: "haproxy-config", configMap: { name: "metrics-proxy" } }] } } },
+            spec: {
+                template: {
+                    metadata: { labels: { app: "metrics-proxy" } },
+                    spec: {
+                        hostNetwork: true,
+                        containers: [{ name: "haproxy" }],
+                        volumes: [{ name: "haproxy-config", configMap: { name: "metrics-proxy" } }],
+                    },
+                },
+            },
         },
         {
             // The API server defaults hostPort to containerPort for host-network pods; ours counts either way.
             kind: "Pod",
-            metadata: { name: "metrics-proxy-abcde", namespace: "default", labels: { app: "metrics-proxy" }, ownerReferences: [{ kind: "DaemonSet", name: "metrics-proxy", controller: true }] },
+            metadata: {
+                name: "metrics-proxy-abcde",
+                namespace: "default",
+                labels: { app: "metrics-proxy" },
+                ownerReferences: [{ kind: "DaemonSet", name: "metrics-proxy", controller: true }],
+            },
             spec: {
                 hostNetwork: true,
-                affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In", values: ["cp-1"] }] }] } } },
-                containers: [{ name: "haproxy", ports: [{ containerPort: 10249 }, { containerPort: 10257, hostPort: 10257, protocol: "TCP" }, { containerPort: 53, protocol: "UDP" }] }],
+                affinity: {
+                    nodeAffinity: {
+                        requiredDuringSchedulingIgnoredDuringExecution: {
+                            nodeSelectorTerms: [
+                                { matchFields: [{ key: "metadata.name", operator: "In", values: ["cp-1"] }] },
+                            ],
+                        },
+                    },
+                },
+                containers: [
+                    {
+                        name: "haproxy",
+                        ports: [
+                            { containerPort: 10249 },
+                            { containerPort: 10257, hostPort: 10257, protocol: "TCP" },
+                            { containerPort: 53, protocol: "UDP" },
+                        ],
+                    },
+                ],
             },
             status: { phase: "Pending" },
         },
         {
             kind: "Pod",
             metadata: { name: "web", namespace: "apps", labels: {} },
-            spec: { nodeName: "cp-1", containers: [{ name: "web", ports: [{ containerPort: 8080 }, { containerPort: 80, hostPort: 10259 }] }] },
+            spec: {
+                nodeName: "cp-1",
+                containers: [{ name: "web", ports: [{ containerPort: 8080 }, { containerPort: 80, hostPort: 10259 }] }],
+            },
             status: { phase: "Running" },
         },
     ],
@@ -36,11 +84,20 @@ const LIST = {
 
 describe("cluster facts", () => {
     const answers = [{ verb: "create", resource: "pods", namespace: "observability", allowed: true }];
-    const facts = parseFacts(JSON.stringify(LIST), JSON.stringify({ major: "1", minor: "34", gitVersion: "v1.34.4" }), answers);
+    const facts = parseFacts(
+        JSON.stringify(LIST),
+        JSON.stringify({ major: "1", minor: "34", gitVersion: "v1.34.4" }),
+        answers,
+    );
 
     it("reads nodes, namespaces and service accounts", () => {
-        assert.deepEqual(facts.nodes.map((n) => [n.name, n.internalIP]), [["cp-1", "10.0.0.2"]]);
-        assert.deepEqual(facts.namespaces, [{ name: "eksa-metrics", labels: { "pod-security.kubernetes.io/enforce": "restricted" } }]);
+        assert.deepEqual(
+            facts.nodes.map((n) => [n.name, n.internalIP]),
+            [["cp-1", "10.0.0.2"]],
+        );
+        assert.deepEqual(facts.namespaces, [
+            { name: "eksa-metrics", labels: { "pod-security.kubernetes.io/enforce": "restricted" } },
+        ]);
         assert.deepEqual(facts.serviceAccounts, [{ namespace: "observability", name: "prometheus-server" }]);
         assert.equal(facts.version.gitVersion, "v1.34.4");
         assert.deepEqual(facts.verificationPermissions, answers);
@@ -53,12 +110,23 @@ describe("cluster facts", () => {
     });
 
     it("places a Pending DaemonSet pod on the node it is pinned to, and names its owner", () => {
-        assert.deepEqual([facts.pods[0].node, facts.pods[0].owner, facts.pods[0].phase], ["cp-1", { kind: "DaemonSet", name: "metrics-proxy" }, "Pending"]);
+        assert.deepEqual(
+            [facts.pods[0].node, facts.pods[0].owner, facts.pods[0].phase],
+            ["cp-1", { kind: "DaemonSet", name: "metrics-proxy" }, "Pending"],
+        );
         assert.equal(facts.pods[1].node, "cp-1");
     });
 
     it("recognises the docs page's DaemonSet and the ConfigMap it mounts", () => {
-        assert.deepEqual(facts.daemonSets, [{ namespace: "default", name: "metrics-proxy", podLabels: { app: "metrics-proxy" }, hostNetwork: true, configMaps: ["metrics-proxy"] }]);
+        assert.deepEqual(facts.daemonSets, [
+            {
+                namespace: "default",
+                name: "metrics-proxy",
+                podLabels: { app: "metrics-proxy" },
+                hostNetwork: true,
+                configMaps: ["metrics-proxy"],
+            },
+        ]);
         assert.equal(isDocsProxy(facts.daemonSets[0]), true);
         assert.equal(isDocsProxy({ ...facts.daemonSets[0], podLabels: { app: "other" } }), false);
     });
@@ -71,32 +139,86 @@ describe("cluster facts", () => {
         ];
 
         it("asks them as SelfSubjectAccessReviews in one List, in the core group", () => {
-            const list = accessReviews(asked) as { kind: string; items: { kind: string; spec: { resourceAttributes: object } }[] };
+            const list = accessReviews(asked) as {
+                kind: string;
+                items: { kind: string; spec: { resourceAttributes: object } }[];
+            };
             assert.equal(list.kind, "List");
-            assert.deepEqual(list.items.map((i) => i.kind), ["SelfSubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectAccessReview"]);
-            assert.deepEqual(list.items.map((i) => i.spec.resourceAttributes), [
-                { namespace: "observability", verb: "create", group: "", resource: "pods" },
-                { namespace: "observability", verb: "get", group: "", resource: "pods", subresource: "log" },
-                { namespace: "eksa-metrics", verb: "create", group: "", resource: "serviceaccounts", subresource: "token" },
-            ]);
+            assert.deepEqual(
+                list.items.map((i) => i.kind),
+                ["SelfSubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectAccessReview"],
+            );
+            assert.deepEqual(
+                list.items.map((i) => i.spec.resourceAttributes),
+                [
+                    { namespace: "observability", verb: "create", group: "", resource: "pods" },
+                    { namespace: "observability", verb: "get", group: "", resource: "pods", subresource: "log" },
+                    {
+                        namespace: "eksa-metrics",
+                        verb: "create",
+                        group: "",
+                        resource: "serviceaccounts",
+                        subresource: "token",
+                    },
+                ],
+            );
             assert.match(ACCESS_REVIEW_LINE, /\{\.status\.allowed\}\{"\\n"\}$/);
         });
 
         it("reads each answer by what its line asked, whatever the order", () => {
             // As kubectl prints the template once per review (an absent subresource is empty).
-            const output = "eksa-metrics|create|serviceaccounts|token|false\nobservability|create|pods||true\nobservability|get|pods|log|false\n";
-            assert.deepEqual(parseAccessReviews(output, asked), { answers: [{ ...asked[0], allowed: true }, { ...asked[1], allowed: false }, { ...asked[2], allowed: false }] });
+            const output =
+                "eksa-metrics|create|serviceaccounts|token|false\nobservability|create|pods||true\nobservability|get|pods|log|false\n";
+            assert.deepEqual(parseAccessReviews(output, asked), {
+                answers: [
+                    { ...asked[0], allowed: true },
+                    { ...asked[1], allowed: false },
+                    { ...asked[2], allowed: false },
+                ],
+            });
         });
 
         it("says which got no answer, rather than taking silence for a yes or a no", () => {
-            assert.deepEqual(parseAccessReviews("observability|create|pods||true\nobservability|get|pods|log|maybe\n", asked), { unanswered: [asked[1], asked[2]] });
+            assert.deepEqual(
+                parseAccessReviews("observability|create|pods||true\nobservability|get|pods|log|maybe\n", asked),
+                { unanswered: [asked[1], asked[2]] },
+            );
             assert.deepEqual(parseAccessReviews("", asked), { unanswered: asked });
         });
     });
 
     it("reads the Deployments' namespace, name, pod labels and pod spec (where controllers run)", () => {
-        const podSpec = { containers: [{ name: "manager", image: "registry.k8s.io/cluster-api/cluster-api-controller:v1.8.5", args: ["--diagnostics-address=:8443"] }] };
-        const list = { kind: "List", items: [{ kind: "Deployment", metadata: { name: "capi-controller-manager", namespace: "capi-system" }, spec: { template: { metadata: { labels: { "cluster.x-k8s.io/provider": "cluster-api" } }, spec: podSpec } } }] };
-        assert.deepEqual(parseDeployments(JSON.stringify(list)), [{ namespace: "capi-system", name: "capi-controller-manager", podLabels: { "cluster.x-k8s.io/provider": "cluster-api" }, podSpec }]);
+        const podSpec = {
+            containers: [
+                {
+                    name: "manager",
+                    image: "registry.k8s.io/cluster-api/cluster-api-controller:v1.8.5",
+                    args: ["--diagnostics-address=:8443"],
+                },
+            ],
+        };
+        const list = {
+            kind: "List",
+            items: [
+                {
+                    kind: "Deployment",
+                    metadata: { name: "capi-controller-manager", namespace: "capi-system" },
+                    spec: {
+                        template: {
+                            metadata: { labels: { "cluster.x-k8s.io/provider": "cluster-api" } },
+                            spec: podSpec,
+                        },
+                    },
+                },
+            ],
+        };
+        assert.deepEqual(parseDeployments(JSON.stringify(list)), [
+            {
+                namespace: "capi-system",
+                name: "capi-controller-manager",
+                podLabels: { "cluster.x-k8s.io/provider": "cluster-api" },
+                podSpec,
+            },
+        ]);
     });
 });

@@ -1,6 +1,12 @@
 import { strict as assert } from "assert";
 import * as yaml from "js-yaml";
-import { alertRuleGroups, AlertRulesInput, CERTIFICATE_NOT_AFTER_SERIES, promDuration, renderAlertRules } from "../../components/alertRules";
+import {
+    alertRuleGroups,
+    AlertRulesInput,
+    CERTIFICATE_NOT_AFTER_SERIES,
+    promDuration,
+    renderAlertRules,
+} from "../../components/alertRules";
 import { CATALOGUE, catalogueEntry } from "../../core/catalogue";
 import { resolveSettings } from "../../config/settings";
 
@@ -16,39 +22,87 @@ const rules = (overrides: Partial<AlertRulesInput> = {}) => alertRuleGroups(inpu
 
 describe("alert rules", () => {
     it("has a target-down, a down-everywhere and a slow-scrape alert per exposed component, and one certificate alert", () => {
-        assert.deepEqual(rules().filter((r) => r.alert).map((r) => r.alert), [
-            "EksaMetricsKubeControllerManagerTargetDown", "EksaMetricsKubeControllerManagerDown", "EksaMetricsKubeControllerManagerScrapeSlow",
-            "EksaMetricsKubeSchedulerTargetDown", "EksaMetricsKubeSchedulerDown", "EksaMetricsKubeSchedulerScrapeSlow",
-            "EksaMetricsKubeProxyTargetDown", "EksaMetricsKubeProxyDown", "EksaMetricsKubeProxyScrapeSlow",
-            "EksaMetricsEtcdTargetDown", "EksaMetricsEtcdDown", "EksaMetricsEtcdScrapeSlow",
-            "EksaMetricsProxyCertificateExpiring",
-        ]);
+        assert.deepEqual(
+            rules()
+                .filter((r) => r.alert)
+                .map((r) => r.alert),
+            [
+                "EksaMetricsKubeControllerManagerTargetDown",
+                "EksaMetricsKubeControllerManagerDown",
+                "EksaMetricsKubeControllerManagerScrapeSlow",
+                "EksaMetricsKubeSchedulerTargetDown",
+                "EksaMetricsKubeSchedulerDown",
+                "EksaMetricsKubeSchedulerScrapeSlow",
+                "EksaMetricsKubeProxyTargetDown",
+                "EksaMetricsKubeProxyDown",
+                "EksaMetricsKubeProxyScrapeSlow",
+                "EksaMetricsEtcdTargetDown",
+                "EksaMetricsEtcdDown",
+                "EksaMetricsEtcdScrapeSlow",
+                "EksaMetricsProxyCertificateExpiring",
+            ],
+        );
         const withoutEtcd = rules({ components: CATALOGUE.filter((c) => c.name !== "etcd") });
-        assert.ok(!withoutEtcd.some((r) => r.alert?.startsWith("EksaMetricsEtcd")), "no alert for a component that is not exposed");
+        assert.ok(
+            !withoutEtcd.some((r) => r.alert?.startsWith("EksaMetricsEtcd")),
+            "no alert for a component that is not exposed",
+        );
     });
 
     it("selects each component's series by its configured job, with the configured delay", () => {
-        const custom = rules({ components: [catalogueEntry("etcd")], jobNames: { ...jobNames, etcd: "etcd-stacked" }, alertForSeconds: 30 });
+        const custom = rules({
+            components: [catalogueEntry("etcd")],
+            jobNames: { ...jobNames, etcd: "etcd-stacked" },
+            alertForSeconds: 30,
+        });
         const [targetDown, down, slow] = custom;
         assert.equal(targetDown.expr, 'up{job="etcd-stacked"} == 0');
         assert.equal(down.expr, 'absent(up{job="etcd-stacked"} == 1)');
-        assert.deepEqual(down.labels, { severity: "critical", job: "etcd-stacked" }, "absent() carries no labels of its own");
-        assert.match(slow.expr, /^scrape_duration_seconds\{job="etcd-stacked"\} > 0\.8 \* \(scrape_timeout_seconds\{job="etcd-stacked"\} or /);
-        assert.deepEqual(custom.filter((r) => r.alert && r.alert !== "EksaMetricsProxyCertificateExpiring").map((r) => r.for), ["30s", "30s", "30s"]);
+        assert.deepEqual(
+            down.labels,
+            { severity: "critical", job: "etcd-stacked" },
+            "absent() carries no labels of its own",
+        );
+        assert.match(
+            slow.expr,
+            /^scrape_duration_seconds\{job="etcd-stacked"\} > 0\.8 \* \(scrape_timeout_seconds\{job="etcd-stacked"\} or /,
+        );
+        assert.deepEqual(
+            custom.filter((r) => r.alert && r.alert !== "EksaMetricsProxyCertificateExpiring").map((r) => r.for),
+            ["30s", "30s", "30s"],
+        );
     });
 
     it("records the certificate's notAfter as a series and warns within the renewal margin", () => {
         const [record, alert] = rules().slice(-2);
-        assert.deepEqual(record, { record: CERTIFICATE_NOT_AFTER_SERIES, expr: `vector(${Date.parse("2027-12-01T09:00:00Z") / 1000})`, labels: { server_name: "eksa-metrics-metrics-proxy" } });
-        assert.equal(alert.expr, `${CERTIFICATE_NOT_AFTER_SERIES}{server_name="eksa-metrics-metrics-proxy"} - time() < ${30 * 86400}`);
-        const short = rules({ certificate: { serverName: "m.example", notAfter: "2027-01-01T00:00:00Z", validityDays: 9 } }).slice(-1)[0];
+        assert.deepEqual(record, {
+            record: CERTIFICATE_NOT_AFTER_SERIES,
+            expr: `vector(${Date.parse("2027-12-01T09:00:00Z") / 1000})`,
+            labels: { server_name: "eksa-metrics-metrics-proxy" },
+        });
+        assert.equal(
+            alert.expr,
+            `${CERTIFICATE_NOT_AFTER_SERIES}{server_name="eksa-metrics-metrics-proxy"} - time() < ${30 * 86400}`,
+        );
+        const short = rules({
+            certificate: { serverName: "m.example", notAfter: "2027-01-01T00:00:00Z", validityDays: 9 },
+        }).slice(-1)[0];
         assert.match(short.expr, / < 259200$/, "a third of a 9-day validity: 3 days");
-        const issued = rules({ certificate: { serverName: "m.example", notAfter: "2027-12-01T09:56:16.909Z", validityDays: 365 } }).slice(-2)[0];
-        assert.equal(issued.expr, `vector(${Date.parse("2027-12-01T09:56:16Z") / 1000})`, "tls.ts's notAfter has milliseconds; the certificate whole seconds");
+        const issued = rules({
+            certificate: { serverName: "m.example", notAfter: "2027-12-01T09:56:16.909Z", validityDays: 365 },
+        }).slice(-2)[0];
+        assert.equal(
+            issued.expr,
+            `vector(${Date.parse("2027-12-01T09:56:16Z") / 1000})`,
+            "tls.ts's notAfter has milliseconds; the certificate whole seconds",
+        );
     });
 
     it("refuses a notAfter that is not a time", () => {
-        assert.throws(() => rules({ certificate: { serverName: "m.example", notAfter: "soon", validityDays: 365 } }), /notAfter "soon" is not an ISO-8601 time/);
+        assert.throws(
+            () => rules({ certificate: { serverName: "m.example", notAfter: "soon", validityDays: 365 } }),
+            /notAfter "soon" is not an ISO-8601 time/,
+        );
     });
 
     it("writes durations in Prometheus' units", () => {

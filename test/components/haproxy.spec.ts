@@ -4,21 +4,33 @@ import { renderHaproxyConfig } from "../../components/haproxy";
 
 const fronted = CATALOGUE.filter((c) => c.authenticator === "upstream");
 const render = (overrides: Partial<Parameters<typeof renderHaproxyConfig>[0]> = {}) =>
-    renderHaproxyConfig({ components: fronted, healthPort: 10263, serverTimeoutSeconds: 30, description: "test", ...overrides });
+    renderHaproxyConfig({
+        components: fronted,
+        healthPort: 10263,
+        serverTimeoutSeconds: 30,
+        description: "test",
+        ...overrides,
+    });
 
 function section(config: string, header: string): string[] {
     const lines = config.split("\n");
     const start = lines.indexOf(header);
     assert.ok(start >= 0, `no section ${header}`);
     const end = lines.findIndex((l, i) => i > start && l !== "" && !l.startsWith(" "));
-    return lines.slice(start + 1, end < 0 ? undefined : end).filter((l) => l.trim() !== "").map((l) => l.trim());
+    return lines
+        .slice(start + 1, end < 0 ? undefined : end)
+        .filter((l) => l.trim() !== "")
+        .map((l) => l.trim());
 }
 
 describe("haproxy.cfg", () => {
     it("binds every listener to NODE_IP only, never to all interfaces", () => {
         const config = render();
         const binds = config.split("\n").filter((l) => l.trim().startsWith("bind "));
-        assert.deepEqual(binds.map((b) => b.trim().split(" ")[1]), ['"${NODE_IP}:10263"', '"${NODE_IP}:10257"', '"${NODE_IP}:10259"']);
+        assert.deepEqual(
+            binds.map((b) => b.trim().split(" ")[1]),
+            ['"${NODE_IP}:10263"', '"${NODE_IP}:10257"', '"${NODE_IP}:10259"'],
+        );
         assert.doesNotMatch(config, /0\.0\.0\.0|\*:|:::|bind :/);
     });
 
@@ -60,7 +72,10 @@ describe("haproxy.cfg", () => {
     });
 
     it("refuses to front a component that does not check tokens itself, or nothing", () => {
-        assert.throws(() => render({ components: [catalogueEntry("etcd")] }), /etcd does not authenticate tokens itself/);
+        assert.throws(
+            () => render({ components: [catalogueEntry("etcd")] }),
+            /etcd does not authenticate tokens itself/,
+        );
         assert.throws(() => render({ components: [] }), /no component to front/);
     });
 });

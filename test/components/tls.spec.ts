@@ -18,7 +18,10 @@ describe("proxy TLS", () => {
         assert.equal(new Date(leaf.validTo).toISOString(), "2027-02-19T12:00:00.000Z");
         assert.equal(issued.notAfter, "2027-02-19T12:00:00.000Z");
         // The key is the certificate's.
-        const publicFromKey = createPublicKey(createPrivateKey(issued.privateKey)).export({ format: "der", type: "spki" });
+        const publicFromKey = createPublicKey(createPrivateKey(issued.privateKey)).export({
+            format: "der",
+            type: "spki",
+        });
         assert.deepEqual(publicFromKey, leaf.publicKey.export({ format: "der", type: "spki" }));
     });
 
@@ -35,7 +38,10 @@ describe("proxy TLS", () => {
         // Within 365 - 30 = 335 days from any issue time, the epoch changes at least once.
         const later = new Date(issuedAt.getTime() + 335 * day);
         assert.ok(renewalEpoch(365, later) > epoch);
-        assert.equal(renewalEpoch(365, new Date(issuedAt.getTime() + 1000)), renewalEpoch(365, new Date(issuedAt.getTime() + 2000)));
+        assert.equal(
+            renewalEpoch(365, new Date(issuedAt.getTime() + 1000)),
+            renewalEpoch(365, new Date(issuedAt.getTime() + 2000)),
+        );
         // Short validity: renew after two thirds.
         assert.ok(renewalEpoch(30, new Date(issuedAt.getTime() + 20 * day)) > renewalEpoch(30, issuedAt));
     });

@@ -1,5 +1,11 @@
 import * as assert from "assert";
-import { AddressClass, classifyBindAddress, classifyListenAddress, classifyListenUrls, Reach } from "../../core/addresses";
+import {
+    AddressClass,
+    classifyBindAddress,
+    classifyListenAddress,
+    classifyListenUrls,
+    Reach,
+} from "../../core/addresses";
 
 describe("core/addresses: classifyBindAddress", () => {
     // [value, class, canonical form (or reason fragment for "unparsable")]
@@ -73,7 +79,10 @@ describe("core/addresses: classifyBindAddress", () => {
             const verdict = classifyBindAddress(value);
             assert.strictEqual(verdict.addressClass, expectedClass, JSON.stringify(verdict));
             if (expectedClass === "unparsable") {
-                assert.ok(verdict.reason?.includes(expected), `reason ${JSON.stringify(verdict.reason)} lacks ${JSON.stringify(expected)}`);
+                assert.ok(
+                    verdict.reason?.includes(expected),
+                    `reason ${JSON.stringify(verdict.reason)} lacks ${JSON.stringify(expected)}`,
+                );
                 assert.strictEqual(verdict.canonical, undefined);
             } else {
                 assert.strictEqual(verdict.canonical, expected);
@@ -122,7 +131,11 @@ describe("core/addresses: classifyListenAddress, classifyListenUrls", () => {
 
     it("splits URL lists and reads each scheme; unix sockets are local", () => {
         assert.deepStrictEqual(
-            classifyListenUrls("http://127.0.0.1:2381, https://[::]:2382,unix://metrics.sock,not a url").map((u) => [u.url, u.scheme, u.verdict.reach]),
+            classifyListenUrls("http://127.0.0.1:2381, https://[::]:2382,unix://metrics.sock,not a url").map((u) => [
+                u.url,
+                u.scheme,
+                u.verdict.reach,
+            ]),
             [
                 ["http://127.0.0.1:2381", "http", "loopback"],
                 ["https://[::]:2382", "https", "all-interfaces"],

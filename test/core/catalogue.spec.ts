@@ -1,18 +1,33 @@
 import { strict as assert } from "assert";
 import {
-    CATALOGUE, catalogueEntry, COMPONENT_NAMES, componentsFor, CONTROLLER_CATALOGUE, CONTROLLER_NAMES, controllerEntry, controllerImages, DIAGNOSTICS_PORT, upstreamUrl,
+    CATALOGUE,
+    catalogueEntry,
+    COMPONENT_NAMES,
+    componentsFor,
+    CONTROLLER_CATALOGUE,
+    CONTROLLER_NAMES,
+    controllerEntry,
+    controllerImages,
+    DIAGNOSTICS_PORT,
+    upstreamUrl,
 } from "../../core/catalogue";
 import { imageProgram } from "../../core/containers";
 
 describe("catalogue", () => {
     it("lists each component once, with the ports, schemes and authenticators of a kubeadm control plane", () => {
-        assert.deepEqual(CATALOGUE.map((c) => [c.name, c.port, c.upstreamScheme, c.authenticator, c.placement]), [
-            ["kube-controller-manager", 10257, "https", "upstream", "control-plane"],
-            ["kube-scheduler", 10259, "https", "upstream", "control-plane"],
-            ["kube-proxy", 10249, "http", "proxy", "all-nodes"],
-            ["etcd", 2381, "http", "proxy", "control-plane"],
-        ]);
-        assert.deepEqual(CATALOGUE.map((c) => c.name), [...COMPONENT_NAMES]);
+        assert.deepEqual(
+            CATALOGUE.map((c) => [c.name, c.port, c.upstreamScheme, c.authenticator, c.placement]),
+            [
+                ["kube-controller-manager", 10257, "https", "upstream", "control-plane"],
+                ["kube-scheduler", 10259, "https", "upstream", "control-plane"],
+                ["kube-proxy", 10249, "http", "proxy", "all-nodes"],
+                ["etcd", 2381, "http", "proxy", "control-plane"],
+            ],
+        );
+        assert.deepEqual(
+            CATALOGUE.map((c) => c.name),
+            [...COMPONENT_NAMES],
+        );
         assert.equal(new Set(CATALOGUE.map((c) => c.port)).size, CATALOGUE.length);
     });
 
@@ -24,9 +39,21 @@ describe("catalogue", () => {
     });
 
     it("puts only kube-proxy on workers and everything on control-plane nodes", () => {
-        assert.deepEqual(componentsFor("worker", CATALOGUE).map((c) => c.name), ["kube-proxy"]);
-        assert.deepEqual(componentsFor("control-plane", CATALOGUE).map((c) => c.name), [...COMPONENT_NAMES]);
-        assert.deepEqual(componentsFor("worker", CATALOGUE.filter((c) => c.name !== "kube-proxy")), []);
+        assert.deepEqual(
+            componentsFor("worker", CATALOGUE).map((c) => c.name),
+            ["kube-proxy"],
+        );
+        assert.deepEqual(
+            componentsFor("control-plane", CATALOGUE).map((c) => c.name),
+            [...COMPONENT_NAMES],
+        );
+        assert.deepEqual(
+            componentsFor(
+                "worker",
+                CATALOGUE.filter((c) => c.name !== "kube-proxy"),
+            ),
+            [],
+        );
     });
 
     it("forwards to the component on loopback only", () => {
@@ -38,42 +65,72 @@ describe("catalogue", () => {
     describe("controllers", () => {
         it("lists the design's controller-runtime managers once each, on the diagnostics port 8443 named metrics", () => {
             assert.deepEqual(CONTROLLER_NAMES, [
-                "eks-anywhere-controller-manager", "eks-anywhere-packages", "etcdadm-bootstrap-provider", "etcdadm-controller",
-                "capi-controller-manager", "capi-kubeadm-bootstrap-controller-manager", "capi-kubeadm-control-plane-controller-manager",
-                "capv-controller-manager", "capx-controller-manager", "capt-controller-manager", "capc-controller-manager",
+                "eks-anywhere-controller-manager",
+                "eks-anywhere-packages",
+                "etcdadm-bootstrap-provider",
+                "etcdadm-controller",
+                "capi-controller-manager",
+                "capi-kubeadm-bootstrap-controller-manager",
+                "capi-kubeadm-control-plane-controller-manager",
+                "capv-controller-manager",
+                "capx-controller-manager",
+                "capt-controller-manager",
+                "capc-controller-manager",
             ]);
             assert.equal(new Set(CONTROLLER_NAMES).size, CONTROLLER_NAMES.length);
             assert.equal(DIAGNOSTICS_PORT, 8443);
             for (const c of CONTROLLER_CATALOGUE) {
                 assert.deepEqual([c.port, c.portName], [8443, "metrics"], c.name);
                 assert.ok(Object.keys(c.selector).length > 0 && c.images.length > 0, c.name);
-                assert.ok(!(COMPONENT_NAMES as readonly string[]).includes(c.name), "a controller's job must not be a component's");
+                assert.ok(
+                    !(COMPONENT_NAMES as readonly string[]).includes(c.name),
+                    "a controller's job must not be a component's",
+                );
             }
         });
 
         it("finds each controller in its namespace by the labels clusterctl or kubebuilder give its pods", () => {
             assert.deepEqual(controllerEntry("capi-controller-manager"), {
-                name: "capi-controller-manager", namespace: "capi-system", selector: { "cluster.x-k8s.io/provider": "cluster-api" },
-                port: 8443, portName: "metrics", images: ["cluster-api-controller"],
+                name: "capi-controller-manager",
+                namespace: "capi-system",
+                selector: { "cluster.x-k8s.io/provider": "cluster-api" },
+                port: 8443,
+                portName: "metrics",
+                images: ["cluster-api-controller"],
             });
-            assert.deepEqual(controllerEntry("eks-anywhere-controller-manager")?.selector, { "control-plane": "eksa-controller-manager" });
-            assert.equal(controllerEntry("capt-controller-manager")?.selector["cluster.x-k8s.io/provider"], "infrastructure-tinkerbell");
+            assert.deepEqual(controllerEntry("eks-anywhere-controller-manager")?.selector, {
+                "control-plane": "eksa-controller-manager",
+            });
+            assert.equal(
+                controllerEntry("capt-controller-manager")?.selector["cluster.x-k8s.io/provider"],
+                "infrastructure-tinkerbell",
+            );
             assert.equal(controllerEntry("kube-scheduler"), undefined);
         });
 
         it("recognises each controller's released image by its fragments, and no other controller's", () => {
-            const program = (name: string) => ({ name, executables: ["manager"], images: controllerEntry(name)!.images });
+            const program = (name: string) => ({
+                name,
+                executables: ["manager"],
+                images: controllerEntry(name)!.images,
+            });
             const released: Record<string, string> = {
                 "capi-controller-manager": "registry.k8s.io/cluster-api/cluster-api-controller:v1.8.5",
-                "capv-controller-manager": "public.ecr.aws/eks-anywhere/kubernetes-sigs/cluster-api-provider-vsphere/release/manager:v1.7.4-eks-a-80",
-                "capx-controller-manager": "ghcr.io/nutanix-cloud-native/cluster-api-provider-nutanix/controller:v1.4.0",
-                "eks-anywhere-controller-manager": "public.ecr.aws/eks-anywhere/eks-anywhere-cluster-controller:v0.21.0-eks-a-80",
+                "capv-controller-manager":
+                    "public.ecr.aws/eks-anywhere/kubernetes-sigs/cluster-api-provider-vsphere/release/manager:v1.7.4-eks-a-80",
+                "capx-controller-manager":
+                    "ghcr.io/nutanix-cloud-native/cluster-api-provider-nutanix/controller:v1.4.0",
+                "eks-anywhere-controller-manager":
+                    "public.ecr.aws/eks-anywhere/eks-anywhere-cluster-controller:v0.21.0-eks-a-80",
             };
             const programs = CONTROLLER_NAMES.map(program);
             for (const [name, image] of Object.entries(released)) {
                 assert.equal(imageProgram(image, programs)?.name, name, image);
             }
-            assert.deepEqual(controllerImages(), CONTROLLER_CATALOGUE.flatMap((c) => c.images));
+            assert.deepEqual(
+                controllerImages(),
+                CONTROLLER_CATALOGUE.flatMap((c) => c.images),
+            );
         });
     });
 });

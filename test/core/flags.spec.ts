@@ -26,16 +26,29 @@ describe("core/flags: scanForFlag", () => {
     });
 
     it("reports every occurrence, an empty value, and a flag without value", () => {
-        assert.deepStrictEqual(scanForFlag(["--bind-address=127.0.0.1", "--bind-address=", "--bind-address"], "bind-address"), [
-            { kind: "value", flagIndex: 0, valueIndex: 0, value: "127.0.0.1" },
-            { kind: "value", flagIndex: 1, valueIndex: 1, value: "" },
-            { kind: "no-value", flagIndex: 2 },
-        ]);
+        assert.deepStrictEqual(
+            scanForFlag(["--bind-address=127.0.0.1", "--bind-address=", "--bind-address"], "bind-address"),
+            [
+                { kind: "value", flagIndex: 0, valueIndex: 0, value: "127.0.0.1" },
+                { kind: "value", flagIndex: 1, valueIndex: 1, value: "" },
+                { kind: "no-value", flagIndex: 2 },
+            ],
+        );
     });
 
     it("ignores other flags, single-dash spellings and everything after --", () => {
         assert.deepStrictEqual(
-            scanForFlag(["--bind-address-foo=0.0.0.0", "--secure-bind-address=0.0.0.0", "-bind-address=0.0.0.0", "bind-address=0.0.0.0", "--", "--bind-address=0.0.0.0"], "bind-address"),
+            scanForFlag(
+                [
+                    "--bind-address-foo=0.0.0.0",
+                    "--secure-bind-address=0.0.0.0",
+                    "-bind-address=0.0.0.0",
+                    "bind-address=0.0.0.0",
+                    "--",
+                    "--bind-address=0.0.0.0",
+                ],
+                "bind-address",
+            ),
             [],
         );
     });
@@ -50,14 +63,22 @@ describe("core/flags: scanForFlag", () => {
 
 describe("core/flags: scanForBoolFlag", () => {
     it("reads a bare flag as true without taking the next argument, --flag=false as false, every occurrence", () => {
-        assert.deepStrictEqual(scanForBoolFlag(["--insecure-diagnostics", "--leader-elect", "--insecure_diagnostics=false"], "insecure-diagnostics"), [
-            { index: 0, value: "true" },
-            { index: 2, value: "false" },
-        ]);
+        assert.deepStrictEqual(
+            scanForBoolFlag(
+                ["--insecure-diagnostics", "--leader-elect", "--insecure_diagnostics=false"],
+                "insecure-diagnostics",
+            ),
+            [
+                { index: 0, value: "true" },
+                { index: 2, value: "false" },
+            ],
+        );
     });
 
     it("stops at --, and reports non-string tokens as opaque", () => {
         const opaque = Symbol("opaque");
-        assert.deepStrictEqual(scanForBoolFlag([opaque, "--", "--insecure-diagnostics"], "insecure-diagnostics"), [{ index: 0, opaque: true }]);
+        assert.deepStrictEqual(scanForBoolFlag([opaque, "--", "--insecure-diagnostics"], "insecure-diagnostics"), [
+            { index: 0, opaque: true },
+        ]);
     });
 });

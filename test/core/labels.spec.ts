@@ -10,7 +10,12 @@ describe("stack label", () => {
 
     it("makes any project and stack name a valid label value, and keeps different names apart", () => {
         const long = "x".repeat(80);
-        for (const [project, stack] of [["eksa-metrics", "org/team/prod"], ["eksa-metrics", long], ["-p-", "_s_"], ["eksa-metrics", `${long}a`]]) {
+        for (const [project, stack] of [
+            ["eksa-metrics", "org/team/prod"],
+            ["eksa-metrics", long],
+            ["-p-", "_s_"],
+            ["eksa-metrics", `${long}a`],
+        ]) {
             assert.match(stackLabelValue(project, stack), LABEL_VALUE, `${project}.${stack}`);
         }
         assert.notEqual(stackLabelValue("eksa-metrics", long), stackLabelValue("eksa-metrics", `${long}a`));

@@ -19,10 +19,19 @@ describe("the program under the real Pulumi CLI", function () {
         const output = preview.stdout + preview.stderr;
         assert.notEqual(preview.code, 0, output);
         assert.match(output, /error: invalid eksa-metrics configuration:/);
-        assert.match(output, /- eksa-metrics:colour: is not a setting of this program\. Known keys: kubeconfig, components/);
-        assert.match(output, /- eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager\. Choose a free port/);
+        assert.match(
+            output,
+            /- eksa-metrics:colour: is not a setting of this program\. Known keys: kubeconfig, components/,
+        );
+        assert.match(
+            output,
+            /- eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager\. Choose a free port/,
+        );
         assert.match(output, /- eksa-metrics:namespace: "Not_Valid" is not a valid namespace name/);
-        assert.match(output, /- eksa-metrics:kubeconfig: has no usable current-context\. Set the cluster's kubeconfig with: pulumi config set --secret/);
+        assert.match(
+            output,
+            /- eksa-metrics:kubeconfig: has no usable current-context\. Set the cluster's kubeconfig with: pulumi config set --secret/,
+        );
         // Only the stack itself was about to be created: no provider, no Kubernetes object, no command.
         assert.match(output, /\+ 1 to create/);
         assert.doesNotMatch(output, /kubernetes:|command:local/);

@@ -57,9 +57,16 @@ describe(`end to end through the real engine (command provider: ${commandProvide
     const seen: string[] = [];
     let kinds: { kind: string; name: string; namespace?: string }[] = [];
     /** The Kubernetes objects the stack's state holds now. */
-    const recorded = async () => JSON.parse(await stack.mustPulumi(["stack", "export"])).deployment.resources
-        .filter((r: any) => r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes")
-        .map((r: any) => ({ kind: r.outputs.kind, name: r.outputs.metadata.name, namespace: r.outputs.metadata.namespace }));
+    const recorded = async () =>
+        JSON.parse(await stack.mustPulumi(["stack", "export"]))
+            .deployment.resources.filter(
+                (r: any) => r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes",
+            )
+            .map((r: any) => ({
+                kind: r.outputs.kind,
+                name: r.outputs.metadata.name,
+                namespace: r.outputs.metadata.namespace,
+            }));
 
     before(async () => {
         await cluster.up();
@@ -76,7 +83,11 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         const { result: up, lines } = await commandLinesDuring(stack.up());
         seen.push(text(up), lines);
         assert.equal(up.code, 0, text(up));
-        assert.match(up.stdout, /Policies:\s+✅ \S+@v\S+ \(local: \S+\/policy\)/, "the pack ran in the update's preview");
+        assert.match(
+            up.stdout,
+            /Policies:\s+✅ \S+@v\S+ \(local: \S+\/policy\)/,
+            "the pack ran in the update's preview",
+        );
         assert.doesNotMatch(up.stdout, /skipAwait/);
         const report: string = await stack.output("verificationReport");
         seen.push(report);
@@ -92,7 +103,9 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         assert.match(report, new RegExp(`^${WORKER} +kube-proxy +off-path +ok +404$`, "m"));
         assert.doesNotMatch(report, new RegExp(`^${WORKER} +(kube-controller-manager|kube-scheduler|etcd)`, "m"));
         // The provider awaited the rollout: every DaemonSet is fully available when up returns.
-        const daemonSets = JSON.parse(await cluster.mustKubectl(["get", "daemonsets", "-n", "eksa-metrics", "-o", "json"])).items;
+        const daemonSets = JSON.parse(
+            await cluster.mustKubectl(["get", "daemonsets", "-n", "eksa-metrics", "-o", "json"]),
+        ).items;
         assert.equal(daemonSets.length, 2);
         for (const ds of daemonSets) {
             assert.equal(ds.status.numberAvailable, ds.status.desiredNumberScheduled, ds.metadata.name);
@@ -106,8 +119,19 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         const file = `${stack.dir}/eksa-metrics-ca.crt`;
         fs.writeFileSync(file, out);
         assert.match(await mustRun(["openssl", "x509", "-in", file, "-noout", "-subject"]), /eksa-metrics proxy CA/);
-        const served = await cluster.mustKubectl(["get", "secrets", "-n", "eksa-metrics", "-o", "jsonpath={.items[*].data.ca\\.crt}"]);
-        assert.equal(Buffer.from(served.trim(), "base64").toString().trim(), out.trim(), "the CA the proxy's Secret holds");
+        const served = await cluster.mustKubectl([
+            "get",
+            "secrets",
+            "-n",
+            "eksa-metrics",
+            "-o",
+            "jsonpath={.items[*].data.ca\\.crt}",
+        ]);
+        assert.equal(
+            Buffer.from(served.trim(), "base64").toString().trim(),
+            out.trim(),
+            "the CA the proxy's Secret holds",
+        );
     });
 
     it("a second up changes nothing and preview --diff shows nothing", async () => {
@@ -121,7 +145,10 @@ describe(`end to end through the real engine (command provider: ${commandProvide
     });
 
     it("runs the same verification on demand (npm run verify), from the stack's outputs and config", async () => {
-        const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", stack.name], { cwd: stack.dir, env: stack.env });
+        const verify = await run(["npm", "run", "--silent", "verify", "--", "--stack", stack.name], {
+            cwd: stack.dir,
+            env: stack.env,
+        });
         seen.push(text(verify));
         assert.equal(verify.code, 0, text(verify));
         assert.match(verify.stdout, /verified: 20 checks passed/);
@@ -130,24 +157,46 @@ describe(`end to end through the real engine (command provider: ${commandProvide
     it("never lets the reader's token reach the state, the outputs, the engine's output or process arguments", async () => {
         const exported = await stack.mustPulumi(["stack", "export", "--show-secrets"]);
         kinds = await recorded();
-        const command = JSON.parse(exported).deployment.resources.find((r: any) => r.type === "command:local:Command" && r.urn.endsWith("-verify"));
-        assert.match(command.outputs.stdout.plaintext ?? JSON.stringify(command.outputs.stdout), /verified: 20 checks passed/, "the export holds the command's recorded outputs");
-        seen.push(exported, await stack.mustPulumi(["stack", "export"]), await stack.mustPulumi(["stack", "output", "--json", "--show-secrets"]));
+        const command = JSON.parse(exported).deployment.resources.find(
+            (r: any) => r.type === "command:local:Command" && r.urn.endsWith("-verify"),
+        );
+        assert.match(
+            command.outputs.stdout.plaintext ?? JSON.stringify(command.outputs.stdout),
+            /verified: 20 checks passed/,
+            "the export holds the command's recorded outputs",
+        );
+        seen.push(
+            exported,
+            await stack.mustPulumi(["stack", "export"]),
+            await stack.mustPulumi(["stack", "output", "--json", "--show-secrets"]),
+        );
         assert.deepEqual(readerTokens(seen.join("\n")), []);
         // The check above would find one: a token of the reader printed by kubectl matches.
-        const sample = (await cluster.mustKubectl(["create", "token", "prometheus-server", "-n", "observability", "--duration=10m"])).trim();
+        const sample = (
+            await cluster.mustKubectl(["create", "token", "prometheus-server", "-n", "observability", "--duration=10m"])
+        ).trim();
         assert.deepEqual(readerTokens(`x ${sample} y`), [sample]);
     });
 
     it("fails naming 403 and the components when the reader binding is deleted out of band; up --refresh restores and verifies it", async () => {
         const binding = kinds.find((k) => k.kind === "ClusterRoleBinding" && k.name.includes("metrics-reader"))!;
         await cluster.mustKubectl(["delete", "clusterrolebinding", binding.name]);
-        const broken = await run(["npm", "run", "--silent", "verify", "--", "--stack", stack.name, "--timeout-seconds", "15"], {
-            cwd: stack.dir, env: stack.env,
-        });
+        const broken = await run(
+            ["npm", "run", "--silent", "verify", "--", "--stack", stack.name, "--timeout-seconds", "15"],
+            {
+                cwd: stack.dir,
+                env: stack.env,
+            },
+        );
         assert.equal(broken.code, 1, text(broken));
         for (const component of COMPONENTS) {
-            assert.match(broken.stdout, new RegExp(`^FAIL ${component} on node eksa-cp-1 \\(127\\.0\\.0\\.2\\): authorised https://eksa-metrics-metrics-proxy:\\d+/metrics with the reader's token: expected 200, got 403`, "m"));
+            assert.match(
+                broken.stdout,
+                new RegExp(
+                    `^FAIL ${component} on node eksa-cp-1 \\(127\\.0\\.0\\.2\\): authorised https://eksa-metrics-metrics-proxy:\\d+/metrics with the reader's token: expected 200, got 403`,
+                    "m",
+                ),
+            );
         }
         assert.match(broken.stdout, /^FAIL kube-proxy on node eksa-worker-1 .*expected 200, got 403/m);
         const restored = await stack.up("--refresh");
@@ -163,7 +212,10 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         stack.setConfig({ verify: { timeoutSeconds: 20 } });
         const broken = await stack.up();
         assert.notEqual(broken.code, 0, text(broken));
-        assert.match(text(broken), /FAIL kube-controller-manager on node eksa-cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 503/);
+        assert.match(
+            text(broken),
+            /FAIL kube-controller-manager on node eksa-cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 503/,
+        );
         assert.doesNotMatch(text(broken), /FAIL (kube-scheduler|kube-proxy|etcd)/);
         await cluster.up();
         const restored = await stack.up();
@@ -174,20 +226,31 @@ describe(`end to end through the real engine (command provider: ${commandProvide
     it("rolls out a config change (etcd off, one more reader) and verifies it, the token nowhere in the engine's log", async () => {
         stack.setConfig({
             components: { etcd: false },
-            readers: [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }, { kind: "User", name: "alice" }],
+            readers: [
+                { kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" },
+                { kind: "User", name: "alice" },
+            ],
         });
         // With the engine's own log on stderr, at its most verbose: the token must not be there either.
         const up = await stack.up("--logtostderr", "-v=9");
         assert.equal(up.code, 0, text(up).slice(-5000));
-        assert.match(up.stderr, /^\{"time":"[^"]+","level":"(INFO|DEBUG)"/m, "the engine's log (JSON lines) is in the output");
+        assert.match(
+            up.stderr,
+            /^\{"time":"[^"]+","level":"(INFO|DEBUG)"/m,
+            "the engine's log (JSON lines) is in the output",
+        );
         assert.deepEqual(readerTokens(text(up)), []);
         const report: string = await stack.output("verificationReport");
         assert.match(report, /verified: 16 checks passed/);
         assert.doesNotMatch(report, / etcd /);
-        const bindings = JSON.parse(await cluster.mustKubectl(["get", "clusterrolebindings", "-o", "json"])).items
-            .filter((b: any) => b.roleRef.name.includes("metrics-reader"));
+        const bindings = JSON.parse(
+            await cluster.mustKubectl(["get", "clusterrolebindings", "-o", "json"]),
+        ).items.filter((b: any) => b.roleRef.name.includes("metrics-reader"));
         assert.equal(bindings.length, 1);
-        assert.deepEqual(bindings[0].subjects.map((s: any) => `${s.kind}/${s.name}`), ["ServiceAccount/prometheus-server", "User/alice"]);
+        assert.deepEqual(
+            bindings[0].subjects.map((s: any) => `${s.kind}/${s.name}`),
+            ["ServiceAccount/prometheus-server", "User/alice"],
+        );
         const pods = JSON.parse(await cluster.mustKubectl(["get", "pods", "-n", "eksa-metrics", "-o", "json"]));
         const containers = pods.items.flatMap((p: any) => p.spec.containers.map((c: any) => c.name));
         assert.ok(!containers.includes("rbac-proxy-etcd"), `etcd's kube-rbac-proxy still runs: ${containers}`);
@@ -195,15 +258,33 @@ describe(`end to end through the real engine (command provider: ${commandProvide
 
     it("pulumi destroy leaves none of its objects behind", async () => {
         kinds = await recorded();
-        assert.deepEqual([...new Set(kinds.map((k) => k.kind))].sort(),
-            ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet", "Namespace", "Secret", "ServiceAccount"], JSON.stringify(kinds));
+        assert.deepEqual(
+            [...new Set(kinds.map((k) => k.kind))].sort(),
+            ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet", "Namespace", "Secret", "ServiceAccount"],
+            JSON.stringify(kinds),
+        );
         const destroyed = await stack.destroy();
         assert.equal(destroyed.code, 0, text(destroyed));
         for (const k of kinds) {
-            const got = await cluster.kubectl(["get", k.kind, k.name, ...(k.namespace ? ["-n", k.namespace] : []), "-o", "name"]);
+            const got = await cluster.kubectl([
+                "get",
+                k.kind,
+                k.name,
+                ...(k.namespace ? ["-n", k.namespace] : []),
+                "-o",
+                "name",
+            ]);
             assert.notEqual(got.code, 0, `${k.kind} ${k.name} is still there`);
         }
-        const pods = await cluster.mustKubectl(["get", "pods", "--all-namespaces", "-l", "app.kubernetes.io/name=eksa-metrics-proxy", "-o", "name"]);
+        const pods = await cluster.mustKubectl([
+            "get",
+            "pods",
+            "--all-namespaces",
+            "-l",
+            "app.kubernetes.io/name=eksa-metrics-proxy",
+            "-o",
+            "name",
+        ]);
         assert.equal(pods.trim(), "");
         assert.ok(!fs.existsSync(`${REPO}/Pulumi.${stack.name}.yaml`), "no stack file in the repository");
     });

@@ -23,31 +23,57 @@ function prometheusPod(scrapeConfig: string, caCertificate: string): unknown[] {
     const config = { global: { scrape_interval: "5s", scrape_timeout: "4s" }, ...(yaml.load(scrapeConfig) as object) };
     return [
         // Discovery needs to list nodes and pods; the metrics themselves are the metrics-reader role's.
-        { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "e2e-prometheus-discovery" },
-            rules: [{ apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] }] },
-        { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "e2e-prometheus-discovery" },
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRole",
+            metadata: { name: "e2e-prometheus-discovery" },
+            rules: [{ apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] }],
+        },
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: "e2e-prometheus-discovery" },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "e2e-prometheus-discovery" },
-            subjects: [{ kind: "ServiceAccount", ...READER }] },
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "prometheus", namespace: READER.namespace },
-            data: { "prometheus.yml": yaml.dump(config), "ca.crt": caCertificate } },
-        { apiVersion: "v1", kind: "Pod", metadata: { name: "prometheus", namespace: READER.namespace, labels: { app: "prometheus" } },
+            subjects: [{ kind: "ServiceAccount", ...READER }],
+        },
+        {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "prometheus", namespace: READER.namespace },
+            data: { "prometheus.yml": yaml.dump(config), "ca.crt": caCertificate },
+        },
+        {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "prometheus", namespace: READER.namespace, labels: { app: "prometheus" } },
             spec: {
                 serviceAccountName: READER.name,
                 securityContext: { runAsUser: 65534, runAsNonRoot: true, fsGroup: 65534 },
-                containers: [{
-                    name: "prometheus", image: PROMETHEUS_IMAGE,
-                    args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.listen-address=:9090"],
-                    ports: [{ name: "web", containerPort: 9090 }],
-                    readinessProbe: { httpGet: { path: "/-/ready", port: "web" }, periodSeconds: 1 },
-                    volumeMounts: [
-                        { name: "config", mountPath: "/etc/prometheus/prometheus.yml", subPath: "prometheus.yml" },
-                        // Where the scrapeConfig output expects the proxy's CA (README, "Prometheus").
-                        { name: "config", mountPath: "/etc/prometheus/eksa-metrics/ca.crt", subPath: "ca.crt" },
-                        { name: "data", mountPath: "/prometheus" },
-                    ],
-                }],
-                volumes: [{ name: "config", configMap: { name: "prometheus" } }, { name: "data", emptyDir: {} }],
-            } },
+                containers: [
+                    {
+                        name: "prometheus",
+                        image: PROMETHEUS_IMAGE,
+                        args: [
+                            "--config.file=/etc/prometheus/prometheus.yml",
+                            "--storage.tsdb.path=/prometheus",
+                            "--web.listen-address=:9090",
+                        ],
+                        ports: [{ name: "web", containerPort: 9090 }],
+                        readinessProbe: { httpGet: { path: "/-/ready", port: "web" }, periodSeconds: 1 },
+                        volumeMounts: [
+                            { name: "config", mountPath: "/etc/prometheus/prometheus.yml", subPath: "prometheus.yml" },
+                            // Where the scrapeConfig output expects the proxy's CA (README, "Prometheus").
+                            { name: "config", mountPath: "/etc/prometheus/eksa-metrics/ca.crt", subPath: "ca.crt" },
+                            { name: "data", mountPath: "/prometheus" },
+                        ],
+                    },
+                ],
+                volumes: [
+                    { name: "config", configMap: { name: "prometheus" } },
+                    { name: "data", emptyDir: {} },
+                ],
+            },
+        },
     ];
 }
 
@@ -58,14 +84,30 @@ describe("controllers on the diagnostics endpoint, verified from the cluster (is
     let capi: CapiManager;
     let up: Result;
 
-    const promQuery = async (podIP: string, promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-        const answer = await run(cluster.podNetwork(["curl", "--silent", "--fail", "--get", "--data-urlencode", `query=${promql}`, `http://${podIP}:9090/api/v1/query`]));
+    const promQuery = async (
+        podIP: string,
+        promql: string,
+    ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+        const answer = await run(
+            cluster.podNetwork([
+                "curl",
+                "--silent",
+                "--fail",
+                "--get",
+                "--data-urlencode",
+                `query=${promql}`,
+                `http://${podIP}:9090/api/v1/query`,
+            ]),
+        );
         assert.equal(answer.code, 0, text(answer));
         return JSON.parse(answer.stdout).data.result;
     };
 
     before(async () => {
-        assert.ok(process.env.EKSA_METRICS_SANDBOX === "1" && process.getuid?.() === 0, "run as root inside test/sandbox.sh");
+        assert.ok(
+            process.env.EKSA_METRICS_SANDBOX === "1" && process.getuid?.() === 0,
+            "run as root inside test/sandbox.sh",
+        );
         await cluster.up();
         await cluster.createDefaultReaders();
         capi = await deployCapiManager(cluster);
@@ -90,7 +132,7 @@ describe("controllers on the diagnostics endpoint, verified from the cluster (is
     it("pulumi up with the defaults finds the CAPI manager and verifies it and every node component from pods in the cluster", async () => {
         up = await stack.up();
         assert.equal(up.code, 0, text(up));
-        const report = await stack.output("verificationReport") as string;
+        const report = (await stack.output("verificationReport")) as string;
         const pod = `${CAPI_NAMESPACE}/${capi.podName}`.replace(/\./g, "\\.");
         const ip = capi.podIP.replace(/\./g, "\\.");
         assert.match(report, new RegExp(`^${pod} +${ip} +${CAPI_DEPLOYMENT} +authorised +ok +200 \\+ metrics$`, "m"));
@@ -98,7 +140,10 @@ describe("controllers on the diagnostics endpoint, verified from the cluster (is
         assert.match(report, new RegExp(`^${pod} +${ip} +${CAPI_DEPLOYMENT} +unbound +ok +403$`, "m"));
         for (const component of ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"]) {
             assert.match(report, new RegExp(`^eksa-cp-1 +127\\.0\\.0\\.2 +${component} +unbound +ok +403$`, "m"));
-            assert.match(report, new RegExp(`^eksa-cp-1 +127\\.0\\.0\\.2 +${component} +authorised +ok +200 \\+ metrics$`, "m"));
+            assert.match(
+                report,
+                new RegExp(`^eksa-cp-1 +127\\.0\\.0\\.2 +${component} +authorised +ok +200 \\+ metrics$`, "m"),
+            );
         }
         assert.match(report, /note: the controllers' certificates were not verified/);
         assert.match(report, /cluster mode/);
@@ -106,13 +151,19 @@ describe("controllers on the diagnostics endpoint, verified from the cluster (is
     });
 
     it("leaves no verification pod behind", async () => {
-        const pods = JSON.parse(await cluster.mustKubectl(["get", "pods", "--all-namespaces", "--output", "json"])).items as { metadata: { name: string; namespace: string } }[];
+        const pods = JSON.parse(await cluster.mustKubectl(["get", "pods", "--all-namespaces", "--output", "json"]))
+            .items as { metadata: { name: string; namespace: string } }[];
         const names = pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
-        assert.deepEqual(names.filter((n) => /verif/.test(n)), [], names.join("\n"));
+        assert.deepEqual(
+            names.filter((n) => /verif/.test(n)),
+            [],
+            names.join("\n"),
+        );
     });
 
     it("renders a pod-discovery scrape job for the controller", async () => {
-        const jobs = (yaml.load(await stack.output("scrapeConfig")) as { scrape_configs: Record<string, any>[] }).scrape_configs;
+        const jobs = (yaml.load(await stack.output("scrapeConfig")) as { scrape_configs: Record<string, any>[] })
+            .scrape_configs;
         const job = jobs.find((j) => j.job_name === CAPI_DEPLOYMENT)!;
         assert.ok(job, jobs.map((j) => j.job_name).join(", "));
         assert.equal(job.scheme, "https");
@@ -122,12 +173,35 @@ describe("controllers on the diagnostics endpoint, verified from the cluster (is
 
     it("a real Prometheus in the cluster, given the scrapeConfig output verbatim, scrapes the manager and the node components (up == 1)", async () => {
         const manifests = prometheusPod(await stack.output("scrapeConfig"), await stack.output("caCertificate"));
-        await cluster.mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: manifests }));
-        await cluster.mustKubectl(["wait", "--for=condition=Ready", "pod/prometheus", "-n", READER.namespace, "--timeout=120s"]);
-        const podIP = (await cluster.mustKubectl(["get", "pod", "prometheus", "-n", READER.namespace, "-o", "jsonpath={.status.podIP}"])).trim();
+        await cluster.mustKubectl(
+            ["apply", "-f", "-"],
+            JSON.stringify({ apiVersion: "v1", kind: "List", items: manifests }),
+        );
+        await cluster.mustKubectl([
+            "wait",
+            "--for=condition=Ready",
+            "pod/prometheus",
+            "-n",
+            READER.namespace,
+            "--timeout=120s",
+        ]);
+        const podIP = (
+            await cluster.mustKubectl([
+                "get",
+                "pod",
+                "prometheus",
+                "-n",
+                READER.namespace,
+                "-o",
+                "jsonpath={.status.podIP}",
+            ])
+        ).trim();
         const series = await eventually(90, async () => {
             const up = await promQuery(podIP, "up");
-            assert.ok(up.length >= 6 && up.every((s) => s.value[1] === "1"), JSON.stringify(up.map((s) => [s.metric, s.value[1]])));
+            assert.ok(
+                up.length >= 6 && up.every((s) => s.value[1] === "1"),
+                JSON.stringify(up.map((s) => [s.metric, s.value[1]])),
+            );
             return up;
         });
         const capiUp = series.filter((s) => s.metric.job === CAPI_DEPLOYMENT);
@@ -143,15 +217,31 @@ describe("controllers on the diagnostics endpoint, verified from the cluster (is
     });
 
     it("without the reader's binding, the verification fails naming the controller", async () => {
-        const binding = (await cluster.mustKubectl(["get", "clusterrolebindings", "-o", "name"])).split("\n").find((n) => /metrics-reader/.test(n))!;
+        const binding = (await cluster.mustKubectl(["get", "clusterrolebindings", "-o", "name"]))
+            .split("\n")
+            .find((n) => /metrics-reader/.test(n))!;
         assert.ok(binding, "the stack's metrics-reader binding");
         await cluster.mustKubectl(["delete", binding]);
         const plan = JSON.stringify(await stack.output("verificationPlan"));
-        const verify = await run(["node", "--require", "ts-node/register/transpile-only", path.join(REPO, "verify", "main.ts")], {
-            env: { ...process.env, EKSA_METRICS_VERIFY_PLAN: plan, KUBECONFIG: cluster.kubeconfigFile, EKSA_METRICS_VERIFY_TIMEOUT_SECONDS: "20" },
-        });
+        const verify = await run(
+            ["node", "--require", "ts-node/register/transpile-only", path.join(REPO, "verify", "main.ts")],
+            {
+                env: {
+                    ...process.env,
+                    EKSA_METRICS_VERIFY_PLAN: plan,
+                    KUBECONFIG: cluster.kubeconfigFile,
+                    EKSA_METRICS_VERIFY_TIMEOUT_SECONDS: "20",
+                },
+            },
+        );
         assert.equal(verify.code, 1, text(verify));
-        assert.match(verify.stdout, new RegExp(`^FAIL ${CAPI_DEPLOYMENT} on pod ${CAPI_NAMESPACE}/\\S+ \\([\\d.]+\\): authorised https://[\\d.]+:8443/metrics with the reader's token: expected 200, got 403`, "m"));
+        assert.match(
+            verify.stdout,
+            new RegExp(
+                `^FAIL ${CAPI_DEPLOYMENT} on pod ${CAPI_NAMESPACE}/\\S+ \\([\\d.]+\\): authorised https://[\\d.]+:8443/metrics with the reader's token: expected 200, got 403`,
+                "m",
+            ),
+        );
         assert.match(verify.stdout, /^FAIL kube-controller-manager on node eksa-cp-1/m);
     });
 });

@@ -9,9 +9,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { healthyFleetStacks, LocalCluster, ONLY_KUBE_PROXY, ProgramStack, STACK_PASSPHRASE, writeProjectMirror } from "../../dev/localcluster/driver";
+import {
+    healthyFleetStacks,
+    LocalCluster,
+    ONLY_KUBE_PROXY,
+    ProgramStack,
+    STACK_PASSPHRASE,
+    writeProjectMirror,
+} from "../../dev/localcluster/driver";
 import { main } from "../../fleet/main";
-
 
 describe("the fleet runner on the project's own program, two local control planes", function () {
     this.timeout(1_200_000);
@@ -19,7 +25,10 @@ describe("the fleet runner on the project's own program, two local control plane
     const project = path.join(dir, "project");
     const west = new LocalCluster(path.join(dir, "west"), { addressBlock: "127.0.1" });
     const east = new LocalCluster(path.join(dir, "east"), { addressBlock: "127.0.2" });
-    const envVars = { PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE };
+    const envVars = {
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: STACK_PASSPHRASE,
+    };
     const fleetFile = path.join(dir, "fleet.yaml");
     let output = "";
     let code: number;
@@ -31,32 +40,56 @@ describe("the fleet runner on the project's own program, two local control plane
         fs.mkdirSync(path.join(dir, "state"));
         writeProjectMirror(project);
         // A kubeconfig whose server nobody serves (an address of no namespace of ours).
-        fs.writeFileSync(path.join(dir, "gone.kubeconfig"), west.kubeconfig().replace(/server: https:\/\/[^\s]+/, "server: https://127.0.9.1:6443"));
-        fs.writeFileSync(fleetFile, yaml.dump({
-            concurrency: 2,
-            policyPacks: ["policy"],
-            stacks: [
-                ...healthyFleetStacks(west, east),
-                { name: "gone", kubeconfig: path.join(dir, "gone.kubeconfig") },
-                // Metrics for anyone who can reach a node: the pack must stop it at preview.
-                {
-                    name: "east-open", kubeconfig: east.kubeconfigFile,
-                    config: {
-                        components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-open",
-                        readers: [{ kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" }, { kind: "Group", name: "system:unauthenticated" }],
+        fs.writeFileSync(
+            path.join(dir, "gone.kubeconfig"),
+            west.kubeconfig().replace(/server: https:\/\/[^\s]+/, "server: https://127.0.9.1:6443"),
+        );
+        fs.writeFileSync(
+            fleetFile,
+            yaml.dump({
+                concurrency: 2,
+                policyPacks: ["policy"],
+                stacks: [
+                    ...healthyFleetStacks(west, east),
+                    { name: "gone", kubeconfig: path.join(dir, "gone.kubeconfig") },
+                    // Metrics for anyone who can reach a node: the pack must stop it at preview.
+                    {
+                        name: "east-open",
+                        kubeconfig: east.kubeconfigFile,
+                        config: {
+                            components: ONLY_KUBE_PROXY,
+                            namespace: "eksa-metrics-open",
+                            readers: [
+                                { kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" },
+                                { kind: "Group", name: "system:unauthenticated" },
+                            ],
+                        },
                     },
-                },
-            ],
-        }));
+                ],
+            }),
+        );
         const lines: string[] = [];
-        code = await main([fleetFile, "--log-dir", path.join(dir, "logs")], { projectDir: project, envVars, out: (t) => lines.push(t), err: (t) => lines.push(t) });
+        code = await main([fleetFile, "--log-dir", path.join(dir, "logs")], {
+            projectDir: project,
+            envVars,
+            out: (t) => lines.push(t),
+            err: (t) => lines.push(t),
+        });
         output = lines.join("\n");
-        console.log(output.split("\n").filter((l) => /^(stack|west|east|gone)/.test(l)).map((l) => `      ${l}`).join("\n"));
+        console.log(
+            output
+                .split("\n")
+                .filter((l) => /^(stack|west|east|gone)/.test(l))
+                .map((l) => `      ${l}`)
+                .join("\n"),
+        );
     });
 
     after(async () => {
         for (const name of ["west", "west-nodes", "east"]) {
-            await new ProgramStack(name, { dir: project, backendDir: path.join(dir, "state") }).destroy().catch(() => undefined);
+            await new ProgramStack(name, { dir: project, backendDir: path.join(dir, "state") })
+                .destroy()
+                .catch(() => undefined);
         }
         await Promise.all([west.down(), east.down()]);
     });
@@ -70,10 +103,26 @@ describe("the fleet runner on the project's own program, two local control plane
             const stack = new ProgramStack(name, { dir: project, backendDir: path.join(dir, "state") });
             assert.match(await stack.output("verificationReport"), /verified: \d+ checks passed/);
         }
-        const westReport: string = await new ProgramStack("west", { dir: project, backendDir: path.join(dir, "state") }).output("verificationReport");
+        const westReport: string = await new ProgramStack("west", {
+            dir: project,
+            backendDir: path.join(dir, "state"),
+        }).output("verificationReport");
         assert.match(westReport, /^eksa-cp-1 +127\.0\.1\.2 +kube-controller-manager +authorised +ok +200 \+ metrics$/m);
-        const eastNodes = JSON.parse(await east.mustKubectl(["get", "pods", "-A", "-l", "app.kubernetes.io/name=eksa-metrics-proxy", "-o", "json"])).items;
-        assert.ok(eastNodes.every((p: any) => p.metadata.namespace === "eksa-metrics"), "east-open deployed nothing");
+        const eastNodes = JSON.parse(
+            await east.mustKubectl([
+                "get",
+                "pods",
+                "-A",
+                "-l",
+                "app.kubernetes.io/name=eksa-metrics-proxy",
+                "-o",
+                "json",
+            ]),
+        ).items;
+        assert.ok(
+            eastNodes.every((p: any) => p.metadata.namespace === "eksa-metrics"),
+            "east-open deployed nothing",
+        );
     });
 
     it("fails the stack whose cluster is unreachable alone, saying so", () => {

@@ -18,81 +18,149 @@ const POLICY = "control-plane-metrics-not-on-all-interfaces";
 
 /** A stand-in for EKS Anywhere's Cluster CRD: the group, kind and version, with any fields. */
 const EKSA_CLUSTER_CRD = {
-    apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition",
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
     metadata: { name: "clusters.anywhere.eks.amazonaws.com" },
     spec: {
-        group: "anywhere.eks.amazonaws.com", scope: "Namespaced",
+        group: "anywhere.eks.amazonaws.com",
+        scope: "Namespaced",
         names: { kind: "Cluster", plural: "clusters", singular: "cluster", listKind: "ClusterList" },
-        versions: [{ name: "v1alpha1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+        versions: [
+            {
+                name: "v1alpha1",
+                served: true,
+                storage: true,
+                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+            },
+        ],
     },
 };
 
 /** One definition of each kind, binding kube-scheduler or kube-controller-manager to `address`. */
 function definitions(address: string): { name: string; field: RegExp; manifest: object }[] {
     const kubeadm = {
-        apiVersion: "kubeadm.k8s.io/v1beta3", kind: "ClusterConfiguration",
-        controllerManager: { extraArgs: { "bind-address": address } }, scheduler: { extraArgs: { "bind-address": "127.0.0.1" } },
+        apiVersion: "kubeadm.k8s.io/v1beta3",
+        kind: "ClusterConfiguration",
+        controllerManager: { extraArgs: { "bind-address": address } },
+        scheduler: { extraArgs: { "bind-address": "127.0.0.1" } },
     };
     return [
         {
-            name: "eksa-cluster", field: /controllerManagerExtraArgs/,
+            name: "eksa-cluster",
+            field: /controllerManagerExtraArgs/,
             manifest: {
-                apiVersion: "anywhere.eks.amazonaws.com/v1alpha1", kind: "Cluster", metadata: { name: "eksa-cluster", namespace: "default" },
-                spec: { controlPlaneConfiguration: { count: 1, controllerManagerExtraArgs: { "bind-address": address } } },
-            },
-        },
-        {
-            name: "kcp-v1beta1", field: /clusterConfiguration\.scheduler\.extraArgs/,
-            manifest: {
-                apiVersion: "controlplane.cluster.x-k8s.io/v1beta1", kind: "KubeadmControlPlane", metadata: { name: "kcp-v1beta1", namespace: "default" },
+                apiVersion: "anywhere.eks.amazonaws.com/v1alpha1",
+                kind: "Cluster",
+                metadata: { name: "eksa-cluster", namespace: "default" },
                 spec: {
-                    version: "v1.34.4", replicas: 1,
-                    machineTemplate: { infrastructureRef: { apiVersion: "infrastructure.cluster.x-k8s.io/v1beta1", kind: "DockerMachineTemplate", name: "cp" } },
-                    kubeadmConfigSpec: { clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } } },
+                    controlPlaneConfiguration: { count: 1, controllerManagerExtraArgs: { "bind-address": address } },
                 },
             },
         },
         {
-            name: "kcp-v1beta2", field: /clusterConfiguration\.controllerManager\.extraArgs/,
+            name: "kcp-v1beta1",
+            field: /clusterConfiguration\.scheduler\.extraArgs/,
             manifest: {
-                apiVersion: "controlplane.cluster.x-k8s.io/v1beta2", kind: "KubeadmControlPlane", metadata: { name: "kcp-v1beta2", namespace: "default" },
+                apiVersion: "controlplane.cluster.x-k8s.io/v1beta1",
+                kind: "KubeadmControlPlane",
+                metadata: { name: "kcp-v1beta1", namespace: "default" },
                 spec: {
-                    version: "v1.34.4", replicas: 1,
-                    machineTemplate: { spec: { infrastructureRef: { apiGroup: "infrastructure.cluster.x-k8s.io", kind: "DockerMachineTemplate", name: "cp" } } },
-                    kubeadmConfigSpec: { clusterConfiguration: { controllerManager: { extraArgs: [{ name: "bind-address", value: address }] } } },
+                    version: "v1.34.4",
+                    replicas: 1,
+                    machineTemplate: {
+                        infrastructureRef: {
+                            apiVersion: "infrastructure.cluster.x-k8s.io/v1beta1",
+                            kind: "DockerMachineTemplate",
+                            name: "cp",
+                        },
+                    },
+                    kubeadmConfigSpec: {
+                        clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } },
+                    },
                 },
             },
         },
         {
-            name: "bootstrap-config", field: /clusterConfiguration\.controllerManager\.extraArgs/,
+            name: "kcp-v1beta2",
+            field: /clusterConfiguration\.controllerManager\.extraArgs/,
             manifest: {
-                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfig", metadata: { name: "bootstrap-config", namespace: "default" },
+                apiVersion: "controlplane.cluster.x-k8s.io/v1beta2",
+                kind: "KubeadmControlPlane",
+                metadata: { name: "kcp-v1beta2", namespace: "default" },
+                spec: {
+                    version: "v1.34.4",
+                    replicas: 1,
+                    machineTemplate: {
+                        spec: {
+                            infrastructureRef: {
+                                apiGroup: "infrastructure.cluster.x-k8s.io",
+                                kind: "DockerMachineTemplate",
+                                name: "cp",
+                            },
+                        },
+                    },
+                    kubeadmConfigSpec: {
+                        clusterConfiguration: {
+                            controllerManager: { extraArgs: [{ name: "bind-address", value: address }] },
+                        },
+                    },
+                },
+            },
+        },
+        {
+            name: "bootstrap-config",
+            field: /clusterConfiguration\.controllerManager\.extraArgs/,
+            manifest: {
+                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1",
+                kind: "KubeadmConfig",
+                metadata: { name: "bootstrap-config", namespace: "default" },
                 spec: { clusterConfiguration: { controllerManager: { extraArgs: { "bind-address": address } } } },
             },
         },
         {
-            name: "bootstrap-template", field: /template\.spec\.clusterConfiguration\.scheduler\.extraArgs/,
+            name: "bootstrap-template",
+            field: /template\.spec\.clusterConfiguration\.scheduler\.extraArgs/,
             manifest: {
-                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1", kind: "KubeadmConfigTemplate", metadata: { name: "bootstrap-template", namespace: "default" },
-                spec: { template: { spec: { clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } } } } },
+                apiVersion: "bootstrap.cluster.x-k8s.io/v1beta1",
+                kind: "KubeadmConfigTemplate",
+                metadata: { name: "bootstrap-template", namespace: "default" },
+                spec: {
+                    template: {
+                        spec: { clusterConfiguration: { scheduler: { extraArgs: { "bind-address": address } } } },
+                    },
+                },
             },
         },
         {
-            name: "kubeadm-configmap", field: /data\.ClusterConfiguration/,
+            name: "kubeadm-configmap",
+            field: /data\.ClusterConfiguration/,
             manifest: {
-                apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kubeadm-configmap", namespace: "kube-system" },
+                apiVersion: "v1",
+                kind: "ConfigMap",
+                metadata: { name: "kubeadm-configmap", namespace: "kube-system" },
                 data: { ClusterConfiguration: yaml.dump(kubeadm) },
             },
         },
         {
-            name: "scheduler-pod", field: /containers\[0\]/,
+            name: "scheduler-pod",
+            field: /containers\[0\]/,
             manifest: {
-                apiVersion: "v1", kind: "Pod", metadata: { name: "scheduler-pod", namespace: "kube-system" },
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "scheduler-pod", namespace: "kube-system" },
                 spec: {
-                    containers: [{
-                        name: "kube-scheduler", image: "registry.k8s.io/kube-scheduler:v1.34.4",
-                        command: ["kube-scheduler", `--bind-address=${address}`, "--kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"],
-                    }],
+                    containers: [
+                        {
+                            name: "kube-scheduler",
+                            image: "registry.k8s.io/kube-scheduler:v1.34.4",
+                            command: [
+                                "kube-scheduler",
+                                `--bind-address=${address}`,
+                                "--kubeconfig=/etc/kubernetes/scheduler.conf",
+                                "--leader-elect=true",
+                            ],
+                        },
+                    ],
                 },
             },
         },
@@ -104,7 +172,11 @@ describe("the policy pack in real previews (pulumi preview --policy-pack policy)
     const cluster = new LocalCluster();
     const stack = new ProgramStack("definitions", { program: path.join(__dirname, "programs", "cluster-definitions") });
     const preview = async (address: string): Promise<Result> => {
-        stack.setConfig({ manifests: definitions(address).map((d) => yaml.dump(d.manifest)).join("---\n") });
+        stack.setConfig({
+            manifests: definitions(address)
+                .map((d) => yaml.dump(d.manifest))
+                .join("---\n"),
+        });
         return stack.pulumi(["preview", "--policy-pack", path.join(REPO, "policy")]);
     };
 

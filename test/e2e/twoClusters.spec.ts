@@ -86,11 +86,22 @@ describe("two local control planes at once, each in a network namespace of its o
     });
 
     it("each apiserver answers at its block's .1 with its own nodes", async () => {
-        for (const [cluster, block] of [[one, "127.0.1"], [two, "127.0.2"]] as const) {
+        for (const [cluster, block] of [
+            [one, "127.0.1"],
+            [two, "127.0.2"],
+        ] as const) {
             assert.equal(cluster.apiServer, `https://${block}.1:6443`);
-            assert.match(cluster.kubeconfig(), new RegExp(`server: https://${block.replace(/\./g, "\\.")}\\.1:6443\\n`));
+            assert.match(
+                cluster.kubeconfig(),
+                new RegExp(`server: https://${block.replace(/\./g, "\\.")}\\.1:6443\\n`),
+            );
             // kubectl verifies the apiserver's certificate for that address against the cluster CA.
-            const ips = await cluster.mustKubectl(["get", "nodes", "-o", "jsonpath={.items[*].status.addresses[?(@.type=='InternalIP')].address}"]);
+            const ips = await cluster.mustKubectl([
+                "get",
+                "nodes",
+                "-o",
+                "jsonpath={.items[*].status.addresses[?(@.type=='InternalIP')].address}",
+            ]);
             assert.deepEqual(ips.split(" ").sort(), [`${block}.2`, `${block}.3`]);
             assert.deepEqual(cluster.nodeIPs, [`${block}.2`, `${block}.3`]);
         }
@@ -100,7 +111,10 @@ describe("two local control planes at once, each in a network namespace of its o
         const ours = netnsOf("self");
         const [nsOne, nsTwo] = [one, two].map((cluster) => netnsOf(pidOf(cluster, "etcd")));
         assert.notEqual(nsOne, nsTwo);
-        for (const [cluster, ns] of [[one, nsOne], [two, nsTwo]] as const) {
+        for (const [cluster, ns] of [
+            [one, nsOne],
+            [two, nsTwo],
+        ] as const) {
             assert.equal(`net:[${fs.statSync(`/run/netns/${clusterNetns(cluster)}`).ino}]`, ns);
             assert.notEqual(ns, ours);
             for (const name of PROCESSES) {
@@ -115,9 +129,16 @@ describe("two local control planes at once, each in a network namespace of its o
         for (const cluster of [one, two]) {
             assert.equal(await httpCode("https://127.0.0.1:10257/healthz", (argv) => cluster.onNode(argv)), "200");
             const listener = await run(cluster.onNode(["ss", "-Hltnp", "sport = :10257"]));
-            assert.match(listener.stdout, new RegExp(`127\\.0\\.0\\.1:10257 .*pid=${pidOf(cluster, "kube-controller-manager")},`));
+            assert.match(
+                listener.stdout,
+                new RegExp(`127\\.0\\.0\\.1:10257 .*pid=${pidOf(cluster, "kube-controller-manager")},`),
+            );
         }
-        for (const url of ["https://127.0.0.1:10257/healthz", "https://127.0.1.1:10257/healthz", "https://127.0.2.1:10257/healthz"]) {
+        for (const url of [
+            "https://127.0.0.1:10257/healthz",
+            "https://127.0.1.1:10257/healthz",
+            "https://127.0.2.1:10257/healthz",
+        ]) {
             assert.equal(await httpCode(url), "000", `${url} answers in our namespace`);
         }
     });

@@ -18,11 +18,31 @@ describe("fleet arguments", () => {
     });
 
     it("flags in both --flag value and --flag=value forms, before or after the file", () => {
-        assert.deepEqual(parseArgs(["--preview-only", "fleet.yaml", "--concurrency", "4", "--stacks", "a, b", "--log-dir=/tmp/logs"]), {
-            help: false, previewOnly: true, fleetFile: "fleet.yaml", concurrency: 4, stacks: ["a", "b"], logDir: "/tmp/logs",
-        });
+        assert.deepEqual(
+            parseArgs([
+                "--preview-only",
+                "fleet.yaml",
+                "--concurrency",
+                "4",
+                "--stacks",
+                "a, b",
+                "--log-dir=/tmp/logs",
+            ]),
+            {
+                help: false,
+                previewOnly: true,
+                fleetFile: "fleet.yaml",
+                concurrency: 4,
+                stacks: ["a", "b"],
+                logDir: "/tmp/logs",
+            },
+        );
         assert.deepEqual(parseArgs(["fleet.yaml", "--concurrency=1", "--stacks=a", "--stacks", "b,a"]), {
-            help: false, previewOnly: false, fleetFile: "fleet.yaml", concurrency: 1, stacks: ["a", "b"],
+            help: false,
+            previewOnly: false,
+            fleetFile: "fleet.yaml",
+            concurrency: 1,
+            stacks: ["a", "b"],
         });
     });
 
@@ -33,12 +53,24 @@ describe("fleet arguments", () => {
 
     it("names each bad argument, all at once", () => {
         assert.equal(usageError([]), "no fleet file given");
-        assert.equal(usageError(["fleet.yaml", "--concurrency", "0"]), '--concurrency "0" is not a whole number from 1 to 32');
-        assert.equal(usageError(["fleet.yaml", "--concurrency=two"]), '--concurrency "two" is not a whole number from 1 to 32');
-        assert.equal(usageError(["fleet.yaml", "--concurrency", "1.5"]), '--concurrency "1.5" is not a whole number from 1 to 32');
+        assert.equal(
+            usageError(["fleet.yaml", "--concurrency", "0"]),
+            '--concurrency "0" is not a whole number from 1 to 32',
+        );
+        assert.equal(
+            usageError(["fleet.yaml", "--concurrency=two"]),
+            '--concurrency "two" is not a whole number from 1 to 32',
+        );
+        assert.equal(
+            usageError(["fleet.yaml", "--concurrency", "1.5"]),
+            '--concurrency "1.5" is not a whole number from 1 to 32',
+        );
         assert.equal(usageError(["fleet.yaml", "--concurrency"]), "--concurrency needs a value");
         assert.equal(usageError(["fleet.yaml", "--stacks", "--preview-only"]), "--stacks needs a value");
-        assert.equal(usageError(["fleet.yaml", "--stacks", "a,,b"]), '--stacks "a,,b" has an empty name: write --stacks a,b');
+        assert.equal(
+            usageError(["fleet.yaml", "--stacks", "a,,b"]),
+            '--stacks "a,,b" has an empty name: write --stacks a,b',
+        );
         assert.equal(usageError(["fleet.yaml", "--preview-only=yes"]), "--preview-only takes no value");
         assert.equal(usageError(["fleet.yaml", "--up-only", "-x"]), "unknown option --up-only; unknown option -x");
         assert.equal(usageError(["a.yaml", "b.yaml"]), "one fleet file at a time (got a.yaml and b.yaml)");
@@ -47,9 +79,20 @@ describe("fleet arguments", () => {
     it("--stacks picks stacks of the fleet file, in its order, and names the unknown ones", () => {
         const stack = (name: string) => ({ name, kubeconfigPath: `/k/${name}`, kubeconfig: "", config: {} });
         const fleet: Fleet = { concurrency: 2, policyPacks: [], stacks: [stack("a"), stack("b"), stack("c")] };
-        assert.deepEqual(selectStacks(fleet, undefined).map((s) => s.name), ["a", "b", "c"]);
-        assert.deepEqual(selectStacks(fleet, ["c", "a"]).map((s) => s.name), ["a", "c"]);
-        assert.throws(() => selectStacks(fleet, ["a", "x"]), { name: "UsageError", message: "--stacks: x is not in the fleet file. Its stacks: a, b, c" });
-        assert.throws(() => selectStacks(fleet, ["x", "y"]), { message: "--stacks: x, y are not in the fleet file. Its stacks: a, b, c" });
+        assert.deepEqual(
+            selectStacks(fleet, undefined).map((s) => s.name),
+            ["a", "b", "c"],
+        );
+        assert.deepEqual(
+            selectStacks(fleet, ["c", "a"]).map((s) => s.name),
+            ["a", "c"],
+        );
+        assert.throws(() => selectStacks(fleet, ["a", "x"]), {
+            name: "UsageError",
+            message: "--stacks: x is not in the fleet file. Its stacks: a, b, c",
+        });
+        assert.throws(() => selectStacks(fleet, ["x", "y"]), {
+            message: "--stacks: x, y are not in the fleet file. Its stacks: a, b, c",
+        });
     });
 });

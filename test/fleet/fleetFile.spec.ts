@@ -16,7 +16,9 @@ function context(files: Record<string, string> = {}, packs: string[] = ["/repo/p
         fleetFile: "/fleets/prod.yaml",
         projectDir: PROJECT,
         homeDir: HOME,
-        readFile: (file) => files[file] ?? Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: "ENOENT" }),
+        readFile: (file) =>
+            files[file] ??
+            Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: "ENOENT" }),
         isPolicyPack: (dir) => packs.includes(dir),
     };
 }
@@ -39,7 +41,8 @@ function problemsOf(text: string, ctx = context(KUBECONFIGS)): string[] {
 
 describe("fleet file", () => {
     it("reads stacks, kubeconfig paths (~/ and relative to the fleet file) and config, with defaults", () => {
-        const fleet = parseFleet(`
+        const fleet = parseFleet(
+            `
 stacks:
   - name: mgmt-west
     kubeconfig: ~/.kube/west.kubeconfig
@@ -49,41 +52,64 @@ stacks:
       createNamespace: false
   - name: workload.east_1
     kubeconfig: east.kubeconfig
-`, context(KUBECONFIGS));
+`,
+            context(KUBECONFIGS),
+        );
         assert.equal(fleet.concurrency, 2);
         assert.deepEqual(fleet.policyPacks, ["/repo/policy"]);
-        assert.deepEqual(fleet.stacks.map((s) => [s.name, s.kubeconfigPath]), [
-            ["mgmt-west", "/home/ops/.kube/west.kubeconfig"],
-            ["workload.east_1", "/fleets/east.kubeconfig"],
-        ]);
+        assert.deepEqual(
+            fleet.stacks.map((s) => [s.name, s.kubeconfigPath]),
+            [
+                ["mgmt-west", "/home/ops/.kube/west.kubeconfig"],
+                ["workload.east_1", "/fleets/east.kubeconfig"],
+            ],
+        );
         assert.equal(fleet.stacks[0].kubeconfig, VALID_KUBECONFIG);
-        assert.deepEqual(fleet.stacks[0].config, { components: { etcd: false }, healthPort: 10300, createNamespace: false });
+        assert.deepEqual(fleet.stacks[0].config, {
+            components: { etcd: false },
+            healthPort: 10300,
+            createNamespace: false,
+        });
         assert.deepEqual(fleet.stacks[1].config, {});
     });
 
     it("takes concurrency and policy packs (relative to the project, or absolute)", () => {
-        const fleet = parseFleet(`
+        const fleet = parseFleet(
+            `
 concurrency: 5
 policyPacks: [policy, /opt/packs/org]
 stacks: [{ name: a, kubeconfig: east.kubeconfig }]
-`, context(KUBECONFIGS, ["/repo/policy", "/opt/packs/org"]));
+`,
+            context(KUBECONFIGS, ["/repo/policy", "/opt/packs/org"]),
+        );
         assert.equal(fleet.concurrency, 5);
         assert.deepEqual(fleet.policyPacks, ["/repo/policy", "/opt/packs/org"]);
-        assert.deepEqual(parseFleet("policyPacks: []\nstacks: [{name: a, kubeconfig: east.kubeconfig}]", context(KUBECONFIGS)).policyPacks, []);
+        assert.deepEqual(
+            parseFleet("policyPacks: []\nstacks: [{name: a, kubeconfig: east.kubeconfig}]", context(KUBECONFIGS))
+                .policyPacks,
+            [],
+        );
     });
 
     it("the documented example is valid, given its kubeconfig files", () => {
         const example = path.join(__dirname, "../../fleet/fleet.example.yaml");
-        const files = Object.fromEntries(["mgmt-west", "workload-east", "edge-01"].map((n) => [`/home/ops/.kube/${n}.kubeconfig`, VALID_KUBECONFIG]));
+        const files = Object.fromEntries(
+            ["mgmt-west", "workload-east", "edge-01"].map((n) => [`/home/ops/.kube/${n}.kubeconfig`, VALID_KUBECONFIG]),
+        );
         const fleet = parseFleet(fs.readFileSync(example, "utf8"), { ...context(files), fleetFile: example });
-        assert.deepEqual(fleet.stacks.map((s) => s.name), ["mgmt-west", "workload-east", "edge-01"]);
+        assert.deepEqual(
+            fleet.stacks.map((s) => s.name),
+            ["mgmt-west", "workload-east", "edge-01"],
+        );
     });
 
     it("is not YAML, or not a map", () => {
         const problems = problemsOf("stacks: [unclosed");
         assert.equal(problems.length, 1);
         assert.match(problems[0], /^is not YAML: .*\. Fix the syntax \(see fleet\/fleet\.example\.yaml\)$/);
-        assert.deepEqual(problemsOf("- a\n- b"), ['is not a map with a "stacks" list. Start from fleet/fleet.example.yaml']);
+        assert.deepEqual(problemsOf("- a\n- b"), [
+            'is not a map with a "stacks" list. Start from fleet/fleet.example.yaml',
+        ]);
         assert.deepEqual(problemsOf(""), ['is not a map with a "stacks" list. Start from fleet/fleet.example.yaml']);
     });
 
@@ -124,7 +150,10 @@ stacks:
             `stacks[1].name: "mgmt west" is not a valid stack name. Use up to 100 letters, digits, '-', '_' and '.', starting with a letter or digit`,
             `stacks[2].name: "mgmt-west" is also the name of stacks[0]. Each stack appears once: merge or rename them`,
             "stacks[3] (edge).kubeconfig: /home/ops/.kube/edge.kubeconfig does not exist. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)",
-            "stacks[4] (shop).config.colour: is not a setting of the program. Known keys: " + Object.keys(CONFIG_KEYS).filter((k) => k !== "kubeconfig").join(", "),
+            "stacks[4] (shop).config.colour: is not a setting of the program. Known keys: " +
+                Object.keys(CONFIG_KEYS)
+                    .filter((k) => k !== "kubeconfig")
+                    .join(", "),
             'stacks[4] (shop).config.eksa-metrics:namespace: is not a setting of the program. Write it without the "eksa-metrics:" prefix: namespace',
             "stacks[4] (shop).config.kubeconfig: the kubeconfig is not given as config. Set stacks[4].kubeconfig to the file's path; its content is stored as the secret eksa-metrics:kubeconfig",
             `stacks[4] (shop).config.healthPort: "10300" is not a whole number. See the healthPort row of README.md's configuration table`,
@@ -137,7 +166,13 @@ stacks:
     });
 
     it("rejects a concurrency that is not a whole number in range", () => {
-        for (const [bad, shown] of [["2.5", "2.5"], ["-1", "-1"], ["33", "33"], ['"2"', '"2"'], ["two", '"two"']]) {
+        for (const [bad, shown] of [
+            ["2.5", "2.5"],
+            ["-1", "-1"],
+            ["33", "33"],
+            ['"2"', '"2"'],
+            ["two", '"two"'],
+        ]) {
             assert.deepEqual(problemsOf(`concurrency: ${bad}\nstacks: [{name: a, kubeconfig: east.kubeconfig}]`), [
                 `concurrency: ${shown} is not a whole number from 1 to 32. Set how many stacks run at once, e.g. concurrency: 2`,
             ]);
@@ -160,19 +195,37 @@ stacks:
             "/fleets/not-yaml": "kind: [",
             "/fleets/plain-http": VALID_KUBECONFIG.replace("https://", "http://"),
         });
-        ctx.readFile = ((read) => (file: string) => (file === "/fleets/locked" ? Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" }) : read(file)))(ctx.readFile);
-        const problems = problemsOf(`
+        ctx.readFile = ((read) => (file: string) =>
+            file === "/fleets/locked"
+                ? Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" })
+                : read(file))(ctx.readFile);
+        const problems = problemsOf(
+            `
 stacks:
   - { name: a }
   - { name: b, kubeconfig: locked }
   - { name: c, kubeconfig: not-yaml }
   - { name: d, kubeconfig: plain-http }
-`, ctx);
+`,
+            ctx,
+        );
         assert.equal(problems.length, 4, problems.join("\n"));
-        assert.equal(problems[0], "stacks[0] (a).kubeconfig: missing is not a file path. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)");
-        assert.equal(problems[1], "stacks[1] (b).kubeconfig: /fleets/locked cannot be read (EACCES: permission denied). Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)");
-        assert.match(problems[2], /^stacks\[2\] \(c\)\.kubeconfig: \/fleets\/not-yaml is not YAML \(.*\)\. Point it at the cluster's kubeconfig$/);
-        assert.equal(problems[3], `stacks[3] (d).kubeconfig: /fleets/plain-http cluster "mgmt" server http://10.0.0.10:6443/ is not https. Point it at the cluster's kubeconfig`);
+        assert.equal(
+            problems[0],
+            "stacks[0] (a).kubeconfig: missing is not a file path. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)",
+        );
+        assert.equal(
+            problems[1],
+            "stacks[1] (b).kubeconfig: /fleets/locked cannot be read (EACCES: permission denied). Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)",
+        );
+        assert.match(
+            problems[2],
+            /^stacks\[2\] \(c\)\.kubeconfig: \/fleets\/not-yaml is not YAML \(.*\)\. Point it at the cluster's kubeconfig$/,
+        );
+        assert.equal(
+            problems[3],
+            `stacks[3] (d).kubeconfig: /fleets/plain-http cluster "mgmt" server http://10.0.0.10:6443/ is not https. Point it at the cluster's kubeconfig`,
+        );
     });
 
     it("puts each stack's config through the program's own validation, with the program's messages", () => {
@@ -189,9 +242,22 @@ stacks:
     config: { namespace: kube-system }
 `);
         assert.equal(problems.length, 3, problems.join("\n"));
-        assert.ok(problems.every((p) => p.startsWith("stacks[0] (a).config: eksa-metrics:")), problems.join("\n"));
-        assert.ok(problems.some((p) => p.startsWith("stacks[0] (a).config: eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager. Choose a free port")));
-        assert.ok(problems.some((p) => p.startsWith(`stacks[0] (a).config: eksa-metrics:namespace: "Not_Valid" is not a valid namespace name`)));
+        assert.ok(
+            problems.every((p) => p.startsWith("stacks[0] (a).config: eksa-metrics:")),
+            problems.join("\n"),
+        );
+        assert.ok(
+            problems.some((p) =>
+                p.startsWith(
+                    "stacks[0] (a).config: eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager. Choose a free port",
+                ),
+            ),
+        );
+        assert.ok(
+            problems.some((p) =>
+                p.startsWith(`stacks[0] (a).config: eksa-metrics:namespace: "Not_Valid" is not a valid namespace name`),
+            ),
+        );
         assert.ok(problems.some((p) => p.startsWith("stacks[0] (a).config: eksa-metrics:components")));
     });
 

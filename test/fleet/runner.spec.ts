@@ -24,7 +24,8 @@ interface Interval {
 
 /** When each stack's operations ran, from the timestamped [fleet] lines of its log. */
 function operationInterval(stack: string, log: string): Interval {
-    const times = (what: RegExp) => [...log.matchAll(new RegExp(`^(\\S+) \\[fleet\\] (?:${what.source})`, "gm"))].map((m) => Date.parse(m[1]));
+    const times = (what: RegExp) =>
+        [...log.matchAll(new RegExp(`^(\\S+) \\[fleet\\] (?:${what.source})`, "gm"))].map((m) => Date.parse(m[1]));
     const starts = times(/preview started/);
     const ends = times(/(?:preview|up) (?:succeeded|failed)/);
     assert.equal(starts.length, 1, `${stack}: one preview\n${log}`);
@@ -34,7 +35,12 @@ function operationInterval(stack: string, log: string): Interval {
 
 /** The most intervals open at one instant (an interval ending when another starts does not overlap it). */
 function mostAtOnce(intervals: Interval[]): number {
-    const events = intervals.flatMap((i) => [[i.start, 1], [i.end, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const events = intervals
+        .flatMap((i) => [
+            [i.start, 1],
+            [i.end, -1],
+        ])
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let open = 0;
     let most = 0;
     for (const [, delta] of events) {
@@ -61,14 +67,25 @@ describe("fleet runner (real Automation API and pulumi CLI)", function () {
     const argvLog = path.join(dir, "pulumi-argv.log");
     const run = async (argv: string[]) => {
         const lines: string[] = [];
-        const code = await main(argv, { projectDir: project, envVars, out: (t) => lines.push(t), err: (t) => lines.push(t) });
+        const code = await main(argv, {
+            projectDir: project,
+            envVars,
+            out: (t) => lines.push(t),
+            err: (t) => lines.push(t),
+        });
         return { code, output: lines.join("\n") };
     };
     const workspace = () => LocalWorkspace.create({ workDir: project, envVars });
 
     before(() => {
-        for (const [from, to, modules] of [["program", project, "node_modules"], ["pack", path.join(dir, "pack"), "policy/node_modules"]]) {
-            fs.cpSync(path.join(__dirname, from), to, { recursive: true, filter: (src) => path.basename(src) !== "node_modules" });
+        for (const [from, to, modules] of [
+            ["program", project, "node_modules"],
+            ["pack", path.join(dir, "pack"), "policy/node_modules"],
+        ]) {
+            fs.cpSync(path.join(__dirname, from), to, {
+                recursive: true,
+                filter: (src) => path.basename(src) !== "node_modules",
+            });
             // The language host resolves the SDK (and the pack @pulumi/policy) from these.
             fs.symlinkSync(path.join(REPO, modules), path.join(to, "node_modules"));
         }
@@ -76,14 +93,20 @@ describe("fleet runner (real Automation API and pulumi CLI)", function () {
         const pulumi = execFileSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" }).trim();
         assert.ok(pulumi, "pulumi is not on PATH: source dev/toolchain/env.sh (after dev/toolchain/setup.sh)");
         fs.mkdirSync(path.join(dir, "bin"));
-        fs.writeFileSync(path.join(dir, "bin", "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${argvLog}'\nexec '${pulumi}' "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            path.join(dir, "bin", "pulumi"),
+            `#!/bin/sh\nprintf '%s\\n' "$*" >>'${argvLog}'\nexec '${pulumi}' "$@"\n`,
+            { mode: 0o755 },
+        );
         fs.mkdirSync(path.join(envVars.PULUMI_HOME, "plugins"), { recursive: true });
         fs.mkdirSync(path.join(dir, "kube"));
         for (const name of ["west", "kube-sys", "east"]) {
             kubeconfigs[name] = kubeconfigFor(name);
             fs.writeFileSync(path.join(dir, "kube", `${name}.kubeconfig`), kubeconfigs[name]);
         }
-        fs.writeFileSync(fleetFile, `
+        fs.writeFileSync(
+            fleetFile,
+            `
 concurrency: 2
 policyPacks: [../pack]
 stacks:
@@ -97,7 +120,8 @@ stacks:
     config: { namespace: kube-system }
   - name: east
     kubeconfig: kube/east.kubeconfig
-`);
+`,
+        );
     });
     after(() => {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -111,14 +135,21 @@ stacks:
         // The summary table: stack, preview, up, duration, first error line.
         assert.match(output, /^west\s+ok \(\+2\)\s+ok\s+\d+\.\ds$/m, output);
         assert.match(output, /^east\s+ok \(\+2\)\s+ok\s+\d+\.\ds$/m, output);
-        assert.match(output, /^kube-sys\s+failed\s+skipped\s+\d+\.\ds\s+policy no-kube-system \(pulumi-nodejs:dynamic:Resource: namespace\): namespace 'kube-system' is reserved for the cluster's own components$/m, output);
+        assert.match(
+            output,
+            /^kube-sys\s+failed\s+skipped\s+\d+\.\ds\s+policy no-kube-system \(pulumi-nodejs:dynamic:Resource: namespace\): namespace 'kube-system' is reserved for the cluster's own components$/m,
+            output,
+        );
         assert.match(output, new RegExp(`2 of 3 stacks succeeded, 1 failed\\. Logs: ${logDir}/<stack>\\.log`));
         // The console has progress lines, not the stacks' output.
         assert.doesNotMatch(output, /Previewing update|Updating \(/);
 
         // State: the deployed stacks hold their resource; the refused one holds nothing.
         const ws = await workspace();
-        for (const [stack, namespace] of [["west", "metrics-west"], ["east", "eksa-metrics"]]) {
+        for (const [stack, namespace] of [
+            ["west", "metrics-west"],
+            ["east", "eksa-metrics"],
+        ]) {
             const resources = (await ws.exportStack(stack)).deployment.resources ?? [];
             const fake = resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic:Resource");
             assert.ok(fake, `${stack}: ${JSON.stringify(resources.map((r: { type: string }) => r.type))}`);
@@ -137,12 +168,17 @@ stacks:
         assert.doesNotMatch(west, /not-a-real-token/);
         // ...and never on a command line (other local users can read those).
         const commandLines = fs.readFileSync(argvLog, "utf8");
-        assert.match(commandLines, /^config set --secret --raw --stack west --non-interactive eksa-metrics:kubeconfig$/m);
+        assert.match(
+            commandLines,
+            /^config set --secret --raw --stack west --non-interactive eksa-metrics:kubeconfig$/m,
+        );
         assert.match(commandLines, /^preview --policy-pack \S+\/pack .*--stack kube-sys/m);
         assert.doesNotMatch(commandLines, /not-a-real-token|kind: Config/);
 
         // One log per stack, with its own output only; the refused stack's up never started.
-        const logs = Object.fromEntries(["west", "kube-sys", "east"].map((s) => [s, fs.readFileSync(path.join(logDir, `${s}.log`), "utf8")]));
+        const logs = Object.fromEntries(
+            ["west", "kube-sys", "east"].map((s) => [s, fs.readFileSync(path.join(logDir, `${s}.log`), "utf8")]),
+        );
         for (const [stack, log] of Object.entries(logs)) {
             assert.match(log, new RegExp(`Previewing update \\(${stack}\\)`), log);
             for (const other of Object.keys(logs).filter((o) => o !== stack)) {
@@ -154,46 +190,80 @@ stacks:
         assert.match(logs["kube-sys"], /\[fleet\] preview failed: policy no-kube-system/);
         assert.doesNotMatch(logs["kube-sys"], /\[fleet\] up started|Updating \(kube-sys\)/);
         for (const stack of ["west", "east"]) {
-            assert.match(logs[stack], /\[fleet\] preview succeeded: \+2\n[\s\S]*\[fleet\] up started\n[\s\S]*\[fleet\] up succeeded: succeeded\n/);
+            assert.match(
+                logs[stack],
+                /\[fleet\] preview succeeded: \+2\n[\s\S]*\[fleet\] up started\n[\s\S]*\[fleet\] up succeeded: succeeded\n/,
+            );
         }
 
         // Bounded concurrency, from the logs' timestamps: two stacks ran at once, never three.
         const intervals = Object.entries(logs).map(([stack, log]) => operationInterval(stack, log));
         assert.equal(mostAtOnce(intervals), 2, JSON.stringify(intervals));
         const byStack = Object.fromEntries(intervals.map((i) => [i.stack, i]));
-        assert.ok(byStack.east.start >= Math.min(byStack.west.end, byStack["kube-sys"].end), `east started before a slot was free: ${JSON.stringify(intervals)}`);
+        assert.ok(
+            byStack.east.start >= Math.min(byStack.west.end, byStack["kube-sys"].end),
+            `east started before a slot was free: ${JSON.stringify(intervals)}`,
+        );
     });
 
     it("--preview-only --stacks: previews the chosen stack only, deploys nothing, and the fleet file is its whole eksa-metrics config", async () => {
-        fs.writeFileSync(fleetFile, fs.readFileSync(fleetFile, "utf8").replace("namespace: metrics-west\n      components: { etcd: false }", "namespace: metrics-west-2"));
+        fs.writeFileSync(
+            fleetFile,
+            fs
+                .readFileSync(fleetFile, "utf8")
+                .replace("namespace: metrics-west\n      components: { etcd: false }", "namespace: metrics-west-2"),
+        );
         const logDir = path.join(dir, "logs-preview");
-        const { code, output } = await run([fleetFile, "--preview-only", "--stacks", "west", "--concurrency", "1", "--log-dir", logDir]);
+        const { code, output } = await run([
+            fleetFile,
+            "--preview-only",
+            "--stacks",
+            "west",
+            "--concurrency",
+            "1",
+            "--log-dir",
+            logDir,
+        ]);
         assert.equal(code, 0, output);
         assert.match(output, /^west\s+ok \(~1\)\s+preview only\s+\d+\.\ds$/m, output);
         assert.match(output, /1 of 1 stacks succeeded\./);
         assert.deepEqual(fs.readdirSync(logDir), ["west.log"]);
 
         const ws = await workspace();
-        const fake = ((await ws.exportStack("west")).deployment.resources ?? []).find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic:Resource");
+        const fake = ((await ws.exportStack("west")).deployment.resources ?? []).find(
+            (r: { type: string }) => r.type === "pulumi-nodejs:dynamic:Resource",
+        );
         assert.equal(fake.outputs.name, "metrics-west", "a preview deploys nothing");
         const west = fs.readFileSync(path.join(project, "Pulumi.west.yaml"), "utf8");
         assert.match(west, /eksa-metrics:namespace: metrics-west-2/);
         assert.doesNotMatch(west, /components/, "a key no longer in the fleet file is removed");
-        assert.match(fs.readFileSync(path.join(logDir, "west.log"), "utf8"), /removed keys no longer in the fleet file: eksa-metrics:components/);
+        assert.match(
+            fs.readFileSync(path.join(logDir, "west.log"), "utf8"),
+            /removed keys no longer in the fleet file: eksa-metrics:components/,
+        );
     });
 
     it("a bad fleet file or command line stops everything (exit 2) before any stack is touched", async () => {
         const bad = path.join(dir, "bad.yaml");
-        fs.writeFileSync(bad, "policyPacks: [../pack]\nstacks:\n  - { name: brand-new, kubeconfig: kube/missing.kubeconfig }\n  - { name: west, kubeconfig: kube/west.kubeconfig, config: { colour: blue } }\n");
+        fs.writeFileSync(
+            bad,
+            "policyPacks: [../pack]\nstacks:\n  - { name: brand-new, kubeconfig: kube/missing.kubeconfig }\n  - { name: west, kubeconfig: kube/west.kubeconfig, config: { colour: blue } }\n",
+        );
         const { code, output } = await run([bad]);
         assert.equal(code, 2, output);
-        assert.match(output, /^error: invalid fleet file .*bad\.yaml:\n {2}- stacks\[0\] \(brand-new\)\.kubeconfig: .*missing\.kubeconfig does not exist\. .*\n {2}- stacks\[1\] \(west\)\.config\.colour: is not a setting of the program\./);
+        assert.match(
+            output,
+            /^error: invalid fleet file .*bad\.yaml:\n {2}- stacks\[0\] \(brand-new\)\.kubeconfig: .*missing\.kubeconfig does not exist\. .*\n {2}- stacks\[1\] \(west\)\.config\.colour: is not a setting of the program\./,
+        );
         const unknown = await run([fleetFile, "--stacks", "north"]);
         assert.equal(unknown.code, 2);
         assert.match(unknown.output, /--stacks: north is not in the fleet file\. Its stacks: west, kube-sys, east/);
         const usage = await run([fleetFile, "--concurrency", "0"]);
         assert.equal(usage.code, 2);
-        assert.match(usage.output, /^error: --concurrency "0" is not a whole number from 1 to 32\n\nusage: npm run fleet/);
+        assert.match(
+            usage.output,
+            /^error: --concurrency "0" is not a whole number from 1 to 32\n\nusage: npm run fleet/,
+        );
         const stacks = (await (await workspace()).listStacks()).map((s) => s.name).sort();
         assert.deepEqual(stacks, ["east", "kube-sys", "west"]);
     });

@@ -55,32 +55,46 @@ Diagnostics:
 describe("fleet summary", () => {
     describe("first error line", () => {
         it("a mandatory policy violation: policy, resource and message", () => {
-            assert.equal(firstErrorLine(POLICY_VIOLATION),
-                "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): namespace 'kube-system' is reserved for the cluster's own components");
+            assert.equal(
+                firstErrorLine(POLICY_VIOLATION),
+                "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): namespace 'kube-system' is reserved for the cluster's own components",
+            );
         });
 
         it("a mandatory violation printed with its severity", () => {
-            assert.equal(firstErrorLine(POLICY_VIOLATION_WITH_SEVERITY),
-                "policy control-plane-metrics-not-on-all-interfaces (kubernetes:core/v1:Pod: definitions:kube-system/scheduler-pod): kube-scheduler would listen on all interfaces: kubernetes:core/v1:Pod kube-system/scheduler-pod sets spec.containers[0].command[1] = \"--bind-address=0.0.0.0\"");
+            assert.equal(
+                firstErrorLine(POLICY_VIOLATION_WITH_SEVERITY),
+                'policy control-plane-metrics-not-on-all-interfaces (kubernetes:core/v1:Pod: definitions:kube-system/scheduler-pod): kube-scheduler would listen on all interfaces: kubernetes:core/v1:Pod kube-system/scheduler-pod sets spec.containers[0].command[1] = "--bind-address=0.0.0.0"',
+            );
         });
 
-        it("the error behind \"1 error occurred:\", not the wrapper", () => {
-            assert.equal(firstErrorLine(WRAPPED),
-                "the Kubernetes API server reported that \"eksa-metrics/eksa-metrics-control-plane-1a2b\" failed to fully initialize or become live: timed out waiting for the condition");
+        it('the error behind "1 error occurred:", not the wrapper', () => {
+            assert.equal(
+                firstErrorLine(WRAPPED),
+                'the Kubernetes API server reported that "eksa-metrics/eksa-metrics-control-plane-1a2b" failed to fully initialize or become live: timed out waiting for the condition',
+            );
         });
 
         it("the program's error, with the first item of the list it introduces", () => {
-            assert.equal(firstErrorLine(BAD_CONFIG),
-                "invalid eksa-metrics configuration: eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager. Choose a free port, e.g. the default 10263");
+            assert.equal(
+                firstErrorLine(BAD_CONFIG),
+                "invalid eksa-metrics configuration: eksa-metrics:healthPort: 10257 is the metrics port of kube-controller-manager. Choose a free port, e.g. the default 10263",
+            );
         });
 
         it("an engine error (this machine has no kubernetes plugin)", () => {
-            assert.equal(firstErrorLine(NO_PLUGIN), "no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH");
+            assert.equal(
+                firstErrorLine(NO_PLUGIN),
+                "no resource plugin 'pulumi-resource-kubernetes' found in the workspace at version v4.34.2 or on your $PATH",
+            );
         });
 
         it("a generic error line only when there is nothing better, else the first line", () => {
             assert.equal(firstErrorLine("Updating (a):\n    error: update failed\n"), "update failed");
-            assert.equal(firstErrorLine("\n  the stack is locked by another update\n"), "the stack is locked by another update");
+            assert.equal(
+                firstErrorLine("\n  the stack is locked by another update\n"),
+                "the stack is locked by another update",
+            );
             assert.equal(firstErrorLine(""), "failed (no output)");
         });
     });
@@ -92,8 +106,13 @@ describe("fleet summary", () => {
         assert.equal(formatChanges(undefined), "no changes");
     });
 
-    const result = (fields: Partial<StackResult> & Pick<StackResult, "stack">): StackResult =>
-        ({ preview: "ok", up: "ok", durationMs: 12_345, logFile: `/logs/${fields.stack}.log`, ...fields });
+    const result = (fields: Partial<StackResult> & Pick<StackResult, "stack">): StackResult => ({
+        preview: "ok",
+        up: "ok",
+        durationMs: 12_345,
+        logFile: `/logs/${fields.stack}.log`,
+        ...fields,
+    });
 
     it("success and the exit status", () => {
         const ok = result({ stack: "a", changes: { create: 2 } });
@@ -110,19 +129,34 @@ describe("fleet summary", () => {
     });
 
     it("renders a table: stack, preview (with changes), up, duration, first error line", () => {
-        const table = renderSummary([
-            result({ stack: "mgmt-west", changes: { create: 3, same: 1 }, durationMs: 9_812 }),
-            result({ stack: "kube-sys", preview: "failed", up: "skipped", durationMs: 4_000, error: "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): reserved" }),
-            result({ stack: "edge-01", changes: {}, durationMs: 75_400 }),
-        ], "/logs");
-        assert.equal(table, [
-            "stack      preview          up       duration  error",
-            "mgmt-west  ok (+3)          ok           9.8s",
-            "kube-sys   failed           skipped      4.0s  policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): reserved",
-            "edge-01    ok (no changes)  ok          1m15s",
-            "",
-            "2 of 3 stacks succeeded, 1 failed. Logs: /logs/<stack>.log",
-        ].join("\n"));
-        assert.match(renderSummary([result({ stack: "a" })], "/l"), /\n1 of 1 stacks succeeded\. Logs: \/l\/<stack>\.log$/);
+        const table = renderSummary(
+            [
+                result({ stack: "mgmt-west", changes: { create: 3, same: 1 }, durationMs: 9_812 }),
+                result({
+                    stack: "kube-sys",
+                    preview: "failed",
+                    up: "skipped",
+                    durationMs: 4_000,
+                    error: "policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): reserved",
+                }),
+                result({ stack: "edge-01", changes: {}, durationMs: 75_400 }),
+            ],
+            "/logs",
+        );
+        assert.equal(
+            table,
+            [
+                "stack      preview          up       duration  error",
+                "mgmt-west  ok (+3)          ok           9.8s",
+                "kube-sys   failed           skipped      4.0s  policy no-kube-system (pulumi-nodejs:dynamic:Resource: namespace): reserved",
+                "edge-01    ok (no changes)  ok          1m15s",
+                "",
+                "2 of 3 stacks succeeded, 1 failed. Logs: /logs/<stack>.log",
+            ].join("\n"),
+        );
+        assert.match(
+            renderSummary([result({ stack: "a" })], "/l"),
+            /\n1 of 1 stacks succeeded\. Logs: \/l\/<stack>\.log$/,
+        );
     });
 });

@@ -23,7 +23,12 @@ describe("policies on resources registered by k8s.yaml.ConfigFile / ConfigGroup"
     before(() => {
         const result = spawnSync(
             process.execPath,
-            ["-r", "ts-node/register", path.join(__dirname, "support", "registerYaml.ts"), ...[configFileFixture, ...configGroupFixtures].map((f) => path.join(FIXTURES, f))],
+            [
+                "-r",
+                "ts-node/register",
+                path.join(__dirname, "support", "registerYaml.ts"),
+                ...[configFileFixture, ...configGroupFixtures].map((f) => path.join(FIXTURES, f)),
+            ],
             { cwd: path.join(__dirname, "..", ".."), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
         );
         assert.strictEqual(result.status, 0, `registerYaml.ts failed:\n${result.stderr}`);
@@ -31,7 +36,10 @@ describe("policies on resources registered by k8s.yaml.ConfigFile / ConfigGroup"
     });
 
     it("registers each object with the type token and name the policies expect", () => {
-        const children = registrations.filter((r) => r.custom).map((r) => `${r.type} ${r.name}`).sort();
+        const children = registrations
+            .filter((r) => r.custom)
+            .map((r) => `${r.type} ${r.name}`)
+            .sort();
         assert.deepStrictEqual(children, [
             "kubernetes:anywhere.eks.amazonaws.com/v1alpha1:Cluster default/mgmt",
             "kubernetes:anywhere.eks.amazonaws.com/v1alpha1:Cluster default/w01-explicit-loopback",
@@ -43,7 +51,13 @@ describe("policies on resources registered by k8s.yaml.ConfigFile / ConfigGroup"
             "kubernetes:core/v1:Pod kube-system/kube-scheduler-all-interfaces",
             "kubernetes:core/v1:Pod kube-system/kube-scheduler-default-bind",
         ]);
-        assert.deepStrictEqual(registrations.filter((r) => !r.custom).map((r) => r.type).sort(), ["kubernetes:yaml:ConfigFile", "kubernetes:yaml:ConfigGroup"]);
+        assert.deepStrictEqual(
+            registrations
+                .filter((r) => !r.custom)
+                .map((r) => r.type)
+                .sort(),
+            ["kubernetes:yaml:ConfigFile", "kubernetes:yaml:ConfigGroup"],
+        );
     });
 
     it("registers the same props the other tests build with asConfigFileChild", () => {
@@ -52,7 +66,11 @@ describe("policies on resources registered by k8s.yaml.ConfigFile / ConfigGroup"
                 const expected = asConfigFileChild(document);
                 const registered = registrations.find((r) => r.type === expected.type && r.name === expected.name);
                 assert.ok(registered, `${expected.type} ${expected.name} was not registered`);
-                assert.deepStrictEqual(registered.props, JSON.parse(JSON.stringify(expected.props)), `${expected.type} ${expected.name}`);
+                assert.deepStrictEqual(
+                    registered.props,
+                    JSON.parse(JSON.stringify(expected.props)),
+                    `${expected.type} ${expected.name}`,
+                );
             }
         }
     });
@@ -63,7 +81,9 @@ describe("policies on resources registered by k8s.yaml.ConfigFile / ConfigGroup"
             const run = await runPolicy(controlPlaneMetricsNotOnAllInterfaces, registration);
             const unknowns = await runPolicy(controlPlaneMetricsBindAddressUnknownDuringPreview, registration);
             assert.deepStrictEqual(unknowns.violations, []);
-            results.push(`${registration.name}: ${run.notApplicable !== undefined ? "not applicable" : run.violations.length}`);
+            results.push(
+                `${registration.name}: ${run.notApplicable !== undefined ? "not applicable" : run.violations.length}`,
+            );
             for (const message of run.violations) {
                 assert.ok(message.includes(`${registration.type} ${registration.name}`), message);
             }

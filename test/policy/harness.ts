@@ -6,7 +6,15 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 // The pack's own copy of @pulumi/policy (the one policies.ts uses), so UnknownValueError is the same class.
-import { Policy, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, unknownCheckingProxy, UnknownValueError } from "../../policy/node_modules/@pulumi/policy";
+import {
+    Policy,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    unknownCheckingProxy,
+    UnknownValueError,
+} from "../../policy/node_modules/@pulumi/policy";
 
 /**
  * The engine's sentinel for a value unknown during preview (plugin.UnknownStringValue), as the
@@ -38,7 +46,11 @@ class NotApplicable extends Error {
 }
 
 /** Runs one policy's validateResource on a resource the way @pulumi/policy's analyzer does. */
-export async function runPolicy(policy: ResourceValidationPolicy, resource: RegisteredResource, config: object = {}): Promise<PolicyRun> {
+export async function runPolicy(
+    policy: ResourceValidationPolicy,
+    resource: RegisteredResource,
+    config: object = {},
+): Promise<PolicyRun> {
     const props = unknownCheckingProxy(JSON.parse(JSON.stringify(resource.props)));
     const violations: string[] = [];
     const args: ResourceValidationArgs = {
@@ -54,9 +66,12 @@ export async function runPolicy(policy: ResourceValidationPolicy, resource: Regi
             additionalSecretOutputs: [],
         },
         stackTags: new Map(),
-        isType: (resourceClass) => (resourceClass as unknown as { __pulumiType?: string }).__pulumiType === resource.type,
+        isType: (resourceClass) =>
+            (resourceClass as unknown as { __pulumiType?: string }).__pulumiType === resource.type,
         asType: ((resourceClass: unknown) =>
-            (resourceClass as { __pulumiType?: string }).__pulumiType === resource.type ? props : undefined) as ResourceValidationArgs["asType"],
+            (resourceClass as { __pulumiType?: string }).__pulumiType === resource.type
+                ? props
+                : undefined) as ResourceValidationArgs["asType"],
         getConfig: <T extends object>() => config as T,
         notApplicable: (reason?: string): never => {
             throw new NotApplicable(reason);
@@ -87,10 +102,15 @@ export interface StackViolation {
     readonly resource?: string;
 }
 
-export const urnOf = (resource: RegisteredResource) => `urn:pulumi:test::eksa-metrics::${resource.type}::${resource.name}`;
+export const urnOf = (resource: RegisteredResource) =>
+    `urn:pulumi:test::eksa-metrics::${resource.type}::${resource.name}`;
 
 /** Runs a stack policy's validateStack on a set of resources the way @pulumi/policy's analyzer does (AnalyzeStack). */
-export async function runStackPolicy(policy: StackValidationPolicy, resources: readonly RegisteredResource[], config: object = {}): Promise<StackViolation[]> {
+export async function runStackPolicy(
+    policy: StackValidationPolicy,
+    resources: readonly RegisteredResource[],
+    config: object = {},
+): Promise<StackViolation[]> {
     const violations: StackViolation[] = [];
     const byUrn = new Map(resources.map((r) => [urnOf(r), r.name]));
     const policyResources = resources.map((resource): PolicyResource => {
@@ -100,7 +120,13 @@ export async function runStackPolicy(policy: StackValidationPolicy, resources: r
             props,
             urn: urnOf(resource),
             name: resource.name,
-            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            opts: {
+                protect: false,
+                ignoreChanges: [],
+                aliases: [],
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [],
+            },
             dependencies: [],
             propertyDependencies: {},
             isType: () => false,
@@ -108,7 +134,14 @@ export async function runStackPolicy(policy: StackValidationPolicy, resources: r
         };
     });
     await policy.validateStack(
-        { resources: policyResources, getConfig: <T extends object>() => config as T, stackTags: new Map(), notApplicable: (reason?: string): never => { throw new NotApplicable(reason); } },
+        {
+            resources: policyResources,
+            getConfig: <T extends object>() => config as T,
+            stackTags: new Map(),
+            notApplicable: (reason?: string): never => {
+                throw new NotApplicable(reason);
+            },
+        },
         (message, urn) => violations.push({ message, resource: urn === undefined ? undefined : byUrn.get(urn) }),
     );
     return violations;
@@ -117,23 +150,36 @@ export async function runStackPolicy(policy: StackValidationPolicy, resources: r
 export const isStackPolicy = (policy: Policy): policy is StackValidationPolicy => "validateStack" in policy;
 
 /** Every violation a policy of either kind reports on a set of resources (a program's). */
-export async function programViolations(policy: Policy, resources: readonly RegisteredResource[], config: object = {}): Promise<StackViolation[]> {
+export async function programViolations(
+    policy: Policy,
+    resources: readonly RegisteredResource[],
+    config: object = {},
+): Promise<StackViolation[]> {
     if (isStackPolicy(policy)) {
         return runStackPolicy(policy, resources, config);
     }
-    const runs = await Promise.all(resources.map(async (r) => ({ r, run: await runPolicy(policy as ResourceValidationPolicy, r, config) })));
+    const runs = await Promise.all(
+        resources.map(async (r) => ({ r, run: await runPolicy(policy as ResourceValidationPolicy, r, config) })),
+    );
     return runs.flatMap(({ r, run }) => run.violations.map((message) => ({ message, resource: r.name })));
 }
 
 /** All YAML documents of a fixture file. */
 export function fixtureDocuments(file: string): Record<string, unknown>[] {
-    return yaml.loadAll(fs.readFileSync(path.join(FIXTURES, file), "utf8")).filter((d): d is Record<string, unknown> => !!d);
+    return yaml
+        .loadAll(fs.readFileSync(path.join(FIXTURES, file), "utf8"))
+        .filter((d): d is Record<string, unknown> => !!d);
 }
 
 /** One fixture object: the only document of the file, or the one with that metadata.name. */
 export function fixture(file: string, name?: string): Record<string, unknown> {
     const documents = fixtureDocuments(file);
-    const found = name === undefined ? (documents.length === 1 ? documents[0] : undefined) : documents.find((d) => metadataOf(d).name === name);
+    const found =
+        name === undefined
+            ? documents.length === 1
+                ? documents[0]
+                : undefined
+            : documents.find((d) => metadataOf(d).name === name);
     if (!found) {
         throw new Error(`fixture ${file}: no document ${name ?? "(file has several)"}`);
     }
@@ -161,7 +207,11 @@ export function asConfigFileChild(object: Record<string, unknown>): RegisteredRe
 }
 
 /** Deep copy with edits: `at` walks the object, `edit` replaces the value found there. */
-export function withValue(object: Record<string, unknown>, at: (string | number)[], value: unknown): Record<string, unknown> {
+export function withValue(
+    object: Record<string, unknown>,
+    at: (string | number)[],
+    value: unknown,
+): Record<string, unknown> {
     const copy = JSON.parse(JSON.stringify(object));
     let current = copy;
     for (const segment of at.slice(0, -1)) {

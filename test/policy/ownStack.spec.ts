@@ -25,16 +25,37 @@ describe("the project's own stack under its own pack", function () {
         fs.writeFileSync(argsFile, JSON.stringify({ kubeconfig: "apiVersion: v1\nkind: Config\n" }));
         fs.writeFileSync(certFile, JSON.stringify(await issueProxyCertificate({ serverName: "x", validityDays: 2 })));
         // A process of its own: the renderer sets Pulumi's (process-wide) mocks.
-        const out = execFileSync("node", ["--require", "ts-node/register/transpile-only", "test/policy/support/renderOwnStack.ts", argsFile, certFile], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" });
+        const out = execFileSync(
+            "node",
+            [
+                "--require",
+                "ts-node/register/transpile-only",
+                "test/policy/support/renderOwnStack.ts",
+                argsFile,
+                certFile,
+            ],
+            { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" },
+        );
         fs.rmSync(dir, { recursive: true, force: true });
-        resources = JSON.parse(out).manifests.map((m: any) => ({ type: typeToken(m), name: m.metadata.name, props: m }));
+        resources = JSON.parse(out).manifests.map((m: any) => ({
+            type: typeToken(m),
+            name: m.metadata.name,
+            props: m,
+        }));
     });
 
     it("raises no violation on any of its objects", async () => {
         assert.deepEqual(resources.map((r) => r.type).sort(), [
-            "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:DaemonSet", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Namespace",
-            "kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
-            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+            "kubernetes:apps/v1:DaemonSet",
+            "kubernetes:apps/v1:DaemonSet",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:Secret",
+            "kubernetes:core/v1:ServiceAccount",
+            "kubernetes:core/v1:ServiceAccount",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
         ]);
         for (const policy of policies) {
             assert.deepEqual(await programViolations(policy, resources), [], policy.name);
@@ -43,7 +64,11 @@ describe("the project's own stack under its own pack", function () {
 
     it("would be caught if one of its DaemonSets ran a scheduler on all interfaces (the check can fail)", async () => {
         const daemonSet = structuredClone(resources.find((r) => r.type === "kubernetes:apps/v1:DaemonSet")!) as any;
-        daemonSet.props.spec.template.spec.containers.push({ name: "sched", image: "registry.k8s.io/kube-scheduler:v1.34.4", command: ["kube-scheduler", "--bind-address=0.0.0.0"] });
+        daemonSet.props.spec.template.spec.containers.push({
+            name: "sched",
+            image: "registry.k8s.io/kube-scheduler:v1.34.4",
+            command: ["kube-scheduler", "--bind-address=0.0.0.0"],
+        });
         const runs = await Promise.all(policies.map((policy) => programViolations(policy, [daemonSet])));
         assert.equal(runs.flat().length, 1);
     });

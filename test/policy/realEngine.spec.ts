@@ -13,7 +13,12 @@ import { KUBE_PROXY_METRICS } from "../../policy/policies/kubeProxyMetricsNotOnA
 import { FIXTURES } from "./harness";
 
 const REPO = path.join(__dirname, "..", "..");
-const PROVIDER_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, "policy", "package.json"), "utf8")).dependencies as Record<string, string>)["@pulumi/kubernetes"];
+const PROVIDER_VERSION = (
+    JSON.parse(fs.readFileSync(path.join(REPO, "policy", "package.json"), "utf8")).dependencies as Record<
+        string,
+        string
+    >
+)["@pulumi/kubernetes"];
 
 const PROGRAM = `"use strict";
 const fs = require("fs");
@@ -38,12 +43,27 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
         const project = path.join(dir, "project");
         fs.mkdirSync(project);
         fs.mkdirSync(path.join(dir, "state"));
-        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: policy-engine-test\nruntime: nodejs\nmain: index.js\n");
-        fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "policy-engine-test", private: true }));
+        fs.writeFileSync(
+            path.join(project, "Pulumi.yaml"),
+            "name: policy-engine-test\nruntime: nodejs\nmain: index.js\n",
+        );
+        fs.writeFileSync(
+            path.join(project, "package.json"),
+            JSON.stringify({ name: "policy-engine-test", private: true }),
+        );
         fs.writeFileSync(path.join(project, "index.js"), PROGRAM);
         fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"));
-        env = { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "test", RENDER_DIR: path.join(dir, "rendered") };
-        const init = spawnSync("pulumi", ["stack", "init", "test", "--non-interactive"], { cwd: project, env, encoding: "utf8" });
+        env = {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "test",
+            RENDER_DIR: path.join(dir, "rendered"),
+        };
+        const init = spawnSync("pulumi", ["stack", "init", "test", "--non-interactive"], {
+            cwd: project,
+            env,
+            encoding: "utf8",
+        });
         assert.strictEqual(init.status, 0, init.stderr);
     });
 
@@ -54,12 +74,16 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
     });
 
     function preview(fixtures: string[]): { status: number | null; output: string } {
-        const result = spawnSync("pulumi", ["preview", "--non-interactive", "--policy-pack", path.join(REPO, "policy")], {
-            cwd: path.join(dir, "project"),
-            env: { ...env, MANIFESTS: fixtures.map((f) => path.join(FIXTURES, f)).join(",") },
-            encoding: "utf8",
-            maxBuffer: 64 * 1024 * 1024,
-        });
+        const result = spawnSync(
+            "pulumi",
+            ["preview", "--non-interactive", "--policy-pack", path.join(REPO, "policy")],
+            {
+                cwd: path.join(dir, "project"),
+                env: { ...env, MANIFESTS: fixtures.map((f) => path.join(FIXTURES, f)).join(",") },
+                encoding: "utf8",
+                maxBuffer: 64 * 1024 * 1024,
+            },
+        );
         return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
     }
 
@@ -68,13 +92,21 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
         assert.notStrictEqual(status, 0, output);
         assert.ok(output.includes(INSECURE_PROXY), output);
         assert.ok(output.includes("kubernetes:core/v1:ConfigMap metrics-proxy:"), output);
-        assert.ok(output.includes("kubernetes:apps/v1:DaemonSet metrics-proxy spec.template.spec.containers[0] publishes 10257"), output);
+        assert.ok(
+            output.includes(
+                "kubernetes:apps/v1:DaemonSet metrics-proxy spec.template.spec.containers[0] publishes 10257",
+            ),
+            output,
+        );
     });
 
     it("fails kube-prometheus-style kube-proxy and etcd rebinding", () => {
         const { status, output } = preview(["kube-proxy-configmap.yaml", "kubeadm-etcd.yaml"]);
         assert.notStrictEqual(status, 0, output);
-        assert.ok(output.includes(KUBE_PROXY_METRICS) && output.includes("kube-system/kube-proxy-kube-prometheus"), output);
+        assert.ok(
+            output.includes(KUBE_PROXY_METRICS) && output.includes("kube-system/kube-proxy-kube-prometheus"),
+            output,
+        );
         assert.ok(output.includes(ETCD_METRICS) && output.includes("default/w06-etcd-map"), output);
     });
 

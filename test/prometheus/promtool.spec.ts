@@ -30,7 +30,9 @@ function promtool(dir: string, ...args: string[]): string {
     } catch (err) {
         const e = err as { code?: string; stdout?: string; stderr?: string };
         if (e.code === "ENOENT") {
-            assert.fail("promtool is not on PATH: run dev/toolchain/setup.sh prometheus and source dev/toolchain/env.sh");
+            assert.fail(
+                "promtool is not on PATH: run dev/toolchain/setup.sh prometheus and source dev/toolchain/env.sh",
+            );
         }
         assert.fail(`promtool ${args.join(" ")} failed:\n${e.stdout}${e.stderr}`);
     }
@@ -72,14 +74,23 @@ describe("scrape config under the real promtool", function () {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    const cases: [string, ScrapeConfigInput["controllerTls"]][] = [["unpinned", {}], ["pinned", { caFile: "controllers-ca.crt", serverName: "controllers.example.internal" }]];
+    const cases: [string, ScrapeConfigInput["controllerTls"]][] = [
+        ["unpinned", {}],
+        ["pinned", { caFile: "controllers-ca.crt", serverName: "controllers.example.internal" }],
+    ];
     for (const [what, controllerTls] of cases) {
         it(`is a valid Prometheus config with every component and controller, ${what} (promtool check config)`, () => {
             const config = renderScrapeConfigs({
-                components: CATALOGUE, jobNames: resolveSettings({}).prometheus.jobNames, tlsServerName: "eksa-metrics-metrics-proxy", nodeSelector: { "kubernetes.io/os": "linux" },
-                caFile: path.join(dir, "ca.crt"), tokenFile: path.join(dir, "token"),
+                components: CATALOGUE,
+                jobNames: resolveSettings({}).prometheus.jobNames,
+                tlsServerName: "eksa-metrics-metrics-proxy",
+                nodeSelector: { "kubernetes.io/os": "linux" },
+                caFile: path.join(dir, "ca.crt"),
+                tokenFile: path.join(dir, "token"),
                 controllers: CONTROLLER_CATALOGUE.map(targetOf),
-                controllerTls: controllerTls.caFile ? { ...controllerTls, caFile: path.join(dir, controllerTls.caFile) } : controllerTls,
+                controllerTls: controllerTls.caFile
+                    ? { ...controllerTls, caFile: path.join(dir, controllerTls.caFile) }
+                    : controllerTls,
             });
             fs.writeFileSync(path.join(dir, "prometheus.yml"), config);
             assert.match(promtool(dir, "check", "config", "prometheus.yml"), /SUCCESS/);

@@ -16,7 +16,14 @@ import * as path from "path";
 import * as zlib from "zlib";
 import * as yaml from "js-yaml";
 import { LocalCluster, ProgramStack, Result } from "../../dev/localcluster/driver";
-import { eventually, instantQuery, Job, outsideTheCluster, prometheusApi, startPrometheus } from "../../dev/localcluster/prometheus";
+import {
+    eventually,
+    instantQuery,
+    Job,
+    outsideTheCluster,
+    prometheusApi,
+    startPrometheus,
+} from "../../dev/localcluster/prometheus";
 import { applyOperatorCrds } from "../support/prometheusOperator";
 
 const API = "http://127.0.0.1:9090";
@@ -38,7 +45,9 @@ const api = (query: string, base = API) => prometheusApi(base, query);
 const instant = (promql: string, base = API) => instantQuery(base, promql);
 
 const alertState = async (name: string): Promise<string | undefined> =>
-    ((await api("/api/v1/alerts")).alerts as { labels: Record<string, string>; state: string }[]).find((a) => a.labels.alertname === name)?.state;
+    ((await api("/api/v1/alerts")).alerts as { labels: Record<string, string>; state: string }[]).find(
+        (a) => a.labels.alertname === name,
+    )?.state;
 
 const OPERATOR_LABELS = { release: "e2e" };
 
@@ -51,7 +60,10 @@ describe("the real Prometheus scrapes every target through the stack", function 
     let previewWithoutCrds: Result;
 
     before(async function () {
-        assert.ok(process.env.EKSA_METRICS_SANDBOX === "1" && process.getuid?.() === 0, "run as root inside test/sandbox.sh");
+        assert.ok(
+            process.env.EKSA_METRICS_SANDBOX === "1" && process.getuid?.() === 0,
+            "run as root inside test/sandbox.sh",
+        );
         await cluster.up();
         await cluster.mustKubectl(["create", "namespace", "observability"]);
         await cluster.mustKubectl(["create", "serviceaccount", "prometheus-server", "-n", "observability"]);
@@ -81,39 +93,82 @@ describe("the real Prometheus scrapes every target through the stack", function 
     it("stopped the preview while the cluster lacked the operator's CRDs, naming each", () => {
         assert.notEqual(previewWithoutCrds.code, 0);
         for (const crd of ["scrapeconfigs.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"]) {
-            assert.match(`${previewWithoutCrds.stdout}\n${previewWithoutCrds.stderr}`, new RegExp(`eksa-metrics:prometheusOperator\\.enabled: the cluster has no CustomResourceDefinition ${crd.replace(/\./g, "\\.")}`));
+            assert.match(
+                `${previewWithoutCrds.stdout}\n${previewWithoutCrds.stderr}`,
+                new RegExp(
+                    `eksa-metrics:prometheusOperator\\.enabled: the cluster has no CustomResourceDefinition ${crd.replace(/\./g, "\\.")}`,
+                ),
+            );
         }
     });
 
     describe("outside the cluster, with the scrapeConfig and alertRules outputs", () => {
         before(async () => {
-            const files = { kubeconfig: cluster.kubeconfigFile, ca: path.join(dir, "ca.crt"), token: path.join(dir, "reader.token") };
+            const files = {
+                kubeconfig: cluster.kubeconfigFile,
+                ca: path.join(dir, "ca.crt"),
+                token: path.join(dir, "reader.token"),
+            };
             fs.writeFileSync(files.ca, await stack.output("caCertificate"));
-            fs.writeFileSync(files.token, await cluster.mustKubectl(["create", "token", "prometheus-server", "-n", "observability", "--duration=1h"]), { mode: 0o600 });
+            fs.writeFileSync(
+                files.token,
+                await cluster.mustKubectl([
+                    "create",
+                    "token",
+                    "prometheus-server",
+                    "-n",
+                    "observability",
+                    "--duration=1h",
+                ]),
+                { mode: 0o600 },
+            );
             const unboundToken = path.join(dir, "not-a-reader.token");
-            fs.writeFileSync(unboundToken, await cluster.mustKubectl(["create", "token", "not-a-reader", "-n", "observability", "--duration=1h"]), { mode: 0o600 });
+            fs.writeFileSync(
+                unboundToken,
+                await cluster.mustKubectl(["create", "token", "not-a-reader", "-n", "observability", "--duration=1h"]),
+                { mode: 0o600 },
+            );
             const ruleFile = path.join(dir, "alertRules.yaml");
             fs.writeFileSync(ruleFile, await stack.output("alertRules"));
             const jobs = outsideTheCluster(await stack.output("scrapeConfig"), files);
             // Not the stack's: the controller manager's job with a token whose account is not bound to metrics-reader.
             const kcm = jobs.find((j) => j.job_name === "kube-controller-manager")!;
             const unbound = { ...kcm, job_name: "not-a-reader", authorization: { credentials_file: unboundToken } };
-            children.push(await startPrometheus(dir, {
-                global: { scrape_interval: `${SCRAPE_SECONDS}s`, scrape_timeout: `${TIMEOUT_SECONDS}s`, evaluation_interval: "1s" },
-                rule_files: [ruleFile],
-                scrape_configs: [...jobs, unbound],
-            }, "127.0.0.1:9090"));
+            children.push(
+                await startPrometheus(
+                    dir,
+                    {
+                        global: {
+                            scrape_interval: `${SCRAPE_SECONDS}s`,
+                            scrape_timeout: `${TIMEOUT_SECONDS}s`,
+                            evaluation_interval: "1s",
+                        },
+                        rule_files: [ruleFile],
+                        scrape_configs: [...jobs, unbound],
+                    },
+                    "127.0.0.1:9090",
+                ),
+            );
         });
 
         it("discovers every node × enabled component and scrapes each up; the worker has kube-proxy only", async () => {
             const targets = await eventually(60, async () => {
-                const active = ((await api("/api/v1/targets?state=active")).activeTargets as any[]).filter((t) => t.labels.job !== "not-a-reader");
+                const active = ((await api("/api/v1/targets?state=active")).activeTargets as any[]).filter(
+                    (t) => t.labels.job !== "not-a-reader",
+                );
                 assert.equal(active.length, 5, JSON.stringify(active.map((t) => [t.labels, t.health, t.lastError])));
-                assert.ok(active.every((t) => t.health === "up"), JSON.stringify(active.map((t) => [t.labels.job, t.labels.node, t.lastError])));
+                assert.ok(
+                    active.every((t) => t.health === "up"),
+                    JSON.stringify(active.map((t) => [t.labels.job, t.labels.node, t.lastError])),
+                );
                 return active;
             });
             assert.deepEqual(targets.map((t) => `${t.labels.job} ${t.labels.node}`).sort(), [
-                `etcd ${CONTROL_PLANE}`, `kube-controller-manager ${CONTROL_PLANE}`, `kube-proxy ${CONTROL_PLANE}`, `kube-proxy ${WORKER}`, `kube-scheduler ${CONTROL_PLANE}`,
+                `etcd ${CONTROL_PLANE}`,
+                `kube-controller-manager ${CONTROL_PLANE}`,
+                `kube-proxy ${CONTROL_PLANE}`,
+                `kube-proxy ${WORKER}`,
+                `kube-scheduler ${CONTROL_PLANE}`,
             ]);
         });
 
@@ -143,14 +198,21 @@ describe("the real Prometheus scrapes every target through the stack", function 
             const gaps = await instant('min_over_time(up{job!="not-a-reader"}[20s]) < 1');
             assert.deepEqual(gaps, [], "every scrape of the last 20 s succeeded");
             const slowest = await instant('max(max_over_time(scrape_duration_seconds{job!="not-a-reader"}[1m]))');
-            assert.ok(Number(slowest[0].value[1]) < TIMEOUT_SECONDS / 2, `slowest scrape ${slowest[0].value[1]} s of a ${TIMEOUT_SECONDS} s timeout`);
-            const alerts = ((await api("/api/v1/alerts")).alerts as { labels: Record<string, string> }[]).map((a) => a.labels.alertname);
+            assert.ok(
+                Number(slowest[0].value[1]) < TIMEOUT_SECONDS / 2,
+                `slowest scrape ${slowest[0].value[1]} s of a ${TIMEOUT_SECONDS} s timeout`,
+            );
+            const alerts = ((await api("/api/v1/alerts")).alerts as { labels: Record<string, string> }[]).map(
+                (a) => a.labels.alertname,
+            );
             assert.deepEqual(alerts, []);
         });
 
         it("shows a reader without the binding refused (403) on its target", async () => {
             await eventually(30, async () => {
-                const t = ((await api("/api/v1/targets?state=active")).activeTargets as any[]).find((x) => x.labels.job === "not-a-reader");
+                const t = ((await api("/api/v1/targets?state=active")).activeTargets as any[]).find(
+                    (x) => x.labels.job === "not-a-reader",
+                );
                 assert.equal(t?.health, "down");
                 assert.match(t.lastError, /403/);
             });
@@ -160,20 +222,40 @@ describe("the real Prometheus scrapes every target through the stack", function 
             await cluster.stopComponent("kube-controller-manager");
             try {
                 await eventually(30, async () => {
-                    const t = ((await api("/api/v1/targets?state=active")).activeTargets as any[]).find((x) => x.labels.job === "kube-controller-manager");
+                    const t = ((await api("/api/v1/targets?state=active")).activeTargets as any[]).find(
+                        (x) => x.labels.job === "kube-controller-manager",
+                    );
                     assert.equal(t.health, "down");
                     // haproxy in front of it answers 503 when the component does not.
                     assert.match(t.lastError, /server returned HTTP status 503 Service Unavailable/);
                 });
-                assert.deepEqual((await instant('up{job="kube-controller-manager"}')).map((s) => s.value[1]), ["0"]);
-                await eventually(30, async () => assert.equal(await alertState("EksaMetricsKubeControllerManagerDown"), "pending"));
-                await eventually(ALERT_FOR_SECONDS + 15, async () => assert.equal(await alertState("EksaMetricsKubeControllerManagerDown"), "firing"));
-                assert.equal(await alertState("EksaMetricsKubeSchedulerDown"), undefined, "the other components stay silent");
+                assert.deepEqual(
+                    (await instant('up{job="kube-controller-manager"}')).map((s) => s.value[1]),
+                    ["0"],
+                );
+                await eventually(30, async () =>
+                    assert.equal(await alertState("EksaMetricsKubeControllerManagerDown"), "pending"),
+                );
+                await eventually(ALERT_FOR_SECONDS + 15, async () =>
+                    assert.equal(await alertState("EksaMetricsKubeControllerManagerDown"), "firing"),
+                );
+                assert.equal(
+                    await alertState("EksaMetricsKubeSchedulerDown"),
+                    undefined,
+                    "the other components stay silent",
+                );
             } finally {
                 await cluster.up();
             }
-            await eventually(60, async () => assert.deepEqual((await instant('up{job="kube-controller-manager"}')).map((s) => s.value[1]), ["1"]));
-            await eventually(30, async () => assert.equal(await alertState("EksaMetricsKubeControllerManagerDown"), undefined));
+            await eventually(60, async () =>
+                assert.deepEqual(
+                    (await instant('up{job="kube-controller-manager"}')).map((s) => s.value[1]),
+                    ["1"],
+                ),
+            );
+            await eventually(30, async () =>
+                assert.equal(await alertState("EksaMetricsKubeControllerManagerDown"), undefined),
+            );
         });
     });
 
@@ -181,7 +263,9 @@ describe("the real Prometheus scrapes every target through the stack", function 
         const OPERATED = "http://127.0.0.1:9091";
         const opDir = path.join(dir, "operator");
         const secret = async (name: string): Promise<Record<string, Buffer>> => {
-            const data = JSON.parse(await cluster.mustKubectl(["get", "secret", "-n", "monitoring", name, "-o", "json"])).data ?? {};
+            const data =
+                JSON.parse(await cluster.mustKubectl(["get", "secret", "-n", "monitoring", name, "-o", "json"])).data ??
+                {};
             return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v as string, "base64")]));
         };
 
@@ -190,25 +274,38 @@ describe("the real Prometheus scrapes every target through the stack", function 
             const pki = path.join(cluster.dir, "pki");
             const log = fs.openSync(path.join(dir, "operator.log"), "a");
             // As a process beside the cluster, with the admin's client certificate (it has no --kubeconfig).
-            children.push(spawn("prometheus-operator", [
-                "--apiserver=https://127.0.0.1:6443", `--ca-file=${pki}/ca.crt`, `--cert-file=${pki}/admin.crt`, `--key-file=${pki}/admin.key`,
-                "--namespaces=monitoring", "--web.listen-address=127.0.0.1:8089",
-            ], { stdio: ["ignore", log, log] }));
-            await cluster.mustKubectl(["apply", "-f", "-"], JSON.stringify({
-                apiVersion: "monitoring.coreos.com/v1",
-                kind: "Prometheus",
-                metadata: { name: "e2e", namespace: "monitoring" },
-                spec: {
-                    version: "v3.16.0",
-                    scrapeInterval: `${SCRAPE_SECONDS}s`,
-                    scrapeTimeout: `${TIMEOUT_SECONDS}s`,
-                    evaluationInterval: "1s",
-                    scrapeConfigSelector: { matchLabels: OPERATOR_LABELS },
-                    scrapeConfigNamespaceSelector: {},
-                    ruleSelector: { matchLabels: OPERATOR_LABELS },
-                    ruleNamespaceSelector: {},
-                },
-            }));
+            children.push(
+                spawn(
+                    "prometheus-operator",
+                    [
+                        "--apiserver=https://127.0.0.1:6443",
+                        `--ca-file=${pki}/ca.crt`,
+                        `--cert-file=${pki}/admin.crt`,
+                        `--key-file=${pki}/admin.key`,
+                        "--namespaces=monitoring",
+                        "--web.listen-address=127.0.0.1:8089",
+                    ],
+                    { stdio: ["ignore", log, log] },
+                ),
+            );
+            await cluster.mustKubectl(
+                ["apply", "-f", "-"],
+                JSON.stringify({
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "Prometheus",
+                    metadata: { name: "e2e", namespace: "monitoring" },
+                    spec: {
+                        version: "v3.16.0",
+                        scrapeInterval: `${SCRAPE_SECONDS}s`,
+                        scrapeTimeout: `${TIMEOUT_SECONDS}s`,
+                        evaluationInterval: "1s",
+                        scrapeConfigSelector: { matchLabels: OPERATOR_LABELS },
+                        scrapeConfigNamespaceSelector: {},
+                        ruleSelector: { matchLabels: OPERATOR_LABELS },
+                        ruleNamespaceSelector: {},
+                    },
+                }),
+            );
             // What the operator generated: the configuration, the TLS assets it mounts, the rule files.
             const config = await eventually(120, async () => {
                 const gz = (await secret("prometheus-e2e"))["prometheus.yaml.gz"];
@@ -223,14 +320,32 @@ describe("the real Prometheus scrapes every target through the stack", function 
             }
             const rules = path.join(opDir, "rules");
             fs.mkdirSync(rules);
-            const ruleConfigMap = JSON.parse(await cluster.mustKubectl(["get", "configmap", "-n", "monitoring", "prometheus-e2e-rulefiles-0", "-o", "json"]));
+            const ruleConfigMap = JSON.parse(
+                await cluster.mustKubectl([
+                    "get",
+                    "configmap",
+                    "-n",
+                    "monitoring",
+                    "prometheus-e2e-rulefiles-0",
+                    "-o",
+                    "json",
+                ]),
+            );
             for (const [key, value] of Object.entries(ruleConfigMap.data as Record<string, string>)) {
                 fs.writeFileSync(path.join(rules, key), value);
             }
             // Outside the pod it was made for: its mounts are local directories, discovery needs a kubeconfig.
-            const local = yaml.load(config.replaceAll("/etc/prometheus/certs", certs).replace(/\/etc\/prometheus\/rules\/prometheus-e2e-rulefiles-0/g, rules)) as { scrape_configs: Job[] };
+            const local = yaml.load(
+                config
+                    .replaceAll("/etc/prometheus/certs", certs)
+                    .replace(/\/etc\/prometheus\/rules\/prometheus-e2e-rulefiles-0/g, rules),
+            ) as { scrape_configs: Job[] };
             local.scrape_configs = local.scrape_configs.map((job) => ({
-                ...job, kubernetes_sd_configs: job.kubernetes_sd_configs.map((sd) => ({ ...sd, kubeconfig_file: cluster.kubeconfigFile })),
+                ...job,
+                kubernetes_sd_configs: job.kubernetes_sd_configs.map((sd) => ({
+                    ...sd,
+                    kubeconfig_file: cluster.kubeconfigFile,
+                })),
             }));
             children.push(await startPrometheus(opDir, local, "127.0.0.1:9091"));
         });
@@ -239,11 +354,18 @@ describe("the real Prometheus scrapes every target through the stack", function 
             const targets = await eventually(90, async () => {
                 const active = (await api("/api/v1/targets?state=active", OPERATED)).activeTargets as any[];
                 assert.equal(active.length, 5, JSON.stringify(active.map((t) => [t.labels, t.health, t.lastError])));
-                assert.ok(active.every((t) => t.health === "up"), JSON.stringify(active.map((t) => [t.labels.job, t.labels.node, t.lastError])));
+                assert.ok(
+                    active.every((t) => t.health === "up"),
+                    JSON.stringify(active.map((t) => [t.labels.job, t.labels.node, t.lastError])),
+                );
                 return active;
             });
             assert.deepEqual(targets.map((t) => `${t.labels.job} ${t.labels.node}`).sort(), [
-                `etcd ${CONTROL_PLANE}`, `kube-controller-manager ${CONTROL_PLANE}`, `kube-proxy ${CONTROL_PLANE}`, `kube-proxy ${WORKER}`, `kube-scheduler ${CONTROL_PLANE}`,
+                `etcd ${CONTROL_PLANE}`,
+                `kube-controller-manager ${CONTROL_PLANE}`,
+                `kube-proxy ${CONTROL_PLANE}`,
+                `kube-proxy ${WORKER}`,
+                `kube-scheduler ${CONTROL_PLANE}`,
             ]);
             for (const series of await instant("up", OPERATED)) {
                 assert.deepEqual(Object.keys(series.metric).sort(), ["__name__", "instance", "job", "node"]);
@@ -251,7 +373,10 @@ describe("the real Prometheus scrapes every target through the stack", function 
         });
 
         it("loads the stack's rule group from the PrometheusRule", async () => {
-            const groups = (await api("/api/v1/rules", OPERATED)).groups as { name: string; rules: { name: string; type: string }[] }[];
+            const groups = (await api("/api/v1/rules", OPERATED)).groups as {
+                name: string;
+                rules: { name: string; type: string }[];
+            }[];
             const ours = groups.find((g) => g.name === "eksa-metrics");
             assert.equal(ours?.rules.filter((r) => r.type === "alerting").length, 13);
         });

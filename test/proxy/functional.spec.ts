@@ -9,14 +9,28 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { catalogueEntry, componentsFor, NodeRole } from "../../core/catalogue";
-import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
+import {
+    HAPROXY_CONFIG_DIR,
+    HAPROXY_CONFIG_FILE,
+    HAPROXY_PEM_FILE,
+    renderHaproxyConfig,
+    TLS_DIR,
+} from "../../components/haproxy";
 import { gateContainerName, proxyPodTemplate } from "../../components/proxyPod";
 import { resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
 import { VerificationPlan } from "../../verify/plan";
 import { verify } from "../../verify/localMode";
 import {
-    closeAll, fakeApiServer, fakeAuthenticatingComponent, FakeBehaviour, fakeOpenComponent, GATE_SA_TOKEN, READER_TOKEN, STRANGER_TOKEN, Tls,
+    closeAll,
+    fakeApiServer,
+    fakeAuthenticatingComponent,
+    FakeBehaviour,
+    fakeOpenComponent,
+    GATE_SA_TOKEN,
+    READER_TOKEN,
+    STRANGER_TOKEN,
+    Tls,
 } from "../support/fakeComponents";
 import { Running, start, stop, waitForPort } from "../support/processes";
 import { mountScratch } from "../support/sandbox";
@@ -25,27 +39,50 @@ import { ClusterNode } from "../../core/kubernetes";
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const API_PORT = 6443;
 const NODES: (ClusterNode & { role: NodeRole })[] = [
-    { name: "cp-1", internalIP: "127.0.0.2", role: "control-plane", labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }] },
+    {
+        name: "cp-1",
+        internalIP: "127.0.0.2",
+        role: "control-plane",
+        labels: { "node-role.kubernetes.io/control-plane": "" },
+        taints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }],
+    },
     { name: "worker-1", internalIP: "127.0.0.3", role: "worker", labels: {}, taints: [] },
 ];
 
 describe("the proxy pods, for real, in front of stand-in components", function () {
     this.timeout(180_000);
     const settings = resolveSettings({});
-    const behaviour: Record<string, FakeBehaviour> = { "kube-controller-manager": { denyReader: false }, "kube-scheduler": { denyReader: false } };
+    const behaviour: Record<string, FakeBehaviour> = {
+        "kube-controller-manager": { denyReader: false },
+        "kube-scheduler": { denyReader: false },
+    };
     const processes = new Map<string, Running>();
     const upstreams = new Map<string, http.Server>();
     let apiServer: http.Server;
     let upstreamTls: Tls;
     let plan: VerificationPlan;
 
-    const template = (role: NodeRole) => proxyPodTemplate({
-        role, components: componentsFor(role, settings.components), settings, labels: {}, serviceAccountName: "proxy",
-        haproxyConfigMapName: "cfg", tlsSecretName: "tls", proxyImage: "haproxy", gateImage: "kube-rbac-proxy", proxyResources: {}, gateResources: {},
-    }).spec as any;
+    const template = (role: NodeRole) =>
+        proxyPodTemplate({
+            role,
+            components: componentsFor(role, settings.components),
+            settings,
+            labels: {},
+            serviceAccountName: "proxy",
+            haproxyConfigMapName: "cfg",
+            tlsSecretName: "tls",
+            proxyImage: "haproxy",
+            gateImage: "kube-rbac-proxy",
+            proxyResources: {},
+            gateResources: {},
+        }).spec as any;
 
     /** Starts one container of a node's pod the way the kubelet would: its command, args and env. */
-    async function startContainer(node: typeof NODES[number], containerName: string, mutateArgs: (args: string[]) => string[] = (a) => a) {
+    async function startContainer(
+        node: (typeof NODES)[number],
+        containerName: string,
+        mutateArgs: (args: string[]) => string[] = (a) => a,
+    ) {
         const container = template(node.role).containers.find((c: any) => c.name === containerName);
         assert.ok(container, `${containerName} is not in the ${node.role} pod`);
         const expand = (s: string) => s.replace("$(NODE_IP)", node.internalIP!);
@@ -62,26 +99,50 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         }
     }
 
-    async function restartContainer(node: typeof NODES[number], containerName: string, mutateArgs?: (args: string[]) => string[]) {
+    async function restartContainer(
+        node: (typeof NODES)[number],
+        containerName: string,
+        mutateArgs?: (args: string[]) => string[],
+    ) {
         await stop(processes.get(`${node.name}/${containerName}`));
         await startContainer(node, containerName, mutateArgs);
     }
 
     function writeHaproxyConfig(transform: (cfg: string) => string = (c) => c) {
-        const fronted = componentsFor("control-plane", settings.components).filter((c) => c.authenticator === "upstream");
-        fs.writeFileSync(path.join(HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE),
-            transform(renderHaproxyConfig({ components: fronted, healthPort: settings.healthPort, serverTimeoutSeconds: settings.serverTimeoutSeconds, description: "test" })));
+        const fronted = componentsFor("control-plane", settings.components).filter(
+            (c) => c.authenticator === "upstream",
+        );
+        fs.writeFileSync(
+            path.join(HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE),
+            transform(
+                renderHaproxyConfig({
+                    components: fronted,
+                    healthPort: settings.healthPort,
+                    serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                    description: "test",
+                }),
+            ),
+        );
     }
 
     async function startUpstream(name: string) {
         const entry = catalogueEntry(name as never);
-        upstreams.set(name, entry.authenticator === "upstream"
-            ? await fakeAuthenticatingComponent(entry.port, upstreamTls, behaviour[name])
-            : await fakeOpenComponent(entry.port));
+        upstreams.set(
+            name,
+            entry.authenticator === "upstream"
+                ? await fakeAuthenticatingComponent(entry.port, upstreamTls, behaviour[name])
+                : await fakeOpenComponent(entry.port),
+        );
     }
 
     const run = (token = READER_TOKEN, timeoutSeconds = 20) =>
-        verify({ ...plan, timeoutSeconds }, NODES, [], { reader: token, unbound: STRANGER_TOKEN }, Date.now() + timeoutSeconds * 1000);
+        verify(
+            { ...plan, timeoutSeconds },
+            NODES,
+            [],
+            { reader: token, unbound: STRANGER_TOKEN },
+            Date.now() + timeoutSeconds * 1000,
+        );
 
     before(async () => {
         for (const dir of [TLS_DIR, HAPROXY_CONFIG_DIR, SERVICE_ACCOUNT_DIR]) {
@@ -115,10 +176,19 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             image: "curlimages/curl",
             tlsServerName: settings.tlsServerName,
             caCertificate: proxyCert.caCertificate,
-            components: settings.components.map(({ name, port, placement, authenticator }) => ({ name, port, placement, authenticator })),
+            components: settings.components.map(({ name, port, placement, authenticator }) => ({
+                name,
+                port,
+                placement,
+                authenticator,
+            })),
             controllers: [],
             controllerTls: {},
-            nodeSelector: {}, tolerations: [], timeoutSeconds: 20, concurrency: 8, revision: "test",
+            nodeSelector: {},
+            tolerations: [],
+            timeoutSeconds: 20,
+            concurrency: 8,
+            revision: "test",
         };
     });
 
@@ -128,10 +198,15 @@ describe("the proxy pods, for real, in front of stand-in components", function (
     });
 
     it("runs the pods' real processes: haproxy plus two gates on the control plane, one gate on the worker", () => {
-        assert.deepEqual([...processes.keys()], [
-            "cp-1/haproxy", `cp-1/${gateContainerName(catalogueEntry("kube-proxy"))}`, `cp-1/${gateContainerName(catalogueEntry("etcd"))}`,
-            `worker-1/${gateContainerName(catalogueEntry("kube-proxy"))}`,
-        ]);
+        assert.deepEqual(
+            [...processes.keys()],
+            [
+                "cp-1/haproxy",
+                `cp-1/${gateContainerName(catalogueEntry("kube-proxy"))}`,
+                `cp-1/${gateContainerName(catalogueEntry("etcd"))}`,
+                `worker-1/${gateContainerName(catalogueEntry("kube-proxy"))}`,
+            ],
+        );
     });
 
     it("passes the verification: 200 with the token, refused without or with an unbound one, 403/404 off /metrics, on every node", async () => {
@@ -149,7 +224,13 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         const { ok, text } = await run(STRANGER_TOKEN, 4);
         assert.equal(ok, false);
         for (const component of ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"]) {
-            assert.match(text, new RegExp(`^FAIL ${component} on node cp-1 \\(127\\.0\\.0\\.2\\): authorised .*: expected 200, got 403`, "m"));
+            assert.match(
+                text,
+                new RegExp(
+                    `^FAIL ${component} on node cp-1 \\(127\\.0\\.0\\.2\\): authorised .*: expected 200, got 403`,
+                    "m",
+                ),
+            );
         }
     });
 
@@ -158,7 +239,10 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
-            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): authorised https:\/\/eksa-metrics-metrics-proxy:10257\/metrics with the reader's token: expected 200, got 503/m);
+            assert.match(
+                text,
+                /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): authorised https:\/\/eksa-metrics-metrics-proxy:10257\/metrics with the reader's token: expected 200, got 503/m,
+            );
             assert.doesNotMatch(text, /^FAIL (kube-scheduler|kube-proxy|etcd)/m);
         } finally {
             await startUpstream("kube-controller-manager");
@@ -172,7 +256,10 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
-            assert.match(text, /^FAIL kube-scheduler on node cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 403/m);
+            assert.match(
+                text,
+                /^FAIL kube-scheduler on node cp-1 \(127\.0\.0\.2\): authorised .*: expected 200, got 403/m,
+            );
             assert.doesNotMatch(text, /^FAIL (kube-controller-manager|kube-proxy|etcd)/m);
         } finally {
             behaviour["kube-scheduler"].denyReader = false;
@@ -181,12 +268,20 @@ describe("the proxy pods, for real, in front of stand-in components", function (
 
     it("fails when haproxy lets a non-metrics path through", async () => {
         const cp = NODES[0];
-        writeHaproxyConfig((cfg) => cfg.split("\n").filter((l) => !l.includes("http-request deny deny_status 403")).join("\n"));
+        writeHaproxyConfig((cfg) =>
+            cfg
+                .split("\n")
+                .filter((l) => !l.includes("http-request deny deny_status 403"))
+                .join("\n"),
+        );
         await restartContainer(cp, "haproxy");
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
-            assert.match(text, /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): off-path https:\/\/eksa-metrics-metrics-proxy:10257\/debug\/pprof\/ with the reader's token: got 403, but not from the proxy/m);
+            assert.match(
+                text,
+                /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): off-path https:\/\/eksa-metrics-metrics-proxy:10257\/debug\/pprof\/ with the reader's token: got 403, but not from the proxy/m,
+            );
             assert.match(text, /^FAIL kube-scheduler on node cp-1 .*off-path/m);
         } finally {
             writeHaproxyConfig();
@@ -201,7 +296,10 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
-            assert.match(text, /^FAIL kube-proxy on node worker-1 \(127\.0\.0\.3\): off-path .*: expected 404, got 403/m);
+            assert.match(
+                text,
+                /^FAIL kube-proxy on node worker-1 \(127\.0\.0\.3\): off-path .*: expected 404, got 403/m,
+            );
         } finally {
             await restartContainer(worker, gate);
         }

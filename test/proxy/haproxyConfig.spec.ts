@@ -12,9 +12,14 @@ import { mountScratch } from "../support/sandbox";
 
 function haproxyCheck(file: string): Promise<{ code: number; output: string }> {
     return new Promise((resolve) => {
-        execFile("haproxy", ["-c", "-f", file], { env: { ...process.env, NODE_IP: "127.0.0.2" } }, (error, stdout, stderr) => {
-            resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr });
-        });
+        execFile(
+            "haproxy",
+            ["-c", "-f", file],
+            { env: { ...process.env, NODE_IP: "127.0.0.2" } },
+            (error, stdout, stderr) => {
+                resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr });
+            },
+        );
     });
 }
 
@@ -34,7 +39,11 @@ describe("haproxy -c on every rendered config", function () {
     for (let mask = 1; mask < 1 << COMPONENT_NAMES.length; mask++) {
         const components = Object.fromEntries(COMPONENT_NAMES.map((name, i) => [name, (mask & (1 << i)) !== 0]));
         for (const external of [false, true]) {
-            permutations.push({ label: `${COMPONENT_NAMES.filter((_, i) => mask & (1 << i)).join("+")}${external ? " (external etcd)" : ""}`, components, external });
+            permutations.push({
+                label: `${COMPONENT_NAMES.filter((_, i) => mask & (1 << i)).join("+")}${external ? " (external etcd)" : ""}`,
+                components,
+                external,
+            });
         }
     }
 
@@ -43,7 +52,12 @@ describe("haproxy -c on every rendered config", function () {
         for (const p of permutations) {
             let settings;
             try {
-                settings = resolveSettings({ components: p.components, etcd: p.external ? { topology: "external", endpoints: ["https://10.0.0.9:2379"] } : undefined, serverTimeoutSeconds: 10 + (checked % 3) * 25, healthPort: 10263 + (checked % 2) });
+                settings = resolveSettings({
+                    components: p.components,
+                    etcd: p.external ? { topology: "external", endpoints: ["https://10.0.0.9:2379"] } : undefined,
+                    serverTimeoutSeconds: 10 + (checked % 3) * 25,
+                    healthPort: 10263 + (checked % 2),
+                });
             } catch {
                 continue; // only etcd on, with an external etcd: rejected by the settings (tested there)
             }
@@ -53,7 +67,15 @@ describe("haproxy -c on every rendered config", function () {
                     continue; // no haproxy container on this pod
                 }
                 const file = path.join(dir, `${checked}.cfg`);
-                fs.writeFileSync(file, renderHaproxyConfig({ components: fronted, healthPort: settings.healthPort, serverTimeoutSeconds: settings.serverTimeoutSeconds, description: `${p.label} on ${role}` }));
+                fs.writeFileSync(
+                    file,
+                    renderHaproxyConfig({
+                        components: fronted,
+                        healthPort: settings.healthPort,
+                        serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                        description: `${p.label} on ${role}`,
+                    }),
+                );
                 const { code, output } = await haproxyCheck(file);
                 assert.equal(code, 0, `${p.label} on ${role} nodes:\n${output}`);
                 assert.match(output, /Configuration file is valid/);
@@ -66,7 +88,7 @@ describe("haproxy -c on every rendered config", function () {
 
     it("fails a config haproxy cannot load (the check can fail)", async () => {
         const file = path.join(dir, "broken.cfg");
-        fs.writeFileSync(file, "frontend x\n    bind \"${NODE_IP}:10257\" ssl crt /nonexistent.pem\n");
+        fs.writeFileSync(file, 'frontend x\n    bind "${NODE_IP}:10257" ssl crt /nonexistent.pem\n');
         const { code, output } = await haproxyCheck(file);
         assert.notEqual(code, 0);
         assert.match(output, /nonexistent\.pem/);

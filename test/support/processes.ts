@@ -11,8 +11,12 @@ export interface Running {
 export function start(name: string, argv: string[], env: Record<string, string> = {}): Running {
     const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    child.stdout!.on("data", (d) => { output += d; });
-    child.stderr!.on("data", (d) => { output += d; });
+    child.stdout!.on("data", (d) => {
+        output += d;
+    });
+    child.stderr!.on("data", (d) => {
+        output += d;
+    });
     return { name, child, output: () => output };
 }
 
@@ -30,7 +34,10 @@ export async function stop(running: Running | undefined): Promise<void> {
 export function portOpen(host: string, port: number): Promise<boolean> {
     return new Promise((resolve) => {
         const socket = net.connect({ host, port });
-        socket.once("connect", () => { socket.destroy(); resolve(true); });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
         socket.once("error", () => resolve(false));
     });
 }

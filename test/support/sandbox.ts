@@ -26,7 +26,14 @@ function privateMountPoint(dir: string): void {
     const layer = fs.mkdtempSync(path.join(os.tmpdir(), "overlay-")); // TMPDIR is the sandbox's own tmpfs
     fs.mkdirSync(path.join(layer, "upper"));
     fs.mkdirSync(path.join(layer, "work"));
-    execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${ancestor},upperdir=${layer}/upper,workdir=${layer}/work`, ancestor]);
+    execFileSync("mount", [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${ancestor},upperdir=${layer}/upper,workdir=${layer}/work`,
+        ancestor,
+    ]);
     fs.mkdirSync(dir, { recursive: true });
 }
 

@@ -3,7 +3,12 @@ import { Answer, Check, planChecks } from "../../verify/plan";
 import { runChecks } from "../../verify/run";
 import { PLAN } from "./plan.spec";
 
-const cp = { name: "cp-1", internalIP: "10.0.0.2", labels: { "node-role.kubernetes.io/control-plane": "" }, taints: [] };
+const cp = {
+    name: "cp-1",
+    internalIP: "10.0.0.2",
+    labels: { "node-role.kubernetes.io/control-plane": "" },
+    taints: [],
+};
 const METRICS = "# TYPE up gauge\nup 1\n";
 const ok = (check: Check): Answer => ({
     status: check.expectStatus[0],
@@ -17,24 +22,35 @@ describe("verification runner", () => {
     it("runs every check with bounded concurrency and keeps the order", async () => {
         let inFlight = 0;
         let peak = 0;
-        const verdicts = await runChecks(checks, async (check) => {
-            peak = Math.max(peak, ++inFlight);
-            await new Promise((r) => setTimeout(r, 5));
-            inFlight--;
-            return ok(check);
-        }, { concurrency: 3, deadline: Date.now() + 10_000 });
+        const verdicts = await runChecks(
+            checks,
+            async (check) => {
+                peak = Math.max(peak, ++inFlight);
+                await new Promise((r) => setTimeout(r, 5));
+                inFlight--;
+                return ok(check);
+            },
+            { concurrency: 3, deadline: Date.now() + 10_000 },
+        );
         assert.equal(peak, 3);
-        assert.deepEqual(verdicts.map((v) => v.check), checks);
+        assert.deepEqual(
+            verdicts.map((v) => v.check),
+            checks,
+        );
         assert.ok(verdicts.every((v) => v.pass && v.attempts === 1));
     });
 
     it("retries while a fresh proxy settles, then passes", async () => {
         const calls = new Map<Check, number>();
-        const verdicts = await runChecks(checks.slice(0, 1), async (check) => {
-            const n = (calls.get(check) ?? 0) + 1;
-            calls.set(check, n);
-            return n < 3 ? { status: 0, headers: {}, body: "", error: "Connection refused" } : ok(check);
-        }, { concurrency: 1, deadline: Date.now() + 10_000, backoffMs: () => 1 });
+        const verdicts = await runChecks(
+            checks.slice(0, 1),
+            async (check) => {
+                const n = (calls.get(check) ?? 0) + 1;
+                calls.set(check, n);
+                return n < 3 ? { status: 0, headers: {}, body: "", error: "Connection refused" } : ok(check);
+            },
+            { concurrency: 1, deadline: Date.now() + 10_000, backoffMs: () => 1 },
+        );
         assert.equal(verdicts[0].pass, true);
         assert.equal(verdicts[0].attempts, 3);
     });
@@ -42,7 +58,9 @@ describe("verification runner", () => {
     it("gives up at the deadline with the last answer", async () => {
         const started = Date.now();
         const verdicts = await runChecks(checks.slice(0, 2), async () => ({ status: 503, headers: {}, body: "" }), {
-            concurrency: 2, deadline: Date.now() + 200, backoffMs: () => 20,
+            concurrency: 2,
+            deadline: Date.now() + 200,
+            backoffMs: () => 20,
         });
         assert.ok(Date.now() - started < 2000);
         assert.ok(verdicts.every((v) => !v.pass && v.attempts > 1 && /, got 503$/.test(v.detail)));

@@ -43,7 +43,10 @@ function parentPid(pid: number): number | undefined {
 }
 
 function allPids(): number[] {
-    return fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
+    return fs
+        .readdirSync("/proc")
+        .filter((name) => /^\d+$/.test(name))
+        .map(Number);
 }
 
 /** `root` and every process below it. */
@@ -86,6 +89,7 @@ export function containerPid(stateDir: string, namespace: string, c: ProxyContai
 export function measureContainer(stateDir: string, namespace: string, c: ProxyContainer): ContainerMemory {
     const pid = containerPid(stateDir, namespace, c);
     const pids = pid === undefined ? [] : processTree(pid);
-    const sum = (field: "VmRSS" | "RssAnon") => (pids.length ? pids.reduce((total, p) => total + statusKiB(p, field), 0) : NaN);
+    const sum = (field: "VmRSS" | "RssAnon") =>
+        pids.length ? pids.reduce((total, p) => total + statusKiB(p, field), 0) : NaN;
     return { ...c, pids, rssKiB: sum("VmRSS"), anonKiB: sum("RssAnon") };
 }

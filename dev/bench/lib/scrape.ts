@@ -42,7 +42,11 @@ export interface ConnectOptions {
 }
 
 export function keepAliveAgent(url: URL, maxSockets: number, connect: ConnectOptions = {}): http.Agent {
-    const common = { keepAlive: true, maxSockets, lookup: connect.resolveTo ? fixedLookup(connect.resolveTo) : undefined };
+    const common = {
+        keepAlive: true,
+        maxSockets,
+        lookup: connect.resolveTo ? fixedLookup(connect.resolveTo) : undefined,
+    };
     if (url.protocol === "http:") {
         return new http.Agent(common);
     }
@@ -83,7 +87,9 @@ function answerError(status: number | undefined, head: string, bodyBytes: number
     if (bodyBytes === 0) {
         return "empty body";
     }
-    return /^# (HELP|TYPE) /.test(head) ? undefined : `body is not Prometheus metrics: ${JSON.stringify(head.slice(0, 60))}`;
+    return /^# (HELP|TYPE) /.test(head)
+        ? undefined
+        : `body is not Prometheus metrics: ${JSON.stringify(head.slice(0, 60))}`;
 }
 
 export function scrapeOnce(target: Target): Promise<Outcome> {
@@ -103,11 +109,30 @@ export function scrapeOnce(target: Target): Promise<Outcome> {
             response.on("end", () => {
                 const latencyMs = elapsed();
                 const text = headText(Buffer.concat(head), response.headers["content-encoding"]);
-                resolve({ latencyMs, bodyBytes, reusedConnection: request.reusedSocket, error: answerError(response.statusCode, text, bodyBytes) });
+                resolve({
+                    latencyMs,
+                    bodyBytes,
+                    reusedConnection: request.reusedSocket,
+                    error: answerError(response.statusCode, text, bodyBytes),
+                });
             });
-            response.on("error", (err) => resolve({ latencyMs: elapsed(), bodyBytes, reusedConnection: request.reusedSocket, error: `response: ${err.message}` }));
+            response.on("error", (err) =>
+                resolve({
+                    latencyMs: elapsed(),
+                    bodyBytes,
+                    reusedConnection: request.reusedSocket,
+                    error: `response: ${err.message}`,
+                }),
+            );
         });
-        request.on("error", (err) => resolve({ latencyMs: elapsed(), bodyBytes: 0, reusedConnection: request.reusedSocket, error: `request: ${err.message}` }));
+        request.on("error", (err) =>
+            resolve({
+                latencyMs: elapsed(),
+                bodyBytes: 0,
+                reusedConnection: request.reusedSocket,
+                error: `request: ${err.message}`,
+            }),
+        );
     });
 }
 

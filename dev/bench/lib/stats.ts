@@ -36,9 +36,10 @@ export function table(header: string[], rows: string[][]): string {
     const all = [header, ...rows];
     const widths = header.map((_, i) => Math.max(...all.map((row) => row[i].length)));
     const numeric = header.map((_, i) => rows.every((row) => /^([-+]?[\d.]+x?|-|)$/.test(row[i])));
-    const line = (row: string[]) => row
-        .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-        .join("  ")
-        .trimEnd();
+    const line = (row: string[]) =>
+        row
+            .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
     return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

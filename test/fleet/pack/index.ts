@@ -15,16 +15,18 @@ interface ResourceArgs {
 const { PolicyPack } = require("@pulumi/policy");
 
 new PolicyPack("fleet-test-pack", {
-    policies: [{
-        name: "no-kube-system",
-        description: "Nothing of the metrics stack goes into kube-system.",
-        enforcementLevel: "mandatory",
-        validateResource: (args: ResourceArgs, reportViolation: (message: string) => void) => {
-            if (args.type === "pulumi-nodejs:dynamic:Resource" && args.props.name === "kube-system") {
-                reportViolation(`namespace '${args.props.name}' is reserved for the cluster's own components`);
-            }
+    policies: [
+        {
+            name: "no-kube-system",
+            description: "Nothing of the metrics stack goes into kube-system.",
+            enforcementLevel: "mandatory",
+            validateResource: (args: ResourceArgs, reportViolation: (message: string) => void) => {
+                if (args.type === "pulumi-nodejs:dynamic:Resource" && args.props.name === "kube-system") {
+                    reportViolation(`namespace '${args.props.name}' is reserved for the cluster's own components`);
+                }
+            },
         },
-    }],
+    ],
 });
 
 export {};

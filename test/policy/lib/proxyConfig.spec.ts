@@ -4,7 +4,9 @@ import { parseProxyConfig, splitAddress } from "../../../policy/lib/proxyConfig"
 describe("policy/lib/proxyConfig", () => {
     it("splits the address forms haproxy, nginx and envoy use", () => {
         assert.deepStrictEqual(
-            ['"${NODE_IP}:10257"', "*:10249", ":::2381", "[::]:2381", "ipv6@:::10249", "10249", "unix@/run/x.sock"].map(splitAddress),
+            ['"${NODE_IP}:10257"', "*:10249", ":::2381", "[::]:2381", "ipv6@:::10249", "10249", "unix@/run/x.sock"].map(
+                splitAddress,
+            ),
             [
                 { host: "${NODE_IP}", port: 10257 },
                 { host: "*", port: 10249 },
@@ -34,7 +36,14 @@ describe("policy/lib/proxyConfig", () => {
         );
         assert.strictEqual(config?.kind, "haproxy");
         assert.deepStrictEqual(
-            config!.listeners.map((l) => [l.where, l.host, l.port, l.tls, l.authenticates, l.upstreams.map((u) => u.port)]),
+            config!.listeners.map((l) => [
+                l.where,
+                l.host,
+                l.port,
+                l.tls,
+                l.authenticates,
+                l.upstreams.map((u) => u.port),
+            ]),
             [
                 ["frontend a", "10.0.0.1", 10249, false, true, [10249]],
                 ["frontend a", "127.0.0.1", 10249, false, true, [10249]],
@@ -44,9 +53,15 @@ describe("policy/lib/proxyConfig", () => {
     });
 
     it("nginx: `listen` is no haproxy section; ssl, auth_request and proxy_pass per server block", () => {
-        const config = parseProxyConfig("default.conf", "server {\n  listen 10249 ssl;\n  location / { auth_request /auth; proxy_pass http://127.0.0.1:10249/metrics; }\n}\n");
+        const config = parseProxyConfig(
+            "default.conf",
+            "server {\n  listen 10249 ssl;\n  location / { auth_request /auth; proxy_pass http://127.0.0.1:10249/metrics; }\n}\n",
+        );
         assert.strictEqual(config?.kind, "nginx");
-        assert.deepStrictEqual(config!.listeners.map((l) => [l.host, l.port, l.tls, l.authenticates, l.upstreams]), [["", 10249, true, true, [{ host: "127.0.0.1", port: 10249 }]]]);
+        assert.deepStrictEqual(
+            config!.listeners.map((l) => [l.host, l.port, l.tls, l.authenticates, l.upstreams]),
+            [["", 10249, true, true, [{ host: "127.0.0.1", port: 10249 }]]],
+        );
     });
 
     it("is nothing for other data", () => {

@@ -6,10 +6,20 @@
 import * as assert from "assert";
 import { UNKNOWN } from "../../../core/resources";
 import { materializePreviewProps } from "../../../policy/lib/preview";
-import { controlPlaneMetricsBindAddressUnknownDuringPreview, UNKNOWN_DURING_PREVIEW } from "../../../policy/policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
+import {
+    controlPlaneMetricsBindAddressUnknownDuringPreview,
+    UNKNOWN_DURING_PREVIEW,
+} from "../../../policy/policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
 import { controlPlaneMetricsNotOnAllInterfaces } from "../../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { ResourceValidationPolicy, unknownCheckingProxy } from "../../../policy/node_modules/@pulumi/policy";
-import { asConfigFileChild, fixture, RegisteredResource, runPolicy, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
+import {
+    asConfigFileChild,
+    fixture,
+    RegisteredResource,
+    runPolicy,
+    UNKNOWN_DURING_PREVIEW as SENTINEL,
+    withValue,
+} from "../harness";
 
 interface Outcome {
     violations: string[];
@@ -37,7 +47,11 @@ function assertUnknown(message: string, resource: string, path: string, what: st
 describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
     it("is advisory by default, so previews are not blocked by values `pulumi up` will check", () => {
         assert.strictEqual(controlPlaneMetricsBindAddressUnknownDuringPreview.enforcementLevel, "advisory");
-        assert.strictEqual(controlPlaneMetricsNotOnAllInterfaces.enforcementLevel, undefined, "the pack default (mandatory) applies");
+        assert.strictEqual(
+            controlPlaneMetricsNotOnAllInterfaces.enforcementLevel,
+            undefined,
+            "the pack default (mandatory) applies",
+        );
     });
 
     it("a naive policy reading an unknown value would not run at all during preview (the case we avoid)", async () => {
@@ -45,13 +59,20 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
             name: "naive",
             description: "reads the field directly",
             validateResource: (args, report) => {
-                if (args.props.spec.kubeadmConfigSpec.clusterConfiguration.scheduler.extraArgs["bind-address"] === "0.0.0.0") {
+                if (
+                    args.props.spec.kubeadmConfigSpec.clusterConfiguration.scheduler.extraArgs["bind-address"] ===
+                    "0.0.0.0"
+                ) {
                     report("bad");
                 }
             },
         };
         const kcp = asConfigFileChild(fixture("kubeadm-control-plane-v1beta1.yaml", "w02"));
-        const props = withValue(kcp.props, ["spec", "kubeadmConfigSpec", "clusterConfiguration", "scheduler", "extraArgs", "bind-address"], SENTINEL);
+        const props = withValue(
+            kcp.props,
+            ["spec", "kubeadmConfigSpec", "clusterConfiguration", "scheduler", "extraArgs", "bind-address"],
+            SENTINEL,
+        );
         const run = await runPolicy(naive, { ...kcp, props });
         assert.ok(run.cantRunDuringPreview?.includes("can't be known during preview"), run.cantRunDuringPreview);
     });
@@ -61,17 +82,30 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
 
         it("KubeadmControlPlane: an unknown extraArgs value is named, the known one still checked", async () => {
             const kcp = asConfigFileChild(fixture("kubeadm-control-plane-v1beta1.yaml", "w02"));
-            const props = withValue(kcp.props, ["spec", "kubeadmConfigSpec", "clusterConfiguration", "scheduler", "extraArgs", "bind-address"], SENTINEL);
+            const props = withValue(
+                kcp.props,
+                ["spec", "kubeadmConfigSpec", "clusterConfiguration", "scheduler", "extraArgs", "bind-address"],
+                SENTINEL,
+            );
             const { violations, unknowns } = await outcome({ ...kcp, props });
             assert.strictEqual(violations.length, 1);
             assert.ok(violations[0].includes('controllerManager.extraArgs["bind-address"] = "0.0.0.0"'), violations[0]);
             assert.strictEqual(unknowns.length, 1);
-            assertUnknown(unknowns[0], `${kcpType} eksa-system/w02`, 'spec.kubeadmConfigSpec.clusterConfiguration.scheduler.extraArgs["bind-address"]', "the kube-scheduler bind address");
+            assertUnknown(
+                unknowns[0],
+                `${kcpType} eksa-system/w02`,
+                'spec.kubeadmConfigSpec.clusterConfiguration.scheduler.extraArgs["bind-address"]',
+                "the kube-scheduler bind address",
+            );
         });
 
         it("KubeadmControlPlane v1beta2: an unknown list entry value", async () => {
             const kcp = asConfigFileChild(fixture("kubeadm-control-plane-v1beta2.yaml", "prod"));
-            const props = withValue(kcp.props, ["spec", "kubeadmConfigSpec", "clusterConfiguration", "controllerManager", "extraArgs", 1, "value"], SENTINEL);
+            const props = withValue(
+                kcp.props,
+                ["spec", "kubeadmConfigSpec", "clusterConfiguration", "controllerManager", "extraArgs", 1, "value"],
+                SENTINEL,
+            );
             const { violations, unknowns } = await outcome({ ...kcp, props });
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
@@ -89,12 +123,21 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
             const { violations, unknowns } = await outcome({ ...kcp, props });
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
-            assertUnknown(unknowns[0], `${kcpType} eksa-system/mgmt`, "spec.kubeadmConfigSpec", "the kube-controller-manager / kube-scheduler bind address");
+            assertUnknown(
+                unknowns[0],
+                `${kcpType} eksa-system/mgmt`,
+                "spec.kubeadmConfigSpec",
+                "the kube-controller-manager / kube-scheduler bind address",
+            );
         });
 
         it("EKS Anywhere Cluster: unknown schedulerExtraArgs", async () => {
             const cluster = asConfigFileChild(fixture("eksa-cluster.yaml", "mgmt"));
-            const props = withValue(cluster.props, ["spec", "controlPlaneConfiguration", "schedulerExtraArgs"], SENTINEL);
+            const props = withValue(
+                cluster.props,
+                ["spec", "controlPlaneConfiguration", "schedulerExtraArgs"],
+                SENTINEL,
+            );
             const { violations, unknowns } = await outcome({ ...cluster, props });
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
@@ -112,12 +155,22 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
             const { violations, unknowns } = await outcome({ ...configMap, props });
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
-            assertUnknown(unknowns[0], "kubernetes:core/v1:ConfigMap kube-system/kubeadm-config", "data.ClusterConfiguration", "the kube-controller-manager / kube-scheduler bind address");
+            assertUnknown(
+                unknowns[0],
+                "kubernetes:core/v1:ConfigMap kube-system/kubeadm-config",
+                "data.ClusterConfiguration",
+                "the kube-controller-manager / kube-scheduler bind address",
+            );
 
             const ordinary = await outcome({
                 type: "kubernetes:core/v1:ConfigMap",
                 name: "app",
-                props: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "app" }, data: { "app.conf": SENTINEL } },
+                props: {
+                    apiVersion: "v1",
+                    kind: "ConfigMap",
+                    metadata: { name: "app" },
+                    data: { "app.conf": SENTINEL },
+                },
             });
             assert.deepStrictEqual(ordinary, { violations: [], unknowns: [] });
         });
@@ -127,20 +180,35 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
         const pod = (containers: unknown[]): RegisteredResource => ({
             type: "kubernetes:core/v1:Pod",
             name: "kube-system/kube-scheduler",
-            props: { apiVersion: "v1", kind: "Pod", metadata: { name: "kube-scheduler", namespace: "kube-system" }, spec: { containers, hostNetwork: true } },
+            props: {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "kube-scheduler", namespace: "kube-system" },
+                spec: { containers, hostNetwork: true },
+            },
         });
         const resource = "kubernetes:core/v1:Pod kube-system/kube-scheduler";
         const image = "registry.k8s.io/kube-scheduler:v1.31.2";
 
         it("an unknown argument of kube-scheduler may be the flag: unknown, not 'missing'", async () => {
-            const { violations, unknowns } = await outcome(pod([{ name: "s", image, command: ["kube-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf", SENTINEL] }]));
+            const { violations, unknowns } = await outcome(
+                pod([
+                    {
+                        name: "s",
+                        image,
+                        command: ["kube-scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf", SENTINEL],
+                    },
+                ]),
+            );
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
             assertUnknown(unknowns[0], resource, "spec.containers[0].command[2]", "the kube-scheduler bind address");
         });
 
         it("an unknown value after --bind-address", async () => {
-            const { violations, unknowns } = await outcome(pod([{ name: "s", image, command: ["kube-scheduler", "--bind-address", SENTINEL] }]));
+            const { violations, unknowns } = await outcome(
+                pod([{ name: "s", image, command: ["kube-scheduler", "--bind-address", SENTINEL] }]),
+            );
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
             assertUnknown(unknowns[0], resource, "spec.containers[0].command[2]", "the kube-scheduler bind address");
@@ -154,7 +222,12 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
         });
 
         it("an unknown env value behind $(VAR)", async () => {
-            const container = { name: "s", image, command: ["kube-scheduler", "--bind-address=$(BIND)"], env: [{ name: "BIND", value: SENTINEL }] };
+            const container = {
+                name: "s",
+                image,
+                command: ["kube-scheduler", "--bind-address=$(BIND)"],
+                env: [{ name: "BIND", value: SENTINEL }],
+            };
             const { violations, unknowns } = await outcome(pod([container]));
             assert.deepStrictEqual(violations, []);
             assert.strictEqual(unknowns.length, 1);
@@ -165,11 +238,21 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
             const byImage = await outcome(pod([{ name: "s", image: SENTINEL, args: ["--v=2"] }]));
             assert.deepStrictEqual(byImage.violations, []);
             assert.strictEqual(byImage.unknowns.length, 1);
-            assertUnknown(byImage.unknowns[0], resource, "spec.containers[0].image", "whether it runs kube-controller-manager / kube-scheduler (and with which --bind-address)");
+            assertUnknown(
+                byImage.unknowns[0],
+                resource,
+                "spec.containers[0].image",
+                "whether it runs kube-controller-manager / kube-scheduler (and with which --bind-address)",
+            );
 
             const byCommand = await outcome(pod([{ name: "s", image, command: SENTINEL }]));
             assert.strictEqual(byCommand.unknowns.length, 1);
-            assertUnknown(byCommand.unknowns[0], resource, "spec.containers[0].command", "whether it runs kube-controller-manager / kube-scheduler (and with which --bind-address)");
+            assertUnknown(
+                byCommand.unknowns[0],
+                resource,
+                "spec.containers[0].command",
+                "whether it runs kube-controller-manager / kube-scheduler (and with which --bind-address)",
+            );
         });
 
         it("a known violation is still reported next to an unknown container", async () => {
@@ -180,9 +263,19 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
                 ]),
             );
             assert.strictEqual(violations.length, 1);
-            assert.ok(violations[0].startsWith(`kube-scheduler would listen on all interfaces: ${resource} sets spec.containers[1].command[1] = "--bind-address=0.0.0.0"`), violations[0]);
+            assert.ok(
+                violations[0].startsWith(
+                    `kube-scheduler would listen on all interfaces: ${resource} sets spec.containers[1].command[1] = "--bind-address=0.0.0.0"`,
+                ),
+                violations[0],
+            );
             assert.strictEqual(unknowns.length, 1);
-            assertUnknown(unknowns[0], resource, "spec.containers[0].image", "whether it runs kube-controller-manager / kube-scheduler (and with which --bind-address)");
+            assertUnknown(
+                unknowns[0],
+                resource,
+                "spec.containers[0].image",
+                "whether it runs kube-controller-manager / kube-scheduler (and with which --bind-address)",
+            );
         });
 
         it("computed values of ordinary containers stay quiet", async () => {
@@ -191,7 +284,20 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
                 name: "web",
                 props: {
                     metadata: { name: "web" },
-                    spec: { template: { spec: { containers: [{ name: "web", image: "nginx:1.27", args: [SENTINEL], env: [{ name: "DB", value: SENTINEL }] }] } } },
+                    spec: {
+                        template: {
+                            spec: {
+                                containers: [
+                                    {
+                                        name: "web",
+                                        image: "nginx:1.27",
+                                        args: [SENTINEL],
+                                        env: [{ name: "DB", value: SENTINEL }],
+                                    },
+                                ],
+                            },
+                        },
+                    },
                 },
             };
             assert.deepStrictEqual(await outcome(deployment), { violations: [], unknowns: [] });
@@ -201,7 +307,11 @@ describe(`policy ${UNKNOWN_DURING_PREVIEW}`, () => {
     describe("materializePreviewProps", () => {
         it("copies @pulumi/policy's unknown-checking proxy into plain data with UNKNOWN markers", () => {
             const proxied = unknownCheckingProxy({ a: { b: [1, SENTINEL, { c: SENTINEL }] }, d: SENTINEL, e: "x" });
-            assert.deepStrictEqual(materializePreviewProps(proxied), { a: { b: [1, UNKNOWN, { c: UNKNOWN }] }, d: UNKNOWN, e: "x" });
+            assert.deepStrictEqual(materializePreviewProps(proxied), {
+                a: { b: [1, UNKNOWN, { c: UNKNOWN }] },
+                d: UNKNOWN,
+                e: "x",
+            });
         });
     });
 });

@@ -1,6 +1,9 @@
 import * as assert from "assert";
 import { controlPlaneMetricsBindAddressUnknownDuringPreview } from "../../../policy/policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
-import { controlPlaneMetricsNotOnAllInterfaces, NOT_ON_ALL_INTERFACES } from "../../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
+import {
+    controlPlaneMetricsNotOnAllInterfaces,
+    NOT_ON_ALL_INTERFACES,
+} from "../../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { asConfigFileChild, fixture, PolicyRun, RegisteredResource, runPolicy } from "../harness";
 
 type Component = "kube-scheduler" | "kube-controller-manager";
@@ -48,7 +51,12 @@ function assertViolations(run: PolicyRun, resource: string, expected: Expected[]
     });
 }
 
-async function expectFixture(file: string, name: string | undefined, resource: string, expected: Expected[]): Promise<void> {
+async function expectFixture(
+    file: string,
+    name: string | undefined,
+    resource: string,
+    expected: Expected[],
+): Promise<void> {
     assertViolations(await check(asConfigFileChild(fixture(file, name))), resource, expected);
 }
 
@@ -65,20 +73,52 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("catches the design's bindAddress: 0.0.0.0 schema for both components", () =>
             expectFixture("eksa-cluster.yaml", "w02-design-schema", `${type} default/w02-design-schema`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: `${base}.controllerManagerExtraArgs.bindAddress`, written: q("0.0.0.0") },
-                { kind: "all-interfaces", component: "kube-scheduler", path: `${base}.schedulerExtraArgs.bindAddress`, written: q("0.0.0.0") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: `${base}.controllerManagerExtraArgs.bindAddress`,
+                    written: q("0.0.0.0"),
+                },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: `${base}.schedulerExtraArgs.bindAddress`,
+                    written: q("0.0.0.0"),
+                },
             ]));
 
         it("catches the bind-address spelling, IPv4 and IPv6", () =>
             expectFixture("eksa-cluster.yaml", "w03-kubeadm-spelling", `${type} default/w03-kubeadm-spelling`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: `${base}.controllerManagerExtraArgs["bind-address"]`, written: q("0.0.0.0") },
-                { kind: "all-interfaces", component: "kube-scheduler", path: `${base}.schedulerExtraArgs["bind-address"]`, written: q("::") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: `${base}.controllerManagerExtraArgs["bind-address"]`,
+                    written: q("0.0.0.0"),
+                },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: `${base}.schedulerExtraArgs["bind-address"]`,
+                    written: q("::"),
+                },
             ]));
 
         it("reports values that are not IP addresses", () =>
             expectFixture("eksa-cluster.yaml", "w04-not-addresses", `${type} default/w04-not-addresses`, [
-                { kind: "not-an-address", component: "kube-controller-manager", path: `${base}.controllerManagerExtraArgs["bind-address"]`, written: "10", reason: "not a valid IPv4 address" },
-                { kind: "not-an-address", component: "kube-scheduler", path: `${base}.schedulerExtraArgs.bindAddress`, written: q("localhost"), reason: "a host name, not an IP address (use 127.0.0.1)" },
+                {
+                    kind: "not-an-address",
+                    component: "kube-controller-manager",
+                    path: `${base}.controllerManagerExtraArgs["bind-address"]`,
+                    written: "10",
+                    reason: "not a valid IPv4 address",
+                },
+                {
+                    kind: "not-an-address",
+                    component: "kube-scheduler",
+                    path: `${base}.schedulerExtraArgs.bindAddress`,
+                    written: q("localhost"),
+                    reason: "a host name, not an IP address (use 127.0.0.1)",
+                },
             ]));
     });
 
@@ -92,8 +132,18 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("v1beta1: catches map extraArgs bind-address for both components", () =>
             expectFixture("kubeadm-control-plane-v1beta1.yaml", "w02", `${v1beta1} eksa-system/w02`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: `${cc}.controllerManager.extraArgs["bind-address"]`, written: q("0.0.0.0") },
-                { kind: "all-interfaces", component: "kube-scheduler", path: `${cc}.scheduler.extraArgs["bind-address"]`, written: q("0.0.0.0") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: `${cc}.controllerManager.extraArgs["bind-address"]`,
+                    written: q("0.0.0.0"),
+                },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: `${cc}.scheduler.extraArgs["bind-address"]`,
+                    written: q("0.0.0.0"),
+                },
             ]));
 
         it("v1beta2: passes loopback list entries (and ignores the API server's)", () =>
@@ -101,8 +151,18 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("v1beta2: catches list extraArgs entries by index", () =>
             expectFixture("kubeadm-control-plane-v1beta2.yaml", "lab", `${v1beta2} clusters/lab`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: `${cc}.controllerManager.extraArgs[0].value`, written: q("[::]") },
-                { kind: "all-interfaces", component: "kube-scheduler", path: `${cc}.scheduler.extraArgs[1].value`, written: q("0.0.0.0") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: `${cc}.controllerManager.extraArgs[0].value`,
+                    written: q("[::]"),
+                },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: `${cc}.scheduler.extraArgs[1].value`,
+                    written: q("0.0.0.0"),
+                },
             ]));
     });
 
@@ -112,17 +172,27 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
         const kubeadmConfigTemplate = "kubernetes:bootstrap.cluster.x-k8s.io/v1beta2:KubeadmConfigTemplate";
 
         it("KubeadmControlPlaneTemplate: passes the quick-start template", () =>
-            expectFixture("kubeadm-control-plane-template.yaml", "quick-start-control-plane", `${kcpTemplate} default/quick-start-control-plane`, []));
+            expectFixture(
+                "kubeadm-control-plane-template.yaml",
+                "quick-start-control-plane",
+                `${kcpTemplate} default/quick-start-control-plane`,
+                [],
+            ));
 
         it("KubeadmControlPlaneTemplate: reads spec.template.spec.kubeadmConfigSpec", () =>
-            expectFixture("kubeadm-control-plane-template.yaml", "metrics-everywhere-control-plane", `${kcpTemplate} default/metrics-everywhere-control-plane`, [
-                {
-                    kind: "all-interfaces",
-                    component: "kube-scheduler",
-                    path: 'spec.template.spec.kubeadmConfigSpec.clusterConfiguration.scheduler.extraArgs["bind-address"]',
-                    written: q("0.0.0.0"),
-                },
-            ]));
+            expectFixture(
+                "kubeadm-control-plane-template.yaml",
+                "metrics-everywhere-control-plane",
+                `${kcpTemplate} default/metrics-everywhere-control-plane`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: 'spec.template.spec.kubeadmConfigSpec.clusterConfiguration.scheduler.extraArgs["bind-address"]',
+                        written: q("0.0.0.0"),
+                    },
+                ],
+            ));
 
         it("KubeadmConfig: passes loopback, catches the long IPv6 spelling of ::", async () => {
             await expectFixture("kubeadm-config.yaml", "mgmt-cp-0", `${kubeadmConfig} eksa-system/mgmt-cp-0`, []);
@@ -137,23 +207,40 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
         });
 
         it("KubeadmConfigTemplate: passes a worker template, catches ::ffff:0.0.0.0 and lets 10.0.0.5 pass", async () => {
-            await expectFixture("kubeadm-config.yaml", "md-0-bootstrap", `${kubeadmConfigTemplate} eksa-system/md-0-bootstrap`, []);
-            await expectFixture("kubeadm-config.yaml", "cp-bootstrap", `${kubeadmConfigTemplate} eksa-system/cp-bootstrap`, [
-                {
-                    kind: "all-interfaces",
-                    component: "kube-scheduler",
-                    path: "spec.template.spec.clusterConfiguration.scheduler.extraArgs[0].value",
-                    written: q("::ffff:0.0.0.0"),
-                },
-            ]);
+            await expectFixture(
+                "kubeadm-config.yaml",
+                "md-0-bootstrap",
+                `${kubeadmConfigTemplate} eksa-system/md-0-bootstrap`,
+                [],
+            );
+            await expectFixture(
+                "kubeadm-config.yaml",
+                "cp-bootstrap",
+                `${kubeadmConfigTemplate} eksa-system/cp-bootstrap`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: "spec.template.spec.clusterConfiguration.scheduler.extraArgs[0].value",
+                        written: q("::ffff:0.0.0.0"),
+                    },
+                ],
+            );
         });
 
         it("honours pflag's _/- equivalence in extraArgs keys; a missing key is fine", async () => {
             const config = fixture("kubeadm-config.yaml", "mgmt-cp-0");
-            const spec = { clusterConfiguration: { controllerManager: { extraArgs: { bind_address: "0.0.0.0" } }, scheduler: {} } };
+            const spec = {
+                clusterConfiguration: { controllerManager: { extraArgs: { bind_address: "0.0.0.0" } }, scheduler: {} },
+            };
             const run = await check(asConfigFileChild({ ...config, spec }));
             assertViolations(run, `${kubeadmConfig} eksa-system/mgmt-cp-0`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: "spec.clusterConfiguration.controllerManager.extraArgs.bind_address", written: q("0.0.0.0") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: "spec.clusterConfiguration.controllerManager.extraArgs.bind_address",
+                    written: q("0.0.0.0"),
+                },
             ]);
         });
     });
@@ -166,8 +253,18 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("v1beta3: catches map extraArgs inside the YAML", () =>
             expectFixture("kubeadm-config-v1beta3-exposed.yaml", undefined, `${configMap} kube-system/kubeadm-config`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: 'data.ClusterConfiguration (YAML): controllerManager.extraArgs["bind-address"]', written: q("0.0.0.0") },
-                { kind: "all-interfaces", component: "kube-scheduler", path: 'data.ClusterConfiguration (YAML): scheduler.extraArgs["bind-address"]', written: q("0.0.0.0") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: 'data.ClusterConfiguration (YAML): controllerManager.extraArgs["bind-address"]',
+                    written: q("0.0.0.0"),
+                },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: 'data.ClusterConfiguration (YAML): scheduler.extraArgs["bind-address"]',
+                    written: q("0.0.0.0"),
+                },
             ]));
 
         it("v1beta4: passes list extraArgs with 127.0.0.1", () =>
@@ -175,14 +272,34 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("v1beta4: catches list extraArgs, with white space around the address", () =>
             expectFixture("kubeadm-config-v1beta4-exposed.yaml", undefined, `${configMap} kube-system/kubeadm-config`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: "data.ClusterConfiguration (YAML): controllerManager.extraArgs[1].value", written: q("0.0.0.0") },
-                { kind: "all-interfaces", component: "kube-scheduler", path: "data.ClusterConfiguration (YAML): scheduler.extraArgs[0].value", written: q("0.0.0.0 ") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: "data.ClusterConfiguration (YAML): controllerManager.extraArgs[1].value",
+                    written: q("0.0.0.0"),
+                },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: "data.ClusterConfiguration (YAML): scheduler.extraArgs[0].value",
+                    written: q("0.0.0.0 "),
+                },
             ]));
 
         it("scans every data value, every YAML document, and only kubeadm.k8s.io ClusterConfigurations", () =>
-            expectFixture("kubeadm-config-files.yaml", undefined, `${configMap} cluster-bootstrap/kubeadm-bootstrap-files`, [
-                { kind: "all-interfaces", component: "kube-scheduler", path: 'data["kubeadm.yaml"] (YAML document 2): scheduler.extraArgs[0].value', written: q("::") },
-            ]));
+            expectFixture(
+                "kubeadm-config-files.yaml",
+                undefined,
+                `${configMap} cluster-bootstrap/kubeadm-bootstrap-files`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: 'data["kubeadm.yaml"] (YAML document 2): scheduler.extraArgs[0].value',
+                        written: q("::"),
+                    },
+                ],
+            ));
     });
 
     describe("static pods (kubeadm manifests registered as Pods)", () => {
@@ -190,34 +307,74 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("passes kube-scheduler.yaml and kube-controller-manager.yaml as kubeadm writes them", async () => {
             await expectFixture("kube-scheduler.yaml", "kube-scheduler", `${pod} kube-system/kube-scheduler`, []);
-            await expectFixture("kube-controller-manager.yaml", "kube-controller-manager", `${pod} kube-system/kube-controller-manager`, []);
+            await expectFixture(
+                "kube-controller-manager.yaml",
+                "kube-controller-manager",
+                `${pod} kube-system/kube-controller-manager`,
+                [],
+            );
         });
 
         it("catches --bind-address=0.0.0.0 in command", () =>
-            expectFixture("kube-scheduler.yaml", "kube-scheduler-all-interfaces", `${pod} kube-system/kube-scheduler-all-interfaces`, [
-                { kind: "all-interfaces", component: "kube-scheduler", path: "spec.containers[0].command[3]", written: q("--bind-address=0.0.0.0") },
-            ]));
+            expectFixture(
+                "kube-scheduler.yaml",
+                "kube-scheduler-all-interfaces",
+                `${pod} kube-system/kube-scheduler-all-interfaces`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: "spec.containers[0].command[3]",
+                        written: q("--bind-address=0.0.0.0"),
+                    },
+                ],
+            ));
 
         it("catches a missing --bind-address (the upstream default is 0.0.0.0)", () =>
-            expectFixture("kube-scheduler.yaml", "kube-scheduler-default-bind", `${pod} kube-system/kube-scheduler-default-bind`, [
-                { kind: "missing", component: "kube-scheduler", path: "spec.containers[0]", program: 'command[0] "kube-scheduler"' },
-            ]));
+            expectFixture(
+                "kube-scheduler.yaml",
+                "kube-scheduler-default-bind",
+                `${pod} kube-system/kube-scheduler-default-bind`,
+                [
+                    {
+                        kind: "missing",
+                        component: "kube-scheduler",
+                        path: "spec.containers[0]",
+                        program: 'command[0] "kube-scheduler"',
+                    },
+                ],
+            ));
 
         it("catches --bind-address 0.0.0.0 as two arguments, naming the value's field", () =>
-            expectFixture("kube-controller-manager.yaml", "kube-controller-manager-separate-value", `${pod} kube-system/kube-controller-manager-separate-value`, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: "spec.containers[0].command[5]", written: q("0.0.0.0") },
-            ]));
+            expectFixture(
+                "kube-controller-manager.yaml",
+                "kube-controller-manager-separate-value",
+                `${pod} kube-system/kube-controller-manager-separate-value`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].command[5]",
+                        written: q("0.0.0.0"),
+                    },
+                ],
+            ));
 
         it("reports an interface name as not an address", () =>
-            expectFixture("kube-controller-manager.yaml", "kube-controller-manager-interface-name", `${pod} kube-system/kube-controller-manager-interface-name`, [
-                {
-                    kind: "not-an-address",
-                    component: "kube-controller-manager",
-                    path: "spec.containers[0].command[2]",
-                    written: q("--bind-address=eth0"),
-                    reason: '"eth0" is a host or interface name, not an IP address',
-                },
-            ]));
+            expectFixture(
+                "kube-controller-manager.yaml",
+                "kube-controller-manager-interface-name",
+                `${pod} kube-system/kube-controller-manager-interface-name`,
+                [
+                    {
+                        kind: "not-an-address",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].command[2]",
+                        written: q("--bind-address=eth0"),
+                        reason: '"eth0" is a host or interface name, not an IP address',
+                    },
+                ],
+            ));
     });
 
     describe("a second scheduler as a Deployment", () => {
@@ -226,39 +383,79 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
 
         it("catches the Kubernetes docs' my-scheduler, which has no --bind-address", () =>
             expectFixture("second-scheduler.yaml", "my-scheduler", `${deployment} kube-system/my-scheduler`, [
-                { kind: "missing", component: "kube-scheduler", path: container, program: 'command[0] "/usr/local/bin/kube-scheduler"' },
+                {
+                    kind: "missing",
+                    component: "kube-scheduler",
+                    path: container,
+                    program: 'command[0] "/usr/local/bin/kube-scheduler"',
+                },
             ]));
 
         it("passes it with --bind-address=127.0.0.1", () =>
-            expectFixture("second-scheduler.yaml", "my-scheduler-loopback", `${deployment} kube-system/my-scheduler-loopback`, []));
+            expectFixture(
+                "second-scheduler.yaml",
+                "my-scheduler-loopback",
+                `${deployment} kube-system/my-scheduler-loopback`,
+                [],
+            ));
 
         it("recognises the upstream image without a command and reads args", () =>
-            expectFixture("second-scheduler.yaml", "my-scheduler-upstream-image", `${deployment} kube-system/my-scheduler-upstream-image`, [
-                { kind: "all-interfaces", component: "kube-scheduler", path: `${container}.args[1]`, written: q("--bind-address=0.0.0.0") },
-            ]));
+            expectFixture(
+                "second-scheduler.yaml",
+                "my-scheduler-upstream-image",
+                `${deployment} kube-system/my-scheduler-upstream-image`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: `${container}.args[1]`,
+                        written: q("--bind-address=0.0.0.0"),
+                    },
+                ],
+            ));
 
         it("reads `sh -c` scripts that exec kube-scheduler", async () => {
             const run = await check(asConfigFileChild(fixture("second-scheduler.yaml", "my-scheduler-shell")));
             assertViolations(run, `${deployment} kube-system/my-scheduler-shell`, [
-                { kind: "all-interfaces", component: "kube-scheduler", path: `${container}.args[0]`, written: q("--bind-address=0.0.0.0") + " (a word of the shell script)" },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: `${container}.args[0]`,
+                    written: q("--bind-address=0.0.0.0") + " (a word of the shell script)",
+                },
             ]);
         });
 
         it("passes $(POD_IP) from the downward API (one address)", () =>
-            expectFixture("second-scheduler.yaml", "my-scheduler-pod-ip", `${deployment} kube-system/my-scheduler-pod-ip`, []));
+            expectFixture(
+                "second-scheduler.yaml",
+                "my-scheduler-pod-ip",
+                `${deployment} kube-system/my-scheduler-pod-ip`,
+                [],
+            ));
 
         it("expands $(VAR) from a literal env value", () =>
-            expectFixture("second-scheduler.yaml", "my-scheduler-env-literal", `${deployment} kube-system/my-scheduler-env-literal`, [
-                {
-                    kind: "all-interfaces",
-                    component: "kube-scheduler",
-                    path: `${container}.command[1]`,
-                    written: `${q("--bind-address=$(BIND_ADDRESS)")} ($(BIND_ADDRESS) is env BIND_ADDRESS = "0.0.0.0")`,
-                },
-            ]));
+            expectFixture(
+                "second-scheduler.yaml",
+                "my-scheduler-env-literal",
+                `${deployment} kube-system/my-scheduler-env-literal`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: `${container}.command[1]`,
+                        written: `${q("--bind-address=$(BIND_ADDRESS)")} ($(BIND_ADDRESS) is env BIND_ADDRESS = "0.0.0.0")`,
+                    },
+                ],
+            ));
 
         it("leaves host-network pods that run other programs alone (the eksa-metrics proxy)", () =>
-            expectFixture("metrics-proxy-daemonset.yaml", undefined, "kubernetes:apps/v1:DaemonSet observability/metrics-proxy", []));
+            expectFixture(
+                "metrics-proxy-daemonset.yaml",
+                undefined,
+                "kubernetes:apps/v1:DaemonSet observability/metrics-proxy",
+                [],
+            ));
     });
 
     describe("every workload kind with a pod template", () => {
@@ -275,28 +472,57 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
             ["kubernetes:core/v1:PodTemplate", { template }, "template.spec.containers[0]"],
             ["kubernetes:core/v1:ReplicationController", { spec: { template } }, "spec.template.spec.containers[0]"],
             ["kubernetes:apps/v1:Deployment", { spec: { selector, template } }, "spec.template.spec.containers[0]"],
-            ["kubernetes:apps/v1:StatefulSet", { spec: { selector, serviceName: "s", template } }, "spec.template.spec.containers[0]"],
+            [
+                "kubernetes:apps/v1:StatefulSet",
+                { spec: { selector, serviceName: "s", template } },
+                "spec.template.spec.containers[0]",
+            ],
             ["kubernetes:apps/v1:DaemonSet", { spec: { selector, template } }, "spec.template.spec.containers[0]"],
             ["kubernetes:apps/v1:ReplicaSet", { spec: { selector, template } }, "spec.template.spec.containers[0]"],
             ["kubernetes:extensions/v1beta1:Deployment", { spec: { template } }, "spec.template.spec.containers[0]"],
             ["kubernetes:apps/v1beta2:DaemonSet", { spec: { selector, template } }, "spec.template.spec.containers[0]"],
             ["kubernetes:batch/v1:Job", { spec: { template } }, "spec.template.spec.containers[0]"],
-            ["kubernetes:batch/v1:CronJob", { spec: { schedule: "*/5 * * * *", jobTemplate: { spec: { template } } } }, "spec.jobTemplate.spec.template.spec.containers[0]"],
+            [
+                "kubernetes:batch/v1:CronJob",
+                { spec: { schedule: "*/5 * * * *", jobTemplate: { spec: { template } } } },
+                "spec.jobTemplate.spec.template.spec.containers[0]",
+            ],
         ];
         for (const [type, body, container] of cases) {
             it(`${type}: ${container}.command[2]`, async () => {
-                const run = await check({ type, name: "s", props: { metadata: { name: "s", namespace: "kube-system" }, ...body } });
+                const run = await check({
+                    type,
+                    name: "s",
+                    props: { metadata: { name: "s", namespace: "kube-system" }, ...body },
+                });
                 assertViolations(run, `${type} kube-system/s (Pulumi resource "s")`, [
-                    { kind: "all-interfaces", component: "kube-scheduler", path: `${container}.command[2]`, written: q("--bind-address=0.0.0.0") },
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: `${container}.command[2]`,
+                        written: q("--bind-address=0.0.0.0"),
+                    },
                 ]);
             });
         }
 
         it("init containers (native sidecars) count too", async () => {
             const sidecar = { ...exposed, restartPolicy: "Always" };
-            const run = await check({ type: "kubernetes:core/v1:Pod", name: "p", props: { metadata: { name: "p" }, spec: { initContainers: [sidecar], containers: [{ name: "app", image: "nginx" }] } } });
+            const run = await check({
+                type: "kubernetes:core/v1:Pod",
+                name: "p",
+                props: {
+                    metadata: { name: "p" },
+                    spec: { initContainers: [sidecar], containers: [{ name: "app", image: "nginx" }] },
+                },
+            });
             assertViolations(run, "kubernetes:core/v1:Pod p", [
-                { kind: "all-interfaces", component: "kube-scheduler", path: "spec.initContainers[0].command[2]", written: q("--bind-address=0.0.0.0") },
+                {
+                    kind: "all-interfaces",
+                    component: "kube-scheduler",
+                    path: "spec.initContainers[0].command[2]",
+                    written: q("--bind-address=0.0.0.0"),
+                },
             ]);
         });
     });
@@ -305,23 +531,53 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
         const pod = (container: Record<string, unknown>): RegisteredResource => ({
             type: "kubernetes:core/v1:Pod",
             name: "kube-system/c",
-            props: { apiVersion: "v1", kind: "Pod", metadata: { name: "c", namespace: "kube-system" }, spec: { containers: [{ name: "c", ...container }] } },
+            props: {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "c", namespace: "kube-system" },
+                spec: { containers: [{ name: "c", ...container }] },
+            },
         });
         const resource = "kubernetes:core/v1:Pod kube-system/c";
         const kcm = "registry.k8s.io/kube-controller-manager:v1.31.2";
 
         it("reads args after command, and args[0] as the binary when there is no command", async () => {
-            assertViolations(await check(pod({ image: kcm, command: ["kube-controller-manager"], args: ["--bind-address=::"] })), resource, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: "spec.containers[0].args[0]", written: q("--bind-address=::") },
-            ]);
-            assertViolations(await check(pod({ image: "example.com/tools:1", args: ["kube-controller-manager", "--bind-address", "0"] })), resource, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: "spec.containers[0].args[2]", written: q("0") },
-            ]);
+            assertViolations(
+                await check(pod({ image: kcm, command: ["kube-controller-manager"], args: ["--bind-address=::"] })),
+                resource,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].args[0]",
+                        written: q("--bind-address=::"),
+                    },
+                ],
+            );
+            assertViolations(
+                await check(
+                    pod({ image: "example.com/tools:1", args: ["kube-controller-manager", "--bind-address", "0"] }),
+                ),
+                resource,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].args[2]",
+                        written: q("0"),
+                    },
+                ],
+            );
         });
 
         it("reports the upstream image run without args as missing the flag", async () => {
             assertViolations(await check(pod({ image: kcm })), resource, [
-                { kind: "missing", component: "kube-controller-manager", path: "spec.containers[0]", program: `image ${q(kcm)} (its entrypoint, no command)` },
+                {
+                    kind: "missing",
+                    component: "kube-controller-manager",
+                    path: "spec.containers[0]",
+                    program: `image ${q(kcm)} (its entrypoint, no command)`,
+                },
             ]);
         });
 
@@ -330,39 +586,95 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
         });
 
         it("checks every occurrence of the flag, and --bind_address", async () => {
-            assertViolations(await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address=127.0.0.1", "--bind_address=0.0.0.0"] })), resource, [
-                { kind: "all-interfaces", component: "kube-controller-manager", path: "spec.containers[0].command[2]", written: q("--bind_address=0.0.0.0") },
-            ]);
+            assertViolations(
+                await check(
+                    pod({
+                        image: kcm,
+                        command: ["kube-controller-manager", "--bind-address=127.0.0.1", "--bind_address=0.0.0.0"],
+                    }),
+                ),
+                resource,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].command[2]",
+                        written: q("--bind_address=0.0.0.0"),
+                    },
+                ],
+            );
         });
 
         it("reports a flag without value, an empty value and an unresolvable variable as not addresses", async () => {
-            assertViolations(await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address="] })), resource, [
-                { kind: "not-an-address", component: "kube-controller-manager", path: "spec.containers[0].command[1]", written: q("--bind-address="), reason: '"" is empty' },
-            ]);
-            assertViolations(await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address"] })), resource, [
-                { kind: "not-an-address", component: "kube-controller-manager", path: "spec.containers[0].command[1]", written: `${q("--bind-address")} (no value follows the flag)`, reason: '"" is empty' },
-            ]);
-            assertViolations(await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address=$(NOT_DEFINED)"] })), resource, [
-                {
-                    kind: "not-an-address",
-                    component: "kube-controller-manager",
-                    path: "spec.containers[0].command[1]",
-                    written: `${q("--bind-address=$(NOT_DEFINED)")} ($(NOT_DEFINED) is not resolved by this policy (no literal env value))`,
-                    reason: "it contains a variable this policy cannot resolve",
-                },
-            ]);
+            assertViolations(
+                await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address="] })),
+                resource,
+                [
+                    {
+                        kind: "not-an-address",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].command[1]",
+                        written: q("--bind-address="),
+                        reason: '"" is empty',
+                    },
+                ],
+            );
+            assertViolations(
+                await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address"] })),
+                resource,
+                [
+                    {
+                        kind: "not-an-address",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].command[1]",
+                        written: `${q("--bind-address")} (no value follows the flag)`,
+                        reason: '"" is empty',
+                    },
+                ],
+            );
+            assertViolations(
+                await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address=$(NOT_DEFINED)"] })),
+                resource,
+                [
+                    {
+                        kind: "not-an-address",
+                        component: "kube-controller-manager",
+                        path: "spec.containers[0].command[1]",
+                        written: `${q("--bind-address=$(NOT_DEFINED)")} ($(NOT_DEFINED) is not resolved by this policy (no literal env value))`,
+                        reason: "it contains a variable this policy cannot resolve",
+                    },
+                ],
+            );
         });
     });
 
     describe("server-side-apply patches", () => {
         it("DeploymentPatch: checks what the patch sets, but a flag it leaves out may already be there", async () => {
-            const template = (command: string[]) => ({ spec: { template: { spec: { containers: [{ name: "kube-second-scheduler", command }] } } } });
+            const template = (command: string[]) => ({
+                spec: { template: { spec: { containers: [{ name: "kube-second-scheduler", command }] } } },
+            });
             const type = "kubernetes:apps/v1:DeploymentPatch";
-            const props = (command: string[]) => ({ metadata: { name: "my-scheduler", namespace: "kube-system" }, ...template(command) });
-            assertViolations(await check({ type, name: "p", props: props(["kube-scheduler", "--v=4"]) }), `${type} kube-system/my-scheduler (Pulumi resource "p")`, []);
-            assertViolations(await check({ type, name: "p", props: props(["kube-scheduler", "--bind-address=0.0.0.0"]) }), `${type} kube-system/my-scheduler (Pulumi resource "p")`, [
-                { kind: "all-interfaces", component: "kube-scheduler", path: "spec.template.spec.containers[0].command[1]", written: q("--bind-address=0.0.0.0") },
-            ]);
+            const props = (command: string[]) => ({
+                metadata: { name: "my-scheduler", namespace: "kube-system" },
+                ...template(command),
+            });
+            assertViolations(
+                await check({ type, name: "p", props: props(["kube-scheduler", "--v=4"]) }),
+                `${type} kube-system/my-scheduler (Pulumi resource "p")`,
+                [],
+            );
+            assertViolations(
+                await check({ type, name: "p", props: props(["kube-scheduler", "--bind-address=0.0.0.0"]) }),
+                `${type} kube-system/my-scheduler (Pulumi resource "p")`,
+                [
+                    {
+                        kind: "all-interfaces",
+                        component: "kube-scheduler",
+                        path: "spec.template.spec.containers[0].command[1]",
+                        written: q("--bind-address=0.0.0.0"),
+                    },
+                ],
+            );
         });
 
         it("ConfigMapPatch and CustomResource patches", async () => {
@@ -388,9 +700,16 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
         ];
         for (const type of types) {
             it(`${type} is not applicable`, async () => {
-                const run = await runPolicy(controlPlaneMetricsNotOnAllInterfaces, { type, name: "x", props: { spec: { bindAddress: "0.0.0.0" } } });
+                const run = await runPolicy(controlPlaneMetricsNotOnAllInterfaces, {
+                    type,
+                    name: "x",
+                    props: { spec: { bindAddress: "0.0.0.0" } },
+                });
                 assert.deepStrictEqual(run.violations, []);
-                assert.ok(run.notApplicable?.includes("can set the kube-scheduler / kube-controller-manager bind address"), run.notApplicable);
+                assert.ok(
+                    run.notApplicable?.includes("can set the kube-scheduler / kube-controller-manager bind address"),
+                    run.notApplicable,
+                );
             });
         }
     });

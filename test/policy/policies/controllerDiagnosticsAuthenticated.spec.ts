@@ -1,5 +1,8 @@
 import * as assert from "assert";
-import { CONTROLLER_DIAGNOSTICS, controllerDiagnosticsAuthenticated } from "../../../policy/policies/controllerDiagnosticsAuthenticated";
+import {
+    CONTROLLER_DIAGNOSTICS,
+    controllerDiagnosticsAuthenticated,
+} from "../../../policy/policies/controllerDiagnosticsAuthenticated";
 import { metricsExposureUnknownDuringPreview } from "../../../policy/policies/metricsExposureUnknownDuringPreview";
 import { asConfigFileChild, fixture, runPolicy, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
 
@@ -36,8 +39,16 @@ describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
     it("reads a bare --insecure-diagnostics as true on the default address (image entrypoint); on loopback it passes", async () => {
         const [message, ...rest] = await violations("eksa-controller-manager");
         assert.deepStrictEqual(rest, [], "the packages controller's insecure endpoint is on 127.0.0.1");
-        assert.ok(message.includes('image "public.ecr.aws/eks-anywhere/eks-anywhere-cluster-controller:v0.21.0-eks-a-80" (its entrypoint, no command)'), message);
-        assert.ok(message.includes('args[1] = "--insecure-diagnostics", so its diagnostics endpoint (the default :8443)'), message);
+        assert.ok(
+            message.includes(
+                'image "public.ecr.aws/eks-anywhere/eks-anywhere-cluster-controller:v0.21.0-eks-a-80" (its entrypoint, no command)',
+            ),
+            message,
+        );
+        assert.ok(
+            message.includes('args[1] = "--insecure-diagnostics", so its diagnostics endpoint (the default :8443)'),
+            message,
+        );
     });
 
     it("catches --metrics-bind-addr(ess) on all interfaces without --diagnostics-address (CAPV, CAPX); localhost, 0 (off) and a diagnostics endpoint pass", async () => {
@@ -58,13 +69,30 @@ describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
     it("names an unknown --insecure-diagnostics during preview", async () => {
         const resource = asConfigFileChild(fixture("controllers.yaml", "capi-controller-manager"));
         const props = withValue(resource.props, ["spec", "template", "spec", "containers", 0, "args", 2], SENTINEL);
-        assert.deepStrictEqual((await runPolicy(controllerDiagnosticsAuthenticated, { ...resource, props })).violations, []);
+        assert.deepStrictEqual(
+            (await runPolicy(controllerDiagnosticsAuthenticated, { ...resource, props })).violations,
+            [],
+        );
         const unknowns = (await runPolicy(metricsExposureUnknownDuringPreview, { ...resource, props })).violations;
         assert.strictEqual(unknowns.length, 1, unknowns.join("\n"));
-        assert.ok(unknowns[0].startsWith(`[${CONTROLLER_DIAGNOSTICS}] ${DEPLOYMENT} capi-system/capi-controller-manager: spec.template.spec.containers[0].args[2] is unknown during preview`), unknowns[0]);
+        assert.ok(
+            unknowns[0].startsWith(
+                `[${CONTROLLER_DIAGNOSTICS}] ${DEPLOYMENT} capi-system/capi-controller-manager: spec.template.spec.containers[0].args[2] is unknown during preview`,
+            ),
+            unknowns[0],
+        );
 
-        const unknownImage = withValue(resource.props, ["spec", "template", "spec", "containers", 0, "image"], SENTINEL);
-        const imageUnknowns = (await runPolicy(metricsExposureUnknownDuringPreview, { ...resource, props: unknownImage })).violations;
-        assert.ok(imageUnknowns.length === 1 && imageUnknowns[0].includes("containers[0].image is unknown during preview"), imageUnknowns.join("\n"));
+        const unknownImage = withValue(
+            resource.props,
+            ["spec", "template", "spec", "containers", 0, "image"],
+            SENTINEL,
+        );
+        const imageUnknowns = (
+            await runPolicy(metricsExposureUnknownDuringPreview, { ...resource, props: unknownImage })
+        ).violations;
+        assert.ok(
+            imageUnknowns.length === 1 && imageUnknowns[0].includes("containers[0].image is unknown during preview"),
+            imageUnknowns.join("\n"),
+        );
     });
 });

@@ -1,7 +1,14 @@
 import * as assert from "assert";
 import { ETCD_METRICS, etcdMetricsNotExposed } from "../../../policy/policies/etcdMetricsNotExposed";
 import { metricsExposureUnknownDuringPreview } from "../../../policy/policies/metricsExposureUnknownDuringPreview";
-import { asConfigFileChild, fixture, RegisteredResource, runPolicy, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
+import {
+    asConfigFileChild,
+    fixture,
+    RegisteredResource,
+    runPolicy,
+    UNKNOWN_DURING_PREVIEW as SENTINEL,
+    withValue,
+} from "../harness";
 
 async function violations(resource: RegisteredResource, config: object = {}): Promise<string[]> {
     const run = await runPolicy(etcdMetricsNotExposed, resource, config);
@@ -18,12 +25,20 @@ const HEADLINE: Record<Problem, string> = {
 };
 
 /** Each message: the URL and the problem, then resource, field and value, why, and what to do. */
-function assertMessages(messages: string[], resource: string, expected: [problem: Problem, url: string, path: string, written: string][]): void {
+function assertMessages(
+    messages: string[],
+    resource: string,
+    expected: [problem: Problem, url: string, path: string, written: string][],
+): void {
     assert.strictEqual(messages.length, expected.length, messages.join("\n"));
     expected.forEach(([problem, url, path, written], i) => {
         const message = messages[i];
         assert.ok(message.startsWith(`${HEADLINE[problem]}: ${url}`), message);
-        for (const part of [`${resource} sets ${path} = ${written}`, "keep etcd metrics on http://127.0.0.1:2381", "eksa-metrics stack"]) {
+        for (const part of [
+            `${resource} sets ${path} = ${written}`,
+            "keep etcd metrics on http://127.0.0.1:2381",
+            "eksa-metrics stack",
+        ]) {
             assert.ok(message.includes(part), `${message}\nlacks ${part}`);
         }
     });
@@ -37,54 +52,120 @@ describe(`policy ${ETCD_METRICS}`, () => {
         });
 
         it("catches an all-interfaces URL in a list next to loopback", async () => {
-            assertMessages(await violations(asConfigFileChild(fixture("etcd.yaml", "etcd-all-interfaces"))), `${pod} kube-system/etcd-all-interfaces`, [
-                ["all interfaces", "http://0.0.0.0:2381", "spec.containers[0].command[2]", '"--listen-metrics-urls=http://127.0.0.1:2381,http://0.0.0.0:2381"'],
-            ]);
+            assertMessages(
+                await violations(asConfigFileChild(fixture("etcd.yaml", "etcd-all-interfaces"))),
+                `${pod} kube-system/etcd-all-interfaces`,
+                [
+                    [
+                        "all interfaces",
+                        "http://0.0.0.0:2381",
+                        "spec.containers[0].command[2]",
+                        '"--listen-metrics-urls=http://127.0.0.1:2381,http://0.0.0.0:2381"',
+                    ],
+                ],
+            );
         });
 
         it("catches http:// on the node IP (flag and value apart), https on all interfaces and ETCD_LISTEN_METRICS_URLS; https on the node IP passes", async () => {
-            assertMessages(await violations(asConfigFileChild(fixture("etcd.yaml", "etcd-node-ip"))), `${pod} kube-system/etcd-node-ip`, [
-                ["clear text", "http://10.0.0.10:2381", "spec.containers[0].command[3]", '"http://10.0.0.10:2381"'],
-                ["all interfaces", "https://[::]:2382", "spec.containers[1].args[0]", '"--listen-metrics-urls=https://10.0.0.10:2381,https://[::]:2382"'],
-                ["all interfaces", "http://[::]:2381", "spec.containers[2].env[0].value", '"http://[::]:2381"'],
-            ]);
+            assertMessages(
+                await violations(asConfigFileChild(fixture("etcd.yaml", "etcd-node-ip"))),
+                `${pod} kube-system/etcd-node-ip`,
+                [
+                    ["clear text", "http://10.0.0.10:2381", "spec.containers[0].command[3]", '"http://10.0.0.10:2381"'],
+                    [
+                        "all interfaces",
+                        "https://[::]:2382",
+                        "spec.containers[1].args[0]",
+                        '"--listen-metrics-urls=https://10.0.0.10:2381,https://[::]:2382"',
+                    ],
+                    ["all interfaces", "http://[::]:2381", "spec.containers[2].env[0].value", '"http://[::]:2381"'],
+                ],
+            );
         });
     });
 
     describe("kubeadm etcd.local.extraArgs", () => {
         it("KubeadmControlPlane v1beta1 (map)", async () => {
-            assertMessages(await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-map"))), "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane default/w06-etcd-map", [
-                ["all interfaces", "http://0.0.0.0:2381", 'spec.kubeadmConfigSpec.clusterConfiguration.etcd.local.extraArgs["listen-metrics-urls"]', '"http://0.0.0.0:2381"'],
-            ]);
+            assertMessages(
+                await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-map"))),
+                "kubernetes:controlplane.cluster.x-k8s.io/v1beta1:KubeadmControlPlane default/w06-etcd-map",
+                [
+                    [
+                        "all interfaces",
+                        "http://0.0.0.0:2381",
+                        'spec.kubeadmConfigSpec.clusterConfiguration.etcd.local.extraArgs["listen-metrics-urls"]',
+                        '"http://0.0.0.0:2381"',
+                    ],
+                ],
+            );
         });
 
         it("KubeadmControlPlane v1beta2 (list, every entry)", async () => {
-            assertMessages(await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-list"))), "kubernetes:controlplane.cluster.x-k8s.io/v1beta2:KubeadmControlPlane default/w06-etcd-list", [
-                ["clear text", "http://10.0.0.10:2381", "spec.kubeadmConfigSpec.clusterConfiguration.etcd.local.extraArgs[1].value", '"http://10.0.0.10:2381"'],
-            ]);
+            assertMessages(
+                await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-list"))),
+                "kubernetes:controlplane.cluster.x-k8s.io/v1beta2:KubeadmControlPlane default/w06-etcd-list",
+                [
+                    [
+                        "clear text",
+                        "http://10.0.0.10:2381",
+                        "spec.kubeadmConfigSpec.clusterConfiguration.etcd.local.extraArgs[1].value",
+                        '"http://10.0.0.10:2381"',
+                    ],
+                ],
+            );
         });
 
         it("KubeadmControlPlaneTemplate: https on the node IP passes; KubeadmConfig: http://:2381 is all interfaces", async () => {
-            assert.deepStrictEqual(await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-template"))), []);
-            assertMessages(await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-config"))), "kubernetes:bootstrap.cluster.x-k8s.io/v1beta1:KubeadmConfig default/w06-etcd-config", [
-                ["all interfaces", "http://:2381", 'spec.clusterConfiguration.etcd.local.extraArgs["listen-metrics-urls"]', '"http://:2381"'],
-            ]);
+            assert.deepStrictEqual(
+                await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-template"))),
+                [],
+            );
+            assertMessages(
+                await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-config"))),
+                "kubernetes:bootstrap.cluster.x-k8s.io/v1beta1:KubeadmConfig default/w06-etcd-config",
+                [
+                    [
+                        "all interfaces",
+                        "http://:2381",
+                        'spec.clusterConfiguration.etcd.local.extraArgs["listen-metrics-urls"]',
+                        '"http://:2381"',
+                    ],
+                ],
+            );
         });
 
         it("kube-system/kubeadm-config: localhost passes, listen_metrics_urls is the same flag", async () => {
-            assertMessages(await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "kubeadm-config"))), "kubernetes:core/v1:ConfigMap kube-system/kubeadm-config", [
-                ["all interfaces", "http://[::]:2381", "data.ClusterConfiguration (YAML): etcd.local.extraArgs[1].value", '"http://[::]:2381"'],
-            ]);
+            assertMessages(
+                await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "kubeadm-config"))),
+                "kubernetes:core/v1:ConfigMap kube-system/kubeadm-config",
+                [
+                    [
+                        "all interfaces",
+                        "http://[::]:2381",
+                        "data.ClusterConfiguration (YAML): etcd.local.extraArgs[1].value",
+                        '"http://[::]:2381"',
+                    ],
+                ],
+            );
         });
 
         it("lets a configured allowed host pass", async () => {
-            assert.deepStrictEqual(await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-list")), { allowedHosts: ["10.0.0.10"] }), []);
+            assert.deepStrictEqual(
+                await violations(asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-list")), {
+                    allowedHosts: ["10.0.0.10"],
+                }),
+                [],
+            );
         });
     });
 
     it("names unknown extraArgs during preview (advisory), and checks them on up", async () => {
         const kcp = asConfigFileChild(fixture("kubeadm-etcd.yaml", "w06-etcd-map"));
-        const props = withValue(kcp.props, ["spec", "kubeadmConfigSpec", "clusterConfiguration", "etcd", "local", "extraArgs"], SENTINEL);
+        const props = withValue(
+            kcp.props,
+            ["spec", "kubeadmConfigSpec", "clusterConfiguration", "etcd", "local", "extraArgs"],
+            SENTINEL,
+        );
         assert.deepStrictEqual((await runPolicy(etcdMetricsNotExposed, { ...kcp, props })).violations, []);
         const unknowns = (await runPolicy(metricsExposureUnknownDuringPreview, { ...kcp, props })).violations;
         assert.strictEqual(unknowns.length, 1, unknowns.join("\n"));

@@ -2,7 +2,16 @@ import * as assert from "assert";
 import { CATALOGUE } from "../../../core/catalogue";
 import { metricsExposureUnknownDuringPreview } from "../../../policy/policies/metricsExposureUnknownDuringPreview";
 import { INSECURE_PROXY, noInsecureMetricsProxy } from "../../../policy/policies/noInsecureMetricsProxy";
-import { asConfigFileChild, fixtureDocuments, RegisteredResource, runPolicy, runStackPolicy, StackViolation, UNKNOWN_DURING_PREVIEW as SENTINEL, withValue } from "../harness";
+import {
+    asConfigFileChild,
+    fixtureDocuments,
+    RegisteredResource,
+    runPolicy,
+    runStackPolicy,
+    StackViolation,
+    UNKNOWN_DURING_PREVIEW as SENTINEL,
+    withValue,
+} from "../harness";
 
 const program = (file: string) => fixtureDocuments(file).map(asConfigFileChild);
 const REMEDY = "Deploy the eksa-metrics stack instead";
@@ -16,7 +25,10 @@ function summary(violations: StackViolation[]): [string | undefined, string][] {
 describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
     it("takes the metrics ports from the stack's catalogue", () => {
         for (const entry of CATALOGUE) {
-            assert.ok(noInsecureMetricsProxy.description.includes(String(entry.port)), noInsecureMetricsProxy.description);
+            assert.ok(
+                noInsecureMetricsProxy.description.includes(String(entry.port)),
+                noInsecureMetricsProxy.description,
+            );
         }
     });
 
@@ -39,7 +51,10 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
             kubeProxy,
         );
         assert.ok(etcd.includes("frontend etcd") && etcd.includes("127.0.0.1:2381 (etcd)"), etcd);
-        assert.deepStrictEqual(plain.map((m) => /publishes (\d+)/.exec(m)![1]), ["2381", "10249", "10257", "10259"]);
+        assert.deepStrictEqual(
+            plain.map((m) => /publishes (\d+)/.exec(m)![1]),
+            ["2381", "10249", "10257", "10259"],
+        );
         assert.ok(
             plain[2].startsWith(
                 "metrics proxy in plain HTTP on the host network: kubernetes:apps/v1:DaemonSet metrics-proxy spec.template.spec.containers[0] publishes 10257 " +
@@ -57,15 +72,27 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
     it("would catch the stack's own proxy without TLS (the check can fail)", async () => {
         const [configMap, daemonSet] = program("eksa-metrics-proxy.yaml");
         const data = configMap.props.data as Record<string, string>;
-        const plain: RegisteredResource = { ...configMap, props: { ...configMap.props, data: { "haproxy.cfg": data["haproxy.cfg"].replace(/ ssl crt \S+ alpn \S+/g, "") } } };
+        const plain: RegisteredResource = {
+            ...configMap,
+            props: {
+                ...configMap.props,
+                data: { "haproxy.cfg": data["haproxy.cfg"].replace(/ ssl crt \S+ alpn \S+/g, "") },
+            },
+        };
         const violations = await runStackPolicy(noInsecureMetricsProxy, [plain, daemonSet]);
-        assert.deepStrictEqual(violations.map((v) => /publishes (\d+)/.exec(v.message)?.[1]), ["10257", "10259"]);
+        assert.deepStrictEqual(
+            violations.map((v) => /publishes (\d+)/.exec(v.message)?.[1]),
+            ["10257", "10259"],
+        );
     });
 
     it("reads nginx and envoy too; an authenticating or loopback listener, a TLS kube-rbac-proxy and node-exporter pass", async () => {
         const violations = await runStackPolicy(noInsecureMetricsProxy, program("metrics-proxies.yaml"));
         assert.deepStrictEqual(
-            violations.map((v) => `${v.resource}: ${v.message.slice(0, v.message.indexOf(":"))} ${/(?:listens on|publishes) ("[^"]+"|\d+)/.exec(v.message)![1]}`),
+            violations.map(
+                (v) =>
+                    `${v.resource}: ${v.message.slice(0, v.message.indexOf(":"))} ${/(?:listens on|publishes) ("[^"]+"|\d+)/.exec(v.message)![1]}`,
+            ),
             [
                 'monitoring/nginx-metrics: metrics proxy on all interfaces "0.0.0.0:10249"',
                 'monitoring/nginx-metrics: unauthenticated metrics forwarded off the node "0.0.0.0:10249"',
@@ -81,24 +108,50 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
     });
 
     it("judges a configuration only pod-network pods mount as not on a node; mounted by a host-network pod it is", async () => {
-        const gateway = program("metrics-proxies.yaml").filter((r) => ["monitoring/gateway-config", "monitoring/gateway"].includes(r.name));
+        const gateway = program("metrics-proxies.yaml").filter((r) =>
+            ["monitoring/gateway-config", "monitoring/gateway"].includes(r.name),
+        );
         assert.deepStrictEqual(await runStackPolicy(noInsecureMetricsProxy, gateway), []);
         const [configMap, deployment] = gateway;
-        const onNode = { ...deployment, props: withValue(deployment.props, ["spec", "template", "spec", "hostNetwork"], true) };
+        const onNode = {
+            ...deployment,
+            props: withValue(deployment.props, ["spec", "template", "spec", "hostNetwork"], true),
+        };
         const violations = await runStackPolicy(noInsecureMetricsProxy, [configMap, onNode]);
-        assert.deepStrictEqual(summary(violations).map(([resource]) => resource), ["monitoring/gateway-config", "monitoring/gateway-config", "monitoring/gateway"]);
+        assert.deepStrictEqual(
+            summary(violations).map(([resource]) => resource),
+            ["monitoring/gateway-config", "monitoring/gateway-config", "monitoring/gateway"],
+        );
     });
 
     it("leaves an unrelated host-network app on other ports alone", async () => {
-        assert.deepStrictEqual(await runStackPolicy(noInsecureMetricsProxy, program("metrics-proxies.yaml").filter((r) => r.name === "monitoring/node-exporter")), []);
+        assert.deepStrictEqual(
+            await runStackPolicy(
+                noInsecureMetricsProxy,
+                program("metrics-proxies.yaml").filter((r) => r.name === "monitoring/node-exporter"),
+            ),
+            [],
+        );
     });
 
     it("names an unknown haproxy.cfg and unknown host-network ports during preview (advisory)", async () => {
         const [configMap, daemonSet] = program("docs-metrics-proxy.yaml");
-        const unknowns = async (resource: RegisteredResource) => (await runPolicy(metricsExposureUnknownDuringPreview, resource)).violations;
-        const [config] = await unknowns({ ...configMap, props: withValue(configMap.props, ["data", "haproxy.cfg"], SENTINEL) });
-        assert.ok(config.startsWith(`[${INSECURE_PROXY}] kubernetes:core/v1:ConfigMap metrics-proxy: data["haproxy.cfg"] is unknown during preview`), config);
-        const [ports] = await unknowns({ ...daemonSet, props: withValue(daemonSet.props, ["spec", "template", "spec", "containers", 0, "ports"], SENTINEL) });
+        const unknowns = async (resource: RegisteredResource) =>
+            (await runPolicy(metricsExposureUnknownDuringPreview, resource)).violations;
+        const [config] = await unknowns({
+            ...configMap,
+            props: withValue(configMap.props, ["data", "haproxy.cfg"], SENTINEL),
+        });
+        assert.ok(
+            config.startsWith(
+                `[${INSECURE_PROXY}] kubernetes:core/v1:ConfigMap metrics-proxy: data["haproxy.cfg"] is unknown during preview`,
+            ),
+            config,
+        );
+        const [ports] = await unknowns({
+            ...daemonSet,
+            props: withValue(daemonSet.props, ["spec", "template", "spec", "containers", 0, "ports"], SENTINEL),
+        });
         assert.ok(ports.includes("spec.template.spec.containers[0].ports is unknown during preview"), ports);
         assert.deepStrictEqual(await unknowns(daemonSet), [], "nothing unknown: nothing named");
     });

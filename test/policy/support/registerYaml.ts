@@ -25,7 +25,8 @@ pulumi.runtime.setMocks(
             return { id: `${args.name}-id`, state: args.inputs };
         },
         // ConfigFile v1 decodes YAML through the provider's kubernetes:yaml:decode function.
-        call: (args: pulumi.runtime.MockCallArgs) => (args.token === "kubernetes:yaml:decode" ? { result: yaml.loadAll(args.inputs.text) } : args.inputs),
+        call: (args: pulumi.runtime.MockCallArgs) =>
+            args.token === "kubernetes:yaml:decode" ? { result: yaml.loadAll(args.inputs.text) } : args.inputs,
     },
     "eksa-metrics",
     "policy-test",
@@ -41,7 +42,9 @@ async function main(): Promise<void> {
     const k8s = await import("@pulumi/kubernetes");
     const [configFilePath, ...configGroupPaths] = process.argv.slice(2);
     const configFile = new k8s.yaml.ConfigFile("manifests", { file: configFilePath });
-    const configGroup = new k8s.yaml.ConfigGroup("cluster-definitions", { yaml: configGroupPaths.map((p) => fs.readFileSync(p, "utf8")) });
+    const configGroup = new k8s.yaml.ConfigGroup("cluster-definitions", {
+        yaml: configGroupPaths.map((p) => fs.readFileSync(p, "utf8")),
+    });
     for (const component of [configFile, configGroup]) {
         const children = await settled(component.resources);
         await Promise.all(Object.values(children).map((child) => settled(child.urn)));

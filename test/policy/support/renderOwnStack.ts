@@ -15,23 +15,28 @@ const [argsFile, certFile] = process.argv.slice(2);
 const manifests: any[] = [];
 
 const suffix = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
-pulumi.runtime.setMocks({
-    newResource(args) {
-        const inputs = unwrap(args.inputs);
-        if (args.type === "command:local:Command") {
-            const stdout = args.name.endsWith("-certificate") ? fs.readFileSync(certFile, "utf8") : "";
-            return { id: args.name, state: { ...inputs, stdout, stderr: "" } };
-        }
-        if (!args.type.startsWith("kubernetes:")) {
-            return { id: args.name, state: inputs };
-        }
-        const manifest = { ...inputs, metadata: { ...inputs.metadata } };
-        manifest.metadata.name ??= `${args.name}-${suffix(args.name)}`;
-        manifests.push(manifest);
-        return { id: manifest.metadata.name, state: manifest };
+pulumi.runtime.setMocks(
+    {
+        newResource(args) {
+            const inputs = unwrap(args.inputs);
+            if (args.type === "command:local:Command") {
+                const stdout = args.name.endsWith("-certificate") ? fs.readFileSync(certFile, "utf8") : "";
+                return { id: args.name, state: { ...inputs, stdout, stderr: "" } };
+            }
+            if (!args.type.startsWith("kubernetes:")) {
+                return { id: args.name, state: inputs };
+            }
+            const manifest = { ...inputs, metadata: { ...inputs.metadata } };
+            manifest.metadata.name ??= `${args.name}-${suffix(args.name)}`;
+            manifests.push(manifest);
+            return { id: manifest.metadata.name, state: manifest };
+        },
+        call: (args) => args.inputs,
     },
-    call: (args) => args.inputs,
-}, "eksa-metrics", "e2e", false);
+    "eksa-metrics",
+    "e2e",
+    false,
+);
 
 // After setMocks, as the mocks require.
 import { MetricsStack } from "../../../components/metricsStack";
