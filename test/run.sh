@@ -18,7 +18,7 @@ node_modules/.bin/eslint . || status=1
 node_modules/.bin/prettier --check --log-level warn . || status=1
 
 echo "== unit, verification, component (mocked engine), policy and fleet-runner tests"
-"${mocha[@]}" 'test/core/**/*.spec.ts' 'test/config/**/*.spec.ts' 'test/cluster/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/components/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' || status=1
+"${mocha[@]}" 'test/lint/**/*.spec.ts' 'test/core/**/*.spec.ts' 'test/config/**/*.spec.ts' 'test/cluster/**/*.spec.ts' 'test/verify/**/*.spec.ts' 'test/components/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' || status=1
 
 echo "== real haproxy and kube-rbac-proxy, in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
