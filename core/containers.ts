@@ -126,11 +126,106 @@ export function imageProgram(image: string, programs: readonly Program[]): Progr
 const SHELLS = new Set(["sh", "bash", "dash", "ash", "ksh", "zsh"]);
 
 /**
+ * Programs that run the command given after their own options (and `--`): Kubernetes' own images
+ * run components under go-runner (`/go-runner --log-file=... --also-stdout=true -- /usr/local/bin/kube-scheduler ...`,
+ * kubernetes/release images/build/go-runner), init processes (tini, dumb-init, catatonit) and the
+ * usual process helpers (env, nice, timeout, gosu ...).
+ */
+export const WRAPPERS: ReadonlySet<string> = new Set([
+    "go-runner",
+    "tini",
+    "tini-static",
+    "dumb-init",
+    "catatonit",
+    "env",
+    "nice",
+    "ionice",
+    "timeout",
+    "stdbuf",
+    "taskset",
+    "numactl",
+    "setpriv",
+    "su-exec",
+    "gosu",
+    "chpst",
+]);
+
+const basename = (word: string) => word.trim().split("/").pop() ?? "";
+
+/** What a wrapper's argument list runs: the index of the wrapped program or shell, or an unknown argument. */
+type Wrapped =
+    | { readonly kind: "program"; readonly program: Program; readonly at: number }
+    | { readonly kind: "shell"; readonly at: number }
+    | { readonly kind: "unknown"; readonly at: number };
+
+/**
+ * The command a wrapper runs, from the wrapper's arguments: its options (`-x`, `--opt=v`, `--opt value`),
+ * `NAME=value` assignments (env) and operands (timeout's duration, gosu's user) come first; the first
+ * word that is one of the programs (or a shell, or another wrapper) is the command; after `--` the next
+ * word must be. A path that is no option's value and no program we look for is another command: its
+ * arguments are not read.
+ */
+function wrappedCommand(tokens: readonly Token[], programs: readonly Program[]): Wrapped | undefined {
+    for (let i = 0; i < tokens.length; i++) {
+        const value = tokens[i].value;
+        if (value === UNKNOWN) {
+            return { kind: "unknown", at: i };
+        }
+        if (typeof value !== "string") {
+            continue;
+        }
+        if (value === "--") {
+            const next = tokens[i + 1]?.value;
+            if (next === UNKNOWN) {
+                return { kind: "unknown", at: i + 1 };
+            }
+            return typeof next === "string" ? commandWord(next, i + 1, tokens, programs) : undefined;
+        }
+        if (value.startsWith("-") || /^[A-Za-z_][A-Za-z0-9_]*=/.test(value)) {
+            continue;
+        }
+        const found = commandWord(value, i, tokens, programs);
+        if (found) {
+            return found;
+        }
+        const previous = tokens[i - 1]?.value;
+        const optionValue = typeof previous === "string" && previous.startsWith("-") && !previous.includes("=");
+        if (value.includes("/") && !optionValue) {
+            return undefined;
+        }
+    }
+    return undefined;
+}
+
+function commandWord(
+    word: string,
+    at: number,
+    tokens: readonly Token[],
+    programs: readonly Program[],
+): Wrapped | undefined {
+    const program = executableProgram(word, programs);
+    if (program) {
+        return { kind: "program", program, at };
+    }
+    if (SHELLS.has(basename(word))) {
+        return { kind: "shell", at };
+    }
+    if (WRAPPERS.has(basename(word))) {
+        const inner = wrappedCommand(tokens.slice(at + 1), programs);
+        return inner && { ...inner, at: inner.at + at + 1 };
+    }
+    return undefined;
+}
+
+/**
  * Decides whether a container runs one of `programs`, and where its flags are:
  * - command[0] is the binary (any path): flags are command[1..] + args;
- * - command is a shell with `-c <script>`: the script's simple commands that start with the binary;
- * - no command: args[0] is the binary (flags args[1..]), or the image is the program's image
- *   (its entrypoint runs with args as flags).
+ * - command is a shell with `-c <script>`: the script's simple commands that start with the binary
+ *   (or a wrapper that runs it);
+ * - command[0] is a wrapper (WRAPPERS): the program it runs, flags after it;
+ * - no command: args[0] is the binary (flags args[1..]), args hold an entrypoint wrapper's options and
+ *   then the binary (Kubernetes' images: go-runner), or the image is the program's image (its
+ *   entrypoint runs with args as flags).
  */
 export function containerCommandLines(
     container: Record<string | number, unknown>,
@@ -155,6 +250,25 @@ export function containerCommandLines(
         ],
         unknowns: [],
     });
+    /** The command line a wrapper (command[0], or the image's entrypoint) runs, from its arguments. */
+    const unwrap = (wrapper: string, tokens: Token[]): ContainerScan | undefined => {
+        const wrapped = wrappedCommand(tokens, programs);
+        if (!wrapped) {
+            return undefined;
+        }
+        if (wrapped.kind === "unknown") {
+            return unknownProgram(tokens[wrapped.at].path);
+        }
+        if (wrapped.kind === "shell") {
+            return shellCommandLines(container, containerPath, tokens.slice(wrapped.at), programs);
+        }
+        const word = tokens[wrapped.at];
+        return line(
+            wrapped.program,
+            `${wrapper} runs ${JSON.stringify(word.value)} (${formatPath(word.path)})`,
+            tokens.slice(wrapped.at + 1),
+        );
+    };
     const { command, args, image } = container;
 
     if (command === UNKNOWN) {
@@ -175,12 +289,18 @@ export function containerCommandLines(
                 ...tokensOf("args", 0),
             ]);
         }
-        if (SHELLS.has(first.split("/").pop() ?? "")) {
+        if (SHELLS.has(basename(first))) {
             return shellCommandLines(
                 container,
                 containerPath,
                 [...tokensOf("command", 0), ...tokensOf("args", 0)],
                 programs,
+            );
+        }
+        if (WRAPPERS.has(basename(first))) {
+            return (
+                unwrap(`command[0] ${JSON.stringify(first)}`, [...tokensOf("command", 1), ...tokensOf("args", 0)]) ??
+                none
             );
         }
         return none;
@@ -191,6 +311,13 @@ export function containerCommandLines(
         const program = executableProgram(args[0], programs);
         if (program) {
             return line(program, `args[0] ${JSON.stringify(args[0])}`, tokensOf("args", 1));
+        }
+        // The entrypoint is a wrapper (go-runner in Kubernetes' images) given its options, then the program.
+        if (args[0].startsWith("-") || WRAPPERS.has(basename(args[0]))) {
+            const wrapped = unwrap("the image's entrypoint", tokensOf("args", 0));
+            if (wrapped && (wrapped.commandLines.length > 0 || wrapped.unknowns.length > 0)) {
+                return wrapped;
+            }
         }
     }
     if (image === UNKNOWN) {
@@ -236,14 +363,25 @@ function shellCommandLines(
     const env = containerEnv(container, [...containerPath, "env"]);
     const commandLines: CommandLine[] = [];
     for (const words of shellSimpleCommands(script.value)) {
-        const program = executableProgram(words[0], programs);
+        const tokens = words.map((value): Token => ({ value, path: scriptPath, inScript: true }));
+        let program = executableProgram(words[0], programs);
+        let rest = tokens.slice(1);
+        let runs = JSON.stringify(words[0]);
+        if (!program && WRAPPERS.has(basename(words[0]))) {
+            const wrapped = wrappedCommand(rest, programs);
+            if (wrapped?.kind === "program") {
+                program = wrapped.program;
+                runs = `${JSON.stringify(words[0])} running ${JSON.stringify(words[wrapped.at + 1])}`;
+                rest = rest.slice(wrapped.at + 1);
+            }
+        }
         if (program) {
             commandLines.push({
                 program,
                 container,
                 containerPath,
-                identifiedBy: `${formatPath(scriptPath)} runs ${JSON.stringify(words[0])}`,
-                tokens: words.slice(1).map((value): Token => ({ value, path: scriptPath, inScript: true })),
+                identifiedBy: `${formatPath(scriptPath)} runs ${runs}`,
+                tokens: rest,
                 env,
             });
         }
@@ -253,14 +391,19 @@ function shellCommandLines(
 
 /**
  * Splits a shell script into simple commands and their words (rough quote removal; no
- * expansion), dropping leading `VAR=value` assignments and `exec`.
+ * expansion), dropping leading `VAR=value` assignments and `exec`, subshell parentheses and
+ * redirections (`> /tmp/pipe`, `2>&1`: kOps runs etcd-manager as `exec /etcd-manager ... > /tmp/pipe 2>&1`).
  */
 function shellSimpleCommands(script: string): string[][] {
     return script
         .replace(/\\\n/g, " ")
-        .split(/\n|;|&&|\|\||\|/)
+        .split(/\n|;|&&|\|\||\||(?<![<>&])&(?![>&])/)
         .map((command) =>
-            (command.match(/(?:"[^"]*"|'[^']*'|[^\s"']+)+/g) ?? []).map((word) => word.replace(/["']/g, "")),
+            withoutRedirections(
+                (command.match(/(?:"[^"]*"|'[^']*'|[^\s"']+)+/g) ?? [])
+                    .map((word) => word.replace(/["']/g, "").replace(/^\(+|\)+$/g, ""))
+                    .filter((word) => word !== ""),
+            ),
         )
         .map((words) => {
             let start = 0;
@@ -270,6 +413,20 @@ function shellSimpleCommands(script: string): string[][] {
             return words.slice(start);
         })
         .filter((words) => words.length > 0);
+}
+
+/** Drops redirections: `>file`, `2>&1`, and `>` / `<` / `2>>` followed by their target word. */
+function withoutRedirections(words: string[]): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < words.length; i++) {
+        const operator = /^\d*(?:>>?|<<?|&>>?|>&|<&)(.*)$/.exec(words[i]);
+        if (!operator) {
+            out.push(words[i]);
+        } else if (operator[1] === "") {
+            i++; // the target is the next word
+        }
+    }
+    return out;
 }
 
 function containerEnv(container: Record<string | number, unknown>, envPath: FieldPath): ContainerEnv {
@@ -301,6 +458,8 @@ export type FlagValue =
           readonly note?: string;
           /** Set when the whole value is a downward-API pod field (status.podIP / status.hostIP): one address. */
           readonly downwardApi?: string;
+          /** Set when the flag is the last argument, nothing after it (pflag: "flag needs an argument"). */
+          readonly noValue?: true;
       }
     | { readonly state: "unknown"; readonly path: string };
 
@@ -323,7 +482,14 @@ export function flagValues(line: CommandLine, flag: string): FlagValue[] {
                 token.inScript ? "a word of the shell script" : undefined,
                 "no value follows the flag",
             );
-            return { state: "set", path: formatPath(token.path), value: "", written: String(token.value), note };
+            return {
+                state: "set",
+                path: formatPath(token.path),
+                value: "",
+                written: String(token.value),
+                note,
+                noValue: true,
+            };
         }
         const token = line.tokens[hit.valueIndex];
         if (hit.value === UNKNOWN) {

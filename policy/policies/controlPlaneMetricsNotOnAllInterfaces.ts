@@ -1,6 +1,7 @@
 // kube-scheduler and kube-controller-manager must not bind all interfaces, wherever a cluster
 // definition says where they bind (CIS Kubernetes Benchmark 1.3.7 / 1.4.2).
 
+import { isIP } from "net";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { classifyBindAddress } from "../../core/addresses";
 import { CommandLine, flagValues, Program, workloadCommandLines } from "../../core/containers";
@@ -57,6 +58,8 @@ interface ExplicitSetting {
     readonly written?: string;
     readonly note?: string;
     readonly downwardApi?: string;
+    /** `--bind-address` is the last argument: nothing follows it. */
+    readonly noValue?: boolean;
 }
 
 /** A command line that runs the component without --bind-address (the flag defaults to 0.0.0.0). */
@@ -218,28 +221,66 @@ function remedy(component: Component): string {
     );
 }
 
-function violationMessage(resource: string, setting: ExplicitSetting | MissingFlag): string | undefined {
+/**
+ * What kube-scheduler and kube-controller-manager do with their --bind-address, from their flag
+ * definitions (Kubernetes v1.34 cmd/kube-scheduler/app/options/options.go and
+ * cmd/kube-controller-manager/app/options/options.go take k8s.io/apiserver's SecureServingOptions,
+ * pkg/server/options/serving.go):
+ * - the flag is pflag's IPVar (net.ParseIP of the trimmed text), default 0.0.0.0, and the listener is
+ *   net.Listen("tcp", "<address>:<port>"): Go opens the unspecified address dual-stack, so 0.0.0.0 and ::
+ *   both mean every interface of both families;
+ * - an empty value: pflag v1.0.6 and later (Kubernetes 1.34 and later) ignore it (ip.go: `if s == "" { return nil }`),
+ *   keeping the default 0.0.0.0, as the flag's help says ("If blank ..., all interfaces"); pflag v1.0.5
+ *   (Kubernetes 1.33 and older) refuses it: `failed to parse IP: ""`;
+ * - a flag with no value after it: "flag needs an argument";
+ * - anything net.ParseIP does not read (a host name, "0", brackets, a zone) stops the component at start.
+ */
+export const ALL_INTERFACES = "every interface, IPv4 and IPv6 alike (Go opens the unspecified address dual-stack)";
+
+/** Whether Go's net.ParseIP (pflag's IP flag) reads the text. */
+const goParsesIP = (text: string) => isIP(text) !== 0 && !text.includes("%") && !/(^|\.)0\d/.test(text);
+
+export function violationMessage(resource: string, setting: ExplicitSetting | MissingFlag): string | undefined {
     const { component } = setting;
     if (setting.state === "missing") {
         return (
             `${component} would listen on all interfaces: ${resource} runs ${component} in ${setting.path} ` +
-            `(${setting.program}) without --bind-address, which defaults to 0.0.0.0. ` +
-            `Add --bind-address=127.0.0.1 to ${setting.path}.command or .args. ${remedy(component)}`
+            `(${setting.program}) without --bind-address, which defaults to 0.0.0.0, so ${component} listens on ` +
+            `${ALL_INTERFACES}. Add --bind-address=127.0.0.1 to ${setting.path}.command or .args. ${remedy(component)}`
         );
     }
     if (setting.downwardApi) {
         return undefined; // one pod/node address, chosen at run time
     }
+    const field = setting.written !== undefined ? `${JSON.stringify(setting.written)}` : describeValue(setting.value);
+    const how = setting.note ? ` (${setting.note})` : "";
+    const sets = `${resource} sets ${setting.path} = ${field}${how}`;
+    if (setting.noValue) {
+        return (
+            `${component} bind address is not an IP address: ${sets}; no value follows --bind-address, so ` +
+            `${component} refuses to start ("flag needs an argument"). ${remedy(component)}`
+        );
+    }
+    // YAML `bind-address:` (null) reaches the command line as an empty value, like "".
+    if (setting.value === null || (typeof setting.value === "string" && setting.value.trim() === "")) {
+        return (
+            `${component} would listen on all interfaces: ${sets}; an empty --bind-address keeps the default 0.0.0.0, so ` +
+            `from Kubernetes 1.34 ${component} listens on ${ALL_INTERFACES} (pflag 1.0.6 and later ignore an empty IP flag), ` +
+            `and Kubernetes 1.33 and older refuse to start ("failed to parse IP"). ${remedy(component)}`
+        );
+    }
     const verdict = classifyBindAddress(setting.value);
     if (verdict.addressClass === "specific") {
         return undefined;
     }
-    const field = setting.written !== undefined ? `${JSON.stringify(setting.written)}` : describeValue(setting.value);
-    const how = setting.note ? ` (${setting.note})` : "";
     if (verdict.addressClass === "all-interfaces") {
+        const does = goParsesIP(verdict.text)
+            ? `${component} listens on ${ALL_INTERFACES}`
+            : `${component} refuses to start with this notation ("failed to parse IP": Go's net.ParseIP reads ` +
+              `only the usual notations), and written as ${verdict.canonical} it listens on ${ALL_INTERFACES}`;
         return (
-            `${component} would listen on all interfaces: ${resource} sets ${setting.path} = ${field}${how}; ` +
-            `${unspecified(verdict.text, verdict.canonical!, verdict.family)}. ${remedy(component)}`
+            `${component} would listen on all interfaces: ${sets}; ` +
+            `${unspecified(verdict.text, verdict.canonical!, verdict.family)}: ${does}. ${remedy(component)}`
         );
     }
     const variable =
@@ -247,9 +288,9 @@ function violationMessage(resource: string, setting: ExplicitSetting | MissingFl
             ? "; it contains a variable this policy cannot resolve"
             : "";
     return (
-        `${component} bind address is not an IP address: ${resource} sets ${setting.path} = ${field}${how}; ` +
-        `${describeValue(setting.value)} is ${verdict.reason}${variable}. The component would refuse to start or listen ` +
-        `where this policy cannot verify. ${remedy(component)}`
+        `${component} bind address is not an IP address: ${sets}; ` +
+        `${describeValue(setting.value)} is ${verdict.reason}${variable}. ${component} refuses to start with it ` +
+        `(--bind-address is pflag's IP flag: "failed to parse IP"). ${remedy(component)}`
     );
 }
 

@@ -2,6 +2,7 @@
 // certificates when it is http://. On loopback that is what kubeadm configures; on all interfaces,
 // or in clear text on an address other nodes reach, anyone on the network reads it.
 
+import { isIP } from "net";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { classifyListenUrls } from "../../core/addresses";
 import { flagValues, Program, workloadCommandLines } from "../../core/containers";
@@ -35,11 +36,21 @@ export const etcdMetricsDocs: PolicyDocs = {
     looksAt: [
         "KubeadmControlPlane(Template), KubeadmConfig(Template): `clusterConfiguration.etcd.local.extraArgs` (map and list forms), key `listen-metrics-urls`",
         "ConfigMap: the same in kubeadm ClusterConfiguration documents (e.g. kube-system/kubeadm-config)",
-        "Pods and workloads: `--listen-metrics-urls` and env `ETCD_LISTEN_METRICS_URLS` of containers running etcd",
+        "Pods and workloads: `--listen-metrics-urls` and env `ETCD_LISTEN_METRICS_URLS` of containers running etcd (directly, under a wrapper or a shell), and env `ETCD_LISTEN_METRICS_URLS` of containers running kOps' etcd-manager",
     ],
 };
 
 const ETCD: Program = { name: "etcd", executables: ["etcd"], images: ["etcd"] };
+/**
+ * kOps' etcd-manager starts etcd itself and hands it every ETCD_* variable of its own container
+ * (kOps sets ETCD_LISTEN_METRICS_URLS there from etcdClusters[].manager.listenMetricsURLs); its own
+ * flags are not etcd's.
+ */
+const ETCD_MANAGER: Program = {
+    name: "etcd-manager",
+    executables: ["etcd-manager"],
+    images: ["etcd-manager", "etcd-manager-slim"],
+};
 const RULE = "keep etcd metrics on http://127.0.0.1:2381, as kubeadm does";
 const NOT_APPLICABLE =
     "only Cluster API kubeadm resources, ConfigMaps holding a kubeadm ClusterConfiguration and Pods / workloads can configure etcd's metrics listener";
@@ -48,15 +59,25 @@ const ENV_VARIABLE = "ETCD_LISTEN_METRICS_URLS";
 function settings(type: string, props: unknown): Setting[] | undefined {
     const workload = workloadOf(type);
     if (workload) {
-        const scan = workloadCommandLines(props, workload, [ETCD]);
+        const scan = workloadCommandLines(props, workload, [ETCD, ETCD_MANAGER]);
+        // A container's env once, however many of its script's commands run etcd.
+        const envRead = new Set<string>();
         return [
             ...scan.unknowns.map((path) => ({ unknown: path })),
-            ...scan.commandLines.flatMap((line): Setting[] => [
-                ...flagValues(line, "listen-metrics-urls").map((v): Setting =>
-                    v.state === "unknown" ? { unknown: v.path } : v,
-                ),
-                ...envSettings(line.container, line.containerPath),
-            ]),
+            ...scan.commandLines.flatMap((line): Setting[] => {
+                const containerKey = formatPath(line.containerPath);
+                const env = envRead.has(containerKey)
+                    ? []
+                    : envSettings(line.container, line.containerPath, line.program === ETCD_MANAGER);
+                envRead.add(containerKey);
+                const flags =
+                    line.program === ETCD
+                        ? flagValues(line, "listen-metrics-urls").map((v): Setting =>
+                              v.state === "unknown" ? { unknown: v.path } : v,
+                          )
+                        : [];
+                return [...flags, ...env];
+            }),
         ];
     }
     const scan = clusterConfigurations(type, props);
@@ -73,25 +94,51 @@ function settings(type: string, props: unknown): Setting[] | undefined {
     ];
 }
 
-/** etcd reads every flag from ETCD_<FLAG> too. */
+/** etcd reads every flag from ETCD_<FLAG> too (and etcd-manager passes its ETCD_* variables on). */
 function envSettings(
     container: Record<string | number, unknown>,
     containerPath: readonly (string | number)[],
+    viaManager: boolean,
 ): Setting[] {
     if (!Array.isArray(container.env)) {
         return [];
     }
+    const note = viaManager ? "etcd-manager passes its ETCD_* variables to the etcd it starts" : undefined;
     return container.env.flatMap((entry: unknown, i): Setting[] => {
         if (!isObject(entry) || entry.name !== ENV_VARIABLE) {
             return [];
         }
         const path = formatPath([...containerPath, "env", i, "value"]);
         return typeof entry.value === "string"
-            ? [{ path, value: entry.value }]
+            ? [{ path, value: entry.value, note }]
             : entry.value === undefined
               ? []
               : [{ unknown: path }];
     });
+}
+
+/**
+ * What etcd does with a metrics URL that means every interface (etcd v3.6 and v3.5:
+ * client/pkg/types/urls.go NewURLs, server/embed/config.go checkBindURLs, embed/etcd.go createMetricsListener):
+ * - http(s)://<IP>:<port> with the unspecified IP: a listener on every interface (dual-stack); http serves
+ *   /metrics and /health with no TLS and no client certificate, https uses the client TLS settings;
+ * - no port (`http://0.0.0.0`), no host (`http://:2381`), a host name other than localhost, or no scheme:
+ *   etcd refuses to start ("URL address does not have the form \"host:port\"", "expected IP in URL for binding").
+ */
+function whatEtcdDoes(url: string, scheme: string, port: string | undefined): string {
+    const hostPort = /^[a-z]+:\/\/(?:\[([^\]]*)\]|([^:/[\]]*)):(\d+)\/?$/i.exec(url);
+    const host = hostPort?.[1] ?? hostPort?.[2];
+    const accepted = (scheme === "http" || scheme === "https") && host !== undefined && isIP(host) !== 0;
+    if (!accepted) {
+        return (
+            "etcd refuses to start with this URL (it wants scheme://IP:port, e.g. http://127.0.0.1:2381), and written as " +
+            `http://0.0.0.0:${port ?? "2381"} it serves /metrics and /health on every interface, asking no client certificate`
+        );
+    }
+    return scheme === "http"
+        ? "etcd serves /metrics and /health there on every interface, IPv4 and IPv6 alike, in plain HTTP and asking no client certificate"
+        : "etcd serves /metrics and /health there on every interface, IPv4 and IPv6 alike, with its client TLS settings " +
+              "(client certificates only with --client-cert-auth)";
 }
 
 export function assessEtcdMetrics(
@@ -118,8 +165,7 @@ export function assessEtcdMetrics(
                 const problem =
                     verdict.reach === "all-interfaces"
                         ? `etcd metrics would be served on all interfaces: ${url} — ${verdict.reason}. ${sets}. ` +
-                          "Every network the node is on reaches the listener" +
-                          (scheme === "http" ? ", which over http asks for no client certificate" : "")
+                          whatEtcdDoes(url, scheme, verdict.port)
                         : scheme === "http" && verdict.reach !== "loopback"
                           ? `etcd metrics would be served in clear text off the node: ${url} is http:// on ${verdict.host} (${verdict.reason}). ${sets}. ` +
                             "Over http the listener asks for no client certificate, so anyone who reaches the address reads etcd's metrics"

@@ -2,6 +2,7 @@
 // Bound to all interfaces (what kube-prometheus' kubeadm guide recommends), they are open to every
 // network the node is on.
 
+import { isIP } from "net";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { classifyListenAddress } from "../../core/addresses";
 import { flagValues, Program, workloadCommandLines } from "../../core/containers";
@@ -54,11 +55,12 @@ function settings(type: string, props: unknown): Setting[] | undefined {
         return [
             ...scan.unknowns.map((path) => ({ unknown: path })),
             // No flag: kube-proxy's default, 127.0.0.1:10249. A downward-API address is one address.
+            // An empty flag keeps the default too (IPPortVar ignores it), and a flag with no value stops kube-proxy.
             ...scan.commandLines.flatMap((line) =>
                 flagValues(line, "metrics-bind-address").flatMap((v): Setting[] =>
                     v.state === "unknown"
                         ? [{ unknown: v.path }]
-                        : v.downwardApi
+                        : v.downwardApi || v.value === ""
                           ? []
                           : [{ path: v.path, value: v.value, written: v.written, note: v.note }],
                 ),
@@ -91,6 +93,42 @@ function documentSetting({ document, render }: ConfigDocument): Setting[] {
         : [{ path: render(["metricsBindAddress"]), value: found.value }];
 }
 
+/**
+ * What kube-proxy does with a metrics address that means every interface (Kubernetes v1.34:
+ * cmd/kube-proxy/app/options.go, pkg/util/flag IPPortVar, pkg/proxy/apis/config/v1alpha1/defaults.go
+ * and validation/validation.go):
+ * - absent or "" in a KubeProxyConfiguration, or `--metrics-bind-address=""` (IPPortVar drops an empty
+ *   value, whatever the flag's help says about disabling): the default 127.0.0.1:10249;
+ * - a bare IP (`0.0.0.0`, `::`): kube-proxy appends its metrics port, 0.0.0.0:10249 / [::]:10249;
+ * - `IP:port`: as written; Go opens the unspecified address dual-stack;
+ * - anything else (`:10249`, a bare port, `*`, a range, `[::]` without port, a YAML number) fails its
+ *   validation ("must be IP:port", "must be a valid IP"): kube-proxy refuses to start.
+ */
+function whatKubeProxyDoes(value: unknown, port: string | undefined): string {
+    const servesOn = (address: string) =>
+        `kube-proxy serves its metrics on ${address}: every interface, IPv4 and IPv6 alike (Go opens the unspecified address dual-stack)`;
+    if (typeof value === "string") {
+        if (isSloppyIP(value)) {
+            const host = value.includes(":") ? `[${value}]` : value;
+            return `${servesOn(`${host}:10249`)}, as it adds its metrics port to a bare address`;
+        }
+        const hostPort = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(value);
+        const host = hostPort?.[1] ?? hostPort?.[2];
+        if (host !== undefined && isSloppyIP(host) && Number(hostPort![3]) >= 1 && Number(hostPort![3]) <= 65535) {
+            return servesOn(value);
+        }
+    }
+    return (
+        "kube-proxy refuses to start with this value (its configuration validation wants IP:port with an IP host), " +
+        `and written as 0.0.0.0:${port ?? "10249"} it serves its metrics on every interface`
+    );
+}
+
+/** netutils.ParseIPSloppy: an IPv4 or IPv6 literal, IPv4 octets with leading zeros allowed. */
+function isSloppyIP(text: string): boolean {
+    return isIP(text) !== 0 || /^\d{1,3}(\.\d{1,3}){3}$/.test(text);
+}
+
 export function assessKubeProxyMetrics(
     type: string,
     pulumiName: string,
@@ -113,7 +151,7 @@ export function assessKubeProxyMetrics(
             }
             return [
                 `kube-proxy metrics would be served on all interfaces: ${resource} sets ${setting.path} = ${quoted(setting)}; ` +
-                    `${verdict.reason}. kube-proxy checks no credentials on its metrics port, so anyone who reaches the node ` +
+                    `${verdict.reason}: ${whatKubeProxyDoes(setting.value, verdict.port)}. kube-proxy checks no credentials on its metrics port, so anyone who reaches the node ` +
                     `could read them (${RULE}). Set it to 127.0.0.1:10249 (or remove it: that is the default) ` +
                     `and scrape kube-proxy through the eksa-metrics stack, whose kube-rbac-proxy checks the scraper's token on the node IP.`,
             ];

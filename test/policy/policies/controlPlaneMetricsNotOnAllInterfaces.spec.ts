@@ -605,20 +605,27 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
             );
         });
 
-        it("reports a flag without value, an empty value and an unresolvable variable as not addresses", async () => {
-            assertViolations(
-                await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address="] })),
-                resource,
-                [
-                    {
-                        kind: "not-an-address",
-                        component: "kube-controller-manager",
-                        path: "spec.containers[0].command[1]",
-                        written: q("--bind-address="),
-                        reason: '"" is empty',
-                    },
-                ],
+        it("reports an empty value as all interfaces (pflag keeps the default 0.0.0.0 from Kubernetes 1.34)", async () => {
+            const run = await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address="] }));
+            assertViolations(run, resource, [
+                {
+                    kind: "all-interfaces",
+                    component: "kube-controller-manager",
+                    path: "spec.containers[0].command[1]",
+                    written: q("--bind-address="),
+                },
+            ]);
+            assert.ok(
+                run.violations[0].includes(
+                    "an empty --bind-address keeps the default 0.0.0.0, so from Kubernetes 1.34 kube-controller-manager listens on " +
+                        "every interface, IPv4 and IPv6 alike (Go opens the unspecified address dual-stack) (pflag 1.0.6 and later " +
+                        'ignore an empty IP flag), and Kubernetes 1.33 and older refuse to start ("failed to parse IP")',
+                ),
+                run.violations[0],
             );
+        });
+
+        it("reports a flag without value and an unresolvable variable as not addresses", async () => {
             assertViolations(
                 await check(pod({ image: kcm, command: ["kube-controller-manager", "--bind-address"] })),
                 resource,
@@ -628,7 +635,7 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
                         component: "kube-controller-manager",
                         path: "spec.containers[0].command[1]",
                         written: `${q("--bind-address")} (no value follows the flag)`,
-                        reason: '"" is empty',
+                        reason: 'refuses to start ("flag needs an argument")',
                     },
                 ],
             );
@@ -712,5 +719,120 @@ describe(`policy ${NOT_ON_ALL_INTERFACES}`, () => {
                 );
             });
         }
+    });
+});
+
+describe(`policy ${NOT_ON_ALL_INTERFACES}: wrappers and what an address means`, () => {
+    const pod = (name: string) => `kubernetes:core/v1:Pod kube-system/${name}`;
+
+    it("reads the component's flags after /go-runner and its options (kOps' static pods)", () =>
+        expectFixture("wrappers-exposed.yaml", "kube-scheduler-go-runner", pod("kube-scheduler-go-runner"), [
+            {
+                kind: "all-interfaces",
+                component: "kube-scheduler",
+                path: "spec.containers[0].command[6]",
+                written: q("--bind-address=0.0.0.0"),
+            },
+        ]));
+
+    it("reads args after go-runner as the image's entrypoint (options, --, the component): a missing flag", () =>
+        expectFixture(
+            "wrappers-exposed.yaml",
+            "kube-controller-manager-go-runner",
+            pod("kube-controller-manager-go-runner"),
+            [
+                {
+                    kind: "missing",
+                    component: "kube-controller-manager",
+                    path: "spec.containers[0]",
+                    program: `the image's entrypoint runs ${q("/usr/local/bin/kube-controller-manager")} (spec.containers[0].args[3])`,
+                },
+            ],
+        ));
+
+    it("passes the same wrappers on loopback, and leaves a wrapped program that only names a component alone", async () => {
+        for (const name of ["kube-scheduler-go-runner", "kube-controller-manager-go-runner", "log-shipper"]) {
+            assertViolations(await check(asConfigFileChild(fixture("wrappers-safe.yaml", name))), pod(name), []);
+        }
+    });
+
+    it("reads wrappers inside `sh -c` scripts and wrappers of wrappers", async () => {
+        const script = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "s", namespace: "kube-system" },
+            spec: {
+                containers: [
+                    {
+                        name: "kube-scheduler",
+                        image: "registry.k8s.io/kube-scheduler:v1.34.4",
+                        command: [
+                            "/bin/sh",
+                            "-c",
+                            "exec /usr/bin/nice -n 5 /go-runner --log-file=/var/log/s.log /usr/local/bin/kube-scheduler --bind-address=:: > /dev/null 2>&1",
+                        ],
+                    },
+                    {
+                        name: "kube-controller-manager",
+                        image: "registry.k8s.io/kube-controller-manager:v1.34.4",
+                        command: ["/usr/bin/dumb-init", "--", "/usr/bin/timeout", "1h", "kube-controller-manager"],
+                        args: ["--bind-address=127.0.0.1"],
+                    },
+                ],
+            },
+        };
+        assertViolations(await check(asConfigFileChild(script)), pod("s"), [
+            {
+                kind: "all-interfaces",
+                component: "kube-scheduler",
+                path: "spec.containers[0].command[2]",
+                written: `${q("--bind-address=::")} (a word of the shell script)`,
+            },
+        ]);
+    });
+
+    it("says what the component does with each form of the address", async () => {
+        const run = async (value: string) =>
+            (
+                await check(
+                    asConfigFileChild({
+                        apiVersion: "v1",
+                        kind: "Pod",
+                        metadata: { name: "f", namespace: "kube-system" },
+                        spec: {
+                            containers: [
+                                {
+                                    name: "kube-scheduler",
+                                    image: "registry.k8s.io/kube-scheduler:v1.34.4",
+                                    command: ["kube-scheduler", `--bind-address=${value}`],
+                                },
+                            ],
+                        },
+                    }),
+                )
+            ).violations;
+        const [zero] = await run("0");
+        assert.ok(
+            zero.includes(
+                '"0" is the unspecified IPv4 address 0.0.0.0: kube-scheduler refuses to start with this notation ("failed to parse IP"',
+            ) && zero.includes("written as 0.0.0.0 it listens on every interface"),
+            zero,
+        );
+        const [v6] = await run("::");
+        assert.ok(
+            v6.includes(
+                ":: is the unspecified IPv6 address: kube-scheduler listens on every interface, IPv4 and IPv6 alike",
+            ),
+            v6,
+        );
+        const [name] = await run("node-1.example.com");
+        assert.ok(name.startsWith("kube-scheduler bind address is not an IP address"), name);
+        assert.ok(
+            name.includes(
+                'kube-scheduler refuses to start with it (--bind-address is pflag\'s IP flag: "failed to parse IP")',
+            ),
+            name,
+        );
+        assert.deepStrictEqual(await run("10.0.0.5"), []);
     });
 });

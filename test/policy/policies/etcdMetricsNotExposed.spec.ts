@@ -178,3 +178,81 @@ describe(`policy ${ETCD_METRICS}`, () => {
         );
     });
 });
+
+describe(`policy ${ETCD_METRICS}: wrappers, etcd-manager and what a URL means`, () => {
+    const pod = (name: string) => `kubernetes:core/v1:Pod kube-system/${name}`;
+
+    it("reads etcd's flags after env and its assignments; on loopback it passes", async () => {
+        const messages = await violations(asConfigFileChild(fixture("wrappers-exposed.yaml", "etcd-env-wrapper")));
+        assertMessages(messages, pod("etcd-env-wrapper"), [
+            [
+                "all interfaces",
+                "http://0.0.0.0:2381",
+                "spec.containers[0].command[4]",
+                '"--listen-metrics-urls=http://0.0.0.0:2381"',
+            ],
+        ]);
+        assert.ok(
+            messages[0].includes(
+                "etcd serves /metrics and /health there on every interface, IPv4 and IPv6 alike, in plain HTTP and asking no client certificate",
+            ),
+            messages[0],
+        );
+        assert.deepStrictEqual(
+            await violations(asConfigFileChild(fixture("wrappers-safe.yaml", "etcd-env-wrapper"))),
+            [],
+        );
+    });
+
+    it("reads ETCD_LISTEN_METRICS_URLS of kOps' etcd-manager, which hands it to the etcd it starts; localhost passes", async () => {
+        const messages = await violations(asConfigFileChild(fixture("etcd-manager-exposed.yaml")));
+        assertMessages(messages, pod("etcd-manager-main"), [
+            [
+                "all interfaces",
+                "http://0.0.0.0:8081",
+                "spec.containers[0].env[0].value",
+                '"http://0.0.0.0:8081" (etcd-manager passes its ETCD_* variables to the etcd it starts)',
+            ],
+        ]);
+        assert.deepStrictEqual(await violations(asConfigFileChild(fixture("etcd-manager-safe.yaml"))), []);
+    });
+
+    it("does not read etcd-manager's own flags as etcd's", async () => {
+        const manager = withValue(
+            asConfigFileChild(fixture("etcd-manager-safe.yaml")).props,
+            ["spec", "containers", 0, "command"],
+            ["/etcd-manager", "--listen-metrics-urls=http://0.0.0.0:8081"],
+        );
+        assert.deepStrictEqual(
+            await violations({ ...asConfigFileChild(fixture("etcd-manager-safe.yaml")), props: manager }),
+            [],
+        );
+    });
+
+    it("says what etcd does with URLs it refuses: no port, no host", async () => {
+        for (const url of ["http://0.0.0.0", "http://:2381"]) {
+            const resource = asConfigFileChild({
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "e", namespace: "kube-system" },
+                spec: {
+                    containers: [
+                        {
+                            name: "etcd",
+                            image: "registry.k8s.io/etcd:3.6.4-0",
+                            command: ["etcd", `--listen-metrics-urls=${url}`],
+                        },
+                    ],
+                },
+            });
+            const [message, ...rest] = await violations(resource);
+            assert.deepStrictEqual(rest, []);
+            assert.ok(
+                message.includes(
+                    "etcd refuses to start with this URL (it wants scheme://IP:port, e.g. http://127.0.0.1:2381), and written as http://0.0.0.0:",
+                ),
+                message,
+            );
+        }
+    });
+});

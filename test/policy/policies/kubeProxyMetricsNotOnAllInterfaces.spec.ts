@@ -233,3 +233,67 @@ describe(`policy ${KUBE_PROXY_METRICS}`, () => {
         });
     });
 });
+
+describe(`policy ${KUBE_PROXY_METRICS}: wrappers and what an address means`, () => {
+    const daemonSet = "kubernetes:apps/v1:DaemonSet kube-system/kube-proxy-tini";
+
+    it("reads kube-proxy's flags after tini --; on loopback it passes", async () => {
+        assertMessages(
+            await violations(asConfigFileChild(fixture("wrappers-exposed.yaml", "kube-proxy-tini"))),
+            daemonSet,
+            [
+                [
+                    "spec.template.spec.containers[0].command[4]",
+                    '"--metrics-bind-address=0.0.0.0:10249"',
+                    "kube-proxy serves its metrics on 0.0.0.0:10249: every interface, IPv4 and IPv6 alike",
+                ],
+            ],
+        );
+        assert.deepStrictEqual(
+            await violations(asConfigFileChild(fixture("wrappers-safe.yaml", "kube-proxy-tini"))),
+            [],
+        );
+    });
+
+    /** kube-proxy with one --metrics-bind-address value. */
+    const withFlag = (value: string) =>
+        asConfigFileChild({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "p", namespace: "kube-system" },
+            spec: {
+                containers: [
+                    {
+                        name: "kube-proxy",
+                        image: "registry.k8s.io/kube-proxy:v1.34.4",
+                        args: [`--metrics-bind-address=${value}`],
+                    },
+                ],
+            },
+        });
+
+    it('passes an empty flag: kube-proxy keeps its default 127.0.0.1:10249 (IPPortVar drops "")', async () => {
+        assert.deepStrictEqual(await violations(withFlag("")), []);
+    });
+
+    it("says what kube-proxy does with each all-interfaces form", async () => {
+        const cases: [value: string, does: string][] = [
+            [
+                "0.0.0.0",
+                "kube-proxy serves its metrics on 0.0.0.0:10249: every interface, IPv4 and IPv6 alike (Go opens the unspecified address dual-stack), as it adds its metrics port to a bare address",
+            ],
+            ["::", "kube-proxy serves its metrics on [::]:10249"],
+            ["[::]:10249", "kube-proxy serves its metrics on [::]:10249: every interface"],
+            [
+                ":10249",
+                "kube-proxy refuses to start with this value (its configuration validation wants IP:port with an IP host), and written as 0.0.0.0:10249 it serves its metrics on every interface",
+            ],
+            ["0.0.0.0/0", "kube-proxy refuses to start with this value"],
+        ];
+        for (const [value, does] of cases) {
+            const [message, ...rest] = await violations(withFlag(value));
+            assert.deepStrictEqual(rest, [], value);
+            assert.ok(message.includes(does), `${value}: ${message}`);
+        }
+    });
+});
