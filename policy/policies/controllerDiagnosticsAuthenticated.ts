@@ -24,7 +24,7 @@ export const controllerDiagnosticsDocs: PolicyDocs = {
     reference:
         "Cluster API diagnostics endpoint (`--diagnostics-address`, `--insecure-diagnostics`); the eksa-metrics design (EKS-A, etcdadm and CAPI provider controllers on :8443)",
     looksAt: [
-        "Pods and workloads: containers running a controller-runtime manager image of CAPI core, kubeadm bootstrap / control plane, EKS Anywhere cluster controller and packages, etcdadm bootstrap / controller, CAPV, CAPX, CAPT or CAPC",
+        "Pods and workloads: containers running a controller-runtime manager image of CAPI core, kubeadm bootstrap / control plane, EKS Anywhere cluster controller and packages, etcdadm bootstrap / controller, CAPV, CAPX, CAPT or CAPC: `--insecure-diagnostics`, `--diagnostics-address`, and the older metrics flags `--metrics-addr`, `--metrics-bind-addr`, `--metrics-bind-address`",
     ],
 };
 
@@ -43,7 +43,38 @@ const RULE = "keep --diagnostics-address=:8443 with --insecure-diagnostics=false
 const NOT_APPLICABLE = "only Pods and workloads can run a controller-runtime manager";
 /** CAPI's default diagnostics address. */
 const DEFAULT_DIAGNOSTICS_ADDRESS = ":8443";
-const METRICS_FLAGS = ["metrics-bind-addr", "metrics-bind-address"];
+/**
+ * The metrics listener flags the catalogue's controllers have had, each with why it is unauthenticated:
+ * Cluster API v0.3 (and providers of its era) `--metrics-addr` (default :8080); v0.4 to v1.5
+ * `--metrics-bind-addr`; from v1.6 `--metrics-bind-addr` is deprecated but, when set, still wins over
+ * `--diagnostics-address` and serves plain HTTP without authentication (v1.6 util/flags/diagnostics.go,
+ * GetDiagnosticsOptions); v1.14 no longer has it (util/flags/manager.go). `--metrics-bind-address` is the
+ * kubebuilder spelling (EKS Anywhere's controllers), authenticated only with --diagnostics-address or
+ * --metrics-secure.
+ */
+const METRICS_FLAGS: readonly {
+    readonly flag: string;
+    readonly overridesDiagnostics: boolean;
+    readonly why: string;
+}[] = [
+    {
+        flag: "metrics-addr",
+        overridesDiagnostics: true,
+        why: "--metrics-addr (Cluster API v0.3 and providers of its era) is a plain HTTP listener with no token check",
+    },
+    {
+        flag: "metrics-bind-addr",
+        overridesDiagnostics: true,
+        why:
+            "--metrics-bind-addr is a plain HTTP listener with no token check (Cluster API v0.4 to v1.5), and from v1.6, " +
+            "where it is deprecated, it still replaces the authenticated --diagnostics-address endpoint when set",
+    },
+    {
+        flag: "metrics-bind-address",
+        overridesDiagnostics: false,
+        why: "without --diagnostics-address the metrics listener is plain HTTP with no token check",
+    },
+];
 
 /** "0" (and "") switch the listener off. */
 const isDisabled = (value: string) => value.trim() === "0" || value.trim() === "";
@@ -58,7 +89,7 @@ function assessLine(line: CommandLine, resource: string, violations: string[], u
     const insecure = boolFlagValue(line, "insecure-diagnostics");
     const diagnostics = lastValue(line, "diagnostics-address");
     const secureMetrics = boolFlagValue(line, "metrics-secure");
-    const metricsValues = METRICS_FLAGS.map((flag) => lastValue(line, flag));
+    const metricsValues = METRICS_FLAGS.map(({ flag }) => lastValue(line, flag));
     // An unknown argument could be any of the flags: one message per field.
     const unknownPaths = new Set(
         [insecure, diagnostics, secureMetrics, ...metricsValues].flatMap((v) =>
@@ -95,26 +126,26 @@ function assessLine(line: CommandLine, resource: string, violations: string[], u
         }
     }
 
-    for (const metrics of metricsValues) {
+    metricsValues.forEach((metrics, i) => {
+        const { overridesDiagnostics, why } = METRICS_FLAGS[i];
         if (
             !metrics ||
             metrics.state === "unknown" ||
             metrics.downwardApi ||
             isDisabled(metrics.value) ||
-            diagnostics !== undefined ||
-            (secureMetrics?.state === "set" && secureMetrics.value === "true")
+            (!overridesDiagnostics &&
+                (diagnostics !== undefined || (secureMetrics?.state === "set" && secureMetrics.value === "true")))
         ) {
-            continue;
+            return;
         }
         const verdict = classifyListenAddress(metrics.value);
         if (verdict.reach === "all-interfaces") {
             violations.push(
                 `controller metrics without authentication on all interfaces: ${resource} runs a controller-runtime manager in ${where} ` +
-                    `with ${metrics.path} = ${JSON.stringify(metrics.written ?? metrics.value)}; ${verdict.reason}, and without ` +
-                    `--diagnostics-address the metrics listener is plain HTTP with no token check. ${remedy}`,
+                    `with ${metrics.path} = ${JSON.stringify(metrics.written ?? metrics.value)}; ${verdict.reason}, and ${why}. ${remedy}`,
             );
         }
-    }
+    });
 }
 
 export function assessControllerDiagnostics(type: string, pulumiName: string, props: unknown): Assessment | undefined {

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { INSECURE_PROXY } from "../../policy/policies/noInsecureMetricsProxy";
+import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
+import { CONTROLLER_DIAGNOSTICS } from "../../policy/policies/controllerDiagnosticsAuthenticated";
 import { ETCD_METRICS } from "../../policy/policies/etcdMetricsNotExposed";
 import { KUBE_PROXY_METRICS } from "../../policy/policies/kubeProxyMetricsNotOnAllInterfaces";
 import { FIXTURES } from "./harness";
@@ -108,6 +110,33 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
             output,
         );
         assert.ok(output.includes(ETCD_METRICS) && output.includes("default/w06-etcd-map"), output);
+    });
+
+    // Each form of issue 18 as a cluster definition writes it: the exposed file fails with each message, the safe one passes.
+    const SHAPES = ["wrappers", "etcd-manager", "controllers-older-flags"];
+
+    it("fails components under wrappers, etcd under etcd-manager and the controllers' older metrics flags", () => {
+        const { status, output } = preview(SHAPES.map((s) => `${s}-exposed.yaml`));
+        assert.notStrictEqual(status, 0, output);
+        for (const expected of [
+            'kube-scheduler would listen on all interfaces: kubernetes:core/v1:Pod kube-system/kube-scheduler-go-runner sets spec.containers[0].command[6] = "--bind-address=0.0.0.0"',
+            "kube-controller-manager would listen on all interfaces: kubernetes:core/v1:Pod kube-system/kube-controller-manager-go-runner runs kube-controller-manager in spec.containers[0]",
+            'kube-proxy metrics would be served on all interfaces: kubernetes:apps/v1:DaemonSet kube-system/kube-proxy-tini sets spec.template.spec.containers[0].command[4] = "--metrics-bind-address=0.0.0.0:10249"',
+            'kubernetes:core/v1:Pod kube-system/etcd-env-wrapper sets spec.containers[0].command[4] = "--listen-metrics-urls=http://0.0.0.0:2381"',
+            'kubernetes:core/v1:Pod kube-system/etcd-manager-main sets spec.containers[0].env[0].value = "http://0.0.0.0:8081" (etcd-manager passes its ETCD_* variables to the etcd it starts)',
+            'capi-system/capi-controller-manager runs a controller-runtime manager in spec.template.spec.containers[0] (command[0] "/manager") with spec.template.spec.containers[0].args[0] = "--metrics-addr=:8080"',
+            'capi-kubeadm-control-plane-system/capi-kubeadm-control-plane-controller-manager runs a controller-runtime manager in spec.template.spec.containers[0] (command[0] "/manager") with spec.template.spec.containers[0].args[3] = "--metrics-bind-addr=0.0.0.0:8080"',
+        ]) {
+            assert.ok(output.replace(/\s+/g, " ").includes(expected), `missing: ${expected}\n${output}`);
+        }
+        for (const policy of [NOT_ON_ALL_INTERFACES, KUBE_PROXY_METRICS, ETCD_METRICS, CONTROLLER_DIAGNOSTICS]) {
+            assert.ok(output.includes(policy), `${policy} reports nothing:\n${output}`);
+        }
+    });
+
+    it("passes the same forms kept on loopback", () => {
+        const { status, output } = preview(SHAPES.map((s) => `${s}-safe.yaml`));
+        assert.strictEqual(status, 0, output);
     });
 
     it("passes the stack's own proxy", () => {

@@ -51,11 +51,19 @@ describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
         );
     });
 
-    it("catches --metrics-bind-addr(ess) on all interfaces without --diagnostics-address (CAPV, CAPX); localhost, 0 (off) and a diagnostics endpoint pass", async () => {
+    it("catches --metrics-bind-addr(ess) on all interfaces without --diagnostics-address (CAPV, CAPX), and --metrics-bind-addr even with it (it wins over the diagnostics endpoint from CAPI v1.6); localhost and 0 (off) pass", async () => {
         const messages = await violations("capv-controller-manager");
         assert.deepStrictEqual(
             messages.map((m) => /containers\[(\d)\]\.args\[\d\] = ("[^"]+")/.exec(m)!.slice(1).join(" ")),
-            ['0 "--metrics-bind-addr=0.0.0.0:8080"', '1 "--metrics-bind-address=:8080"'],
+            [
+                '0 "--metrics-bind-addr=0.0.0.0:8080"',
+                '1 "--metrics-bind-address=:8080"',
+                '4 "--metrics-bind-addr=:8080"',
+            ],
+        );
+        assert.ok(
+            messages[2].includes("it still replaces the authenticated --diagnostics-address endpoint"),
+            messages[2],
         );
         assert.ok(messages[0].startsWith("controller metrics without authentication on all interfaces: "), messages[0]);
         assert.ok(messages[1].includes("no host, so every interface"), messages[1]);
@@ -94,5 +102,37 @@ describe(`policy ${CONTROLLER_DIAGNOSTICS}`, () => {
             imageUnknowns.length === 1 && imageUnknowns[0].includes("containers[0].image is unknown during preview"),
             imageUnknowns.join("\n"),
         );
+    });
+});
+
+describe(`policy ${CONTROLLER_DIAGNOSTICS}: the older metrics flags`, () => {
+    const run = async (file: string, name: string) =>
+        (await runPolicy(controllerDiagnosticsAuthenticated, asConfigFileChild(fixture(file, name)))).violations;
+
+    it("catches Cluster API v0.3's --metrics-addr on all interfaces; on 127.0.0.1 behind kube-rbac-proxy it passes", async () => {
+        const [message, ...rest] = await run("controllers-older-flags-exposed.yaml", "capi-controller-manager");
+        assert.deepStrictEqual(rest, []);
+        assert.ok(
+            message.startsWith(
+                `controller metrics without authentication on all interfaces: ${DEPLOYMENT} capi-system/capi-controller-manager runs a controller-runtime manager ` +
+                    'in spec.template.spec.containers[0] (command[0] "/manager") with spec.template.spec.containers[0].args[0] = "--metrics-addr=:8080"; ' +
+                    "no host, so every interface, and --metrics-addr (Cluster API v0.3 and providers of its era) is a plain HTTP listener with no token check.",
+            ),
+            message,
+        );
+        assert.deepStrictEqual(await run("controllers-older-flags-safe.yaml", "capi-controller-manager"), []);
+    });
+
+    it("catches --metrics-bind-addr next to --diagnostics-address (CAPI v1.6 serves it instead); without it v1.6 passes", async () => {
+        const name = "capi-kubeadm-control-plane-controller-manager";
+        const [message, ...rest] = await run("controllers-older-flags-exposed.yaml", name);
+        assert.deepStrictEqual(rest, []);
+        assert.ok(
+            message.includes(
+                'args[3] = "--metrics-bind-addr=0.0.0.0:8080"; "0.0.0.0" is the unspecified IPv4 address (every interface), and --metrics-bind-addr is a plain HTTP listener',
+            ),
+            message,
+        );
+        assert.deepStrictEqual(await run("controllers-older-flags-safe.yaml", name), []);
     });
 });
