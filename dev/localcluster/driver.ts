@@ -56,6 +56,16 @@ export interface LocalClusterOptions {
     addressBlock?: string;
 }
 
+/** A registry the process kubelet lets its nodes pull from on a closed network (kubelet/registry.go). */
+export interface EmulatedRegistry {
+    /** As image references name it: "mirror.example:5000". */
+    host: string;
+    /** What it holds, without the host: "brancz/kube-rbac-proxy:v0.19.1". */
+    images: string[];
+    /** When set, a pull needs an imagePullSecret with these credentials for `host`. */
+    credentials?: { username: string; password: string };
+}
+
 export class LocalCluster {
     readonly kubeconfigFile: string;
     readonly addressBlock: string;
@@ -138,6 +148,21 @@ export class LocalCluster {
                   ],
         );
         await this.mustKubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+    }
+
+    /**
+     * Closes the nodes' network to all but `registries` (the process kubelet's emulated registries, a
+     * stand-in: README "Emulated registries"), or opens it again with undefined. Read at every pull.
+     */
+    setEmulatedRegistries(registries: EmulatedRegistry[] | undefined): void {
+        const file = path.join(this.dir, "run", "registries.json");
+        if (registries === undefined) {
+            fs.rmSync(file, { force: true });
+            return;
+        }
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(`${file}.tmp`, JSON.stringify({ registries }, null, 2));
+        fs.renameSync(`${file}.tmp`, file);
     }
 
     /** Stops one control-plane process (its pid file is in the state dir); up() starts it again. */

@@ -17,6 +17,9 @@ LC_SERVICE_CIDR=10.96.0.0/12
 LC_POD_CIDR=192.168.0.0/16
 LC_CP_NODE=eksa-cp-1
 LC_KUBECONFIG=$LC_STATE/kubeconfig
+# The emulated registries (kubelet/registry.go, a stand-in): absent, an open network; present, the
+# nodes pull only from the registries it declares (README "Emulated registries").
+LC_REGISTRIES_FILE=$LC_STATE/run/registries.json
 
 # The address block 127.X.Y of the nodes. The default, 127.0.0, runs every process in the
 # caller's network namespace. Any other block gives the cluster a network namespace of its own

@@ -52,6 +52,7 @@ finish() {
   if ! $keep; then
     "$LC_HERE/down.sh" >&2 || { echo "FAIL: down.sh" >&2; failed=$((failed + 1)); }
   fi
+  rm -f "$LC_REGISTRIES_FILE" # a closed network must not outlive the check
   rm -rf "$work"
   echo "selftest: $(($(date +%s) - t0))s"
   echo "$passed passed, $failed failed"
@@ -546,6 +547,37 @@ retry 40 curl_done || fail "curl-once is $(pod_phase curl-once), not Succeeded: 
   fail "curl-once exit code is not 0"
 k -n "$ns" logs curl-once | grep -q '200 OK' || fail "curl-once logs: $(k -n "$ns" logs curl-once 2>&1)"
 ok "curlimages/curl pod (entrypoint curl): Succeeded, exit code 0, logs"
+
+# ---- a closed network: the emulated registries (README "Emulated registries", a stand-in) ----
+cat >"$LC_REGISTRIES_FILE" <<'EOF'
+{"registries": [{"host": "mirror.example:5000", "images": ["curlimages/curl:8.11.1"],
+                 "credentials": {"username": "puller", "password": "selftest"}}]}
+EOF
+k -n "$ns" create secret docker-registry mirror-pull --docker-server=mirror.example:5000 \
+  --docker-username=puller --docker-password=selftest >/dev/null
+pull_pod() { # NAME IMAGE [PULL_SECRET]
+  local secrets=''
+  [ -n "${3:-}" ] && secrets=',"imagePullSecrets":[{"name":"'"$3"'"}]'
+  k -n "$ns" run "$1" --image="$2" --restart=Never \
+    --overrides='{"spec":{"hostNetwork":true,"nodeName":"'"$last_node"'"'"$secrets"'}}' -- --version >/dev/null
+}
+waiting() { k -n "$ns" get pod "$1" -o jsonpath='{.status.containerStatuses[0].state.waiting.reason} {.status.containerStatuses[0].state.waiting.message}'; }
+backing_off() { waiting "$1" | grep -q "^ImagePullBackOff .*$2"; }
+pull_pod pull-upstream docker.io/curlimages/curl:8.11.1 mirror-pull
+retry 30 backing_off pull-upstream 'lookup registry-1.docker.io: no such host.*a stand-in' ||
+  fail "pull-upstream on a closed network: $(waiting pull-upstream)"
+ok "closed network: an image from elsewhere fails (ErrImagePull, then ImagePullBackOff: no such host)"
+pull_pod pull-no-secret mirror.example:5000/curlimages/curl:8.11.1
+retry 30 backing_off pull-no-secret '401 Unauthorized' || fail "pull-no-secret: $(waiting pull-no-secret)"
+ok "closed network: the mirror without the pod's imagePullSecret fails (401 Unauthorized)"
+pull_pod pull-mirror mirror.example:5000/curlimages/curl:8.11.1 mirror-pull
+pulled() { [ "$(pod_phase pull-mirror)" = Succeeded ]; }
+retry 30 pulled || fail "pull-mirror is $(pod_phase pull-mirror): $(waiting pull-mirror)"
+k -n "$ns" get events --field-selector involvedObject.name=pull-mirror,reason=Pulled -o jsonpath='{.items[*].message}' |
+  grep -q 'from the emulated registry mirror.example:5000' || fail "pull-mirror: no Pulled event from the mirror"
+ok "closed network: the mirror with the pod's imagePullSecret pulls (Pulled, Succeeded)"
+rm -f "$LC_REGISTRIES_FILE"
+k -n "$ns" delete pod pull-upstream pull-no-secret pull-mirror --wait=true --timeout=60s >/dev/null
 
 k -n "$ns" delete pod podnet-server podnet-client curl-once --wait=true --timeout=60s >/dev/null
 netns_gone "$server_netns" || fail "netns $server_netns still exists after deleting the pod"

@@ -285,7 +285,8 @@ ip netns exec "$LC_PODNET_NETNS" sysctl -qw net.ipv4.ip_forward=1
 check_port 10250 kubelet
 kubelet_args=(kubelet --state-dir="$LC_STATE" --kubelet-version="$k8s_version"
   --apiserver-host=127.0.0.1 --apiserver-port=6443 --client-ca-file="$pki/ca.crt"
-  --pod-network-netns="$LC_PODNET_NETNS" --pod-bridge="$LC_PODNET_BRIDGE")
+  --pod-network-netns="$LC_PODNET_NETNS" --pod-bridge="$LC_PODNET_BRIDGE"
+  --emulated-registries="$LC_REGISTRIES_FILE")
 for n in "${nodes[@]}"; do
   read -r name ip role <<<"$n"
   spec="$name,$ip,$LC_STATE/kubeconfigs/kubelet-$name.conf"

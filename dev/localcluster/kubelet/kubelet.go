@@ -39,6 +39,8 @@ type config struct {
 	clientCAFile  string
 	podNetns      string
 	podBridge     string
+	// registriesFile declares the emulated registries (registry.go); absent: an open network.
+	registriesFile string
 }
 
 type nodeFlag struct {
@@ -93,6 +95,7 @@ func runKubelet(args []string) error {
 	fs.StringVar(&cfg.clientCAFile, "client-ca-file", "", "CA that signs the apiserver's kubelet client certificate (required for the kubelet API)")
 	fs.StringVar(&cfg.podNetns, "pod-network-netns", "", "name of the pod-network namespace (in /run/netns) holding the bridge; empty: hostNetwork pods only")
 	fs.StringVar(&cfg.podBridge, "pod-bridge", "eksa-br0", "the bridge in the pod-network namespace")
+	fs.StringVar(&cfg.registriesFile, "emulated-registries", "", "JSON file of the emulated registries, re-read at every pull; while it exists the nodes are on a closed network and pull only from them (README \"Emulated registries\")")
 	_ = fs.Parse(args)
 	if cfg.clientCAFile == "" {
 		cfg.kubeletPort = 0

@@ -42,7 +42,8 @@ type nodeAgent struct {
 	wg      sync.WaitGroup
 
 	readySince metav1.Time
-	podCIDR    string // spec.podCIDR, once kube-controller-manager allocated it
+	podCIDR    string          // spec.podCIDR, once kube-controller-manager allocated it
+	images     map[string]bool // pulled from an emulated registry (registry.go), by reference
 }
 
 func newNodeAgent(k *kubelet, nf nodeFlag, cs kubernetes.Interface) *nodeAgent {
@@ -51,8 +52,20 @@ func newNodeAgent(k *kubelet, nf nodeFlag, cs kubernetes.Interface) *nodeAgent {
 	rec := b.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: nf.name})
 	return &nodeAgent{
 		k: k, name: nf.name, ip: nf.ip, controlPlane: nf.controlPlane, client: cs,
-		recorder: rec, workers: map[types.UID]*podWorker{},
+		recorder: rec, workers: map[types.UID]*podWorker{}, images: map[string]bool{},
 	}
+}
+
+func (n *nodeAgent) imagePresent(ref string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.images[ref]
+}
+
+func (n *nodeAgent) setImagePresent(ref string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.images[ref] = true
 }
 
 func (n *nodeAgent) logf(format string, args ...any) {

@@ -254,6 +254,8 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 		if !running && !done && !time.Now().Before(next) {
 			w.startContainer(ctx, pod, c)
+		} else if !running && !done {
+			w.imagePullBackOff(pod, c)
 		}
 	}
 	if w.net != nil && w.net.live() && w.allDone() {
@@ -263,6 +265,21 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	w.postStatus(ctx, pod, false)
 	return false
+}
+
+// imagePullBackOff: after a failed pull, until the next attempt the container waits in
+// ImagePullBackOff, as on a real kubelet (ErrImagePull is what the attempt itself reports).
+func (w *podWorker) imagePullBackOff(pod *v1.Pod, c *container) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c.waiting == nil || c.waiting.Reason != "ErrImagePull" || c.pullError == "" {
+		return
+	}
+	c.waiting = &v1.ContainerStateWaiting{
+		Reason:  "ImagePullBackOff",
+		Message: fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", c.spec.Image, c.pullError),
+	}
+	w.n.recorder.Eventf(pod, v1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.spec.Image)
 }
 
 func (w *podWorker) allDone() bool {

@@ -47,6 +47,8 @@ type container struct {
 	waiting            *v1.ContainerStateWaiting
 	nextStart          time.Time
 	backoff            time.Duration
+	pullBackoff        time.Duration // the image pull's own back-off, as the kubelet keeps per image
+	pullError          string        // the last failed pull's message, for ImagePullBackOff
 	killRequested      string
 	done               bool // exited and will not be restarted (restartPolicy)
 }
@@ -200,6 +202,24 @@ func primaryGroup(uid int64) int64 {
 
 // startContainer starts (or restarts) one container; called only from the pod worker loop.
 func (w *podWorker) startContainer(ctx context.Context, pod *v1.Pod, c *container) {
+	if err := w.pullImage(ctx, pod, c); err != nil {
+		se := &startError{"ErrImagePull", err.Error()}
+		errors.As(err, &se)
+		w.mu.Lock()
+		c.waiting = &v1.ContainerStateWaiting{Reason: se.reason, Message: se.msg}
+		if c.pullBackoff == 0 {
+			c.pullBackoff = w.n.k.cfg.backoffBase
+		} else if c.pullBackoff *= 2; c.pullBackoff > w.n.k.cfg.backoffMax {
+			c.pullBackoff = w.n.k.cfg.backoffMax
+		}
+		c.nextStart, c.pullError = time.Now().Add(c.pullBackoff), se.msg
+		w.mu.Unlock()
+		w.logf("container %s: %s", c.spec.Name, se)
+		return
+	}
+	w.mu.Lock()
+	c.pullBackoff, c.pullError = 0, ""
+	w.mu.Unlock()
 	spec, err := w.prepare(ctx, pod, c)
 	if err != nil {
 		se := &startError{"RunContainerError", err.Error()}
