@@ -12,6 +12,9 @@ export EKSA_METRICS_TEST_COUNTS=$counts
 mocha=(node_modules/.bin/mocha --require ts-node/register --reporter ./test/support/summaryReporter.ts)
 status=0
 
+echo "== build: the JavaScript users run (program, component scripts, policy pack; npm pack into test/library/consumer)"
+bash dev/toolchain/setup.sh build || status=1
+
 echo "== type-check (tsc --noEmit), lint (eslint, eslint.config.mjs) and format (prettier --check, .prettierrc.json)"
 node_modules/.bin/tsc --noEmit -p . || status=1
 node_modules/.bin/eslint . || status=1

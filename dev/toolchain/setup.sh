@@ -3,7 +3,7 @@
 # versioned output under $EKSA_METRICS_CACHE (default ~/.cache/eksa-metrics) and is skipped
 # when that output exists, so a warm run takes seconds.
 #
-#   dev/toolchain/setup.sh        all parts, in order: apt node npm kubernetes etcd
+#   dev/toolchain/setup.sh        all parts, in order: apt node npm build kubernetes etcd
 #                                 kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus
 #                                 cluster-api
 #   dev/toolchain/setup.sh PART...    only those parts
@@ -165,6 +165,52 @@ part_npm() {
   [ "$major" -ge "$NODE_MIN_MAJOR" ] || die "npm: node on PATH is $(node --version); run the node part first"
   npm_ci "$repo"
   npm_ci "$repo/policy"
+}
+
+# ---------------------------------------------------------------- build (TypeScript to JavaScript)
+# What users run is JavaScript: the program (Pulumi.yaml main: dist/index.js), the component's scripts
+# (certificate, verification) and the policy pack (policy/dist/). tsc (incremental) runs when a source,
+# a tsconfig or a lock file changed since the last build (hash in the output directory).
+tsc_build() {
+  local dir=$1 out=$2 want have
+  shift 2
+  want=$(cd "$repo" && find "$@" -name '*.ts' -not -path '*/node_modules/*' -not -path '*/dist/*' -print0 | sort -z |
+    xargs -0 sha256sum | cat - "$dir"/tsconfig*.json "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)
+  have=$(cat "$dir/$out/.eksa-build-hash" 2>/dev/null || true)
+  if [ "$want" = "$have" ]; then
+    log "build: $dir/$out matches its sources"
+    return
+  fi
+  local logf="$cache/logs/build-$(basename "$dir").log"
+  log "build: tsc -p tsconfig.build.json in $dir"
+  (cd "$dir" && node_modules/.bin/tsc -p tsconfig.build.json) >"$logf" 2>&1 ||
+    { tail -n 30 "$logf" >&2; die "build: tsc failed in $dir (log: $logf)"; }
+  echo "$want" >"$dir/$out/.eksa-build-hash"
+}
+# The library as a user gets it: the repository's `npm pack` tarball, installed with `npm install` into the
+# Pulumi program of test/library/consumer/ (test/e2e/library.spec.ts), again when the build changed.
+library_consumer() {
+  local consumer="$repo/test/library/consumer" want have tgz
+  want=$(cat "$repo/dist/.eksa-build-hash" "$repo/package.json" "$consumer/package-lock.json" | sha256sum | cut -d' ' -f1)
+  have=$(cat "$consumer/node_modules/.eksa-library-hash" 2>/dev/null || true)
+  if [ "$want" = "$have" ]; then
+    log "build: test/library/consumer has this build's tarball"
+    return
+  fi
+  mkdir -p "$cache/library"
+  rm -f "$cache/library"/*.tgz
+  tgz=$(cd "$repo" && npm pack --ignore-scripts --silent --pack-destination "$cache/library")
+  log "build: npm install $cache/library/$tgz in test/library/consumer"
+  rm -rf "$consumer/node_modules/eksa-metrics"
+  (cd "$consumer" && npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error "$cache/library/$tgz") \
+    >"$cache/logs/build-consumer.log" 2>&1 ||
+    { tail -n 30 "$cache/logs/build-consumer.log" >&2; die "build: npm install of the tarball failed in $consumer"; }
+  echo "$want" >"$consumer/node_modules/.eksa-library-hash"
+}
+part_build() {
+  tsc_build "$repo" dist index.ts core config cluster verify components fleet
+  tsc_build "$repo/policy" dist core policy
+  library_consumer
 }
 
 # ---------------------------------------------------------------- Kubernetes binaries
@@ -353,7 +399,7 @@ part_cluster_api() {
   link_bins "$out"
 }
 
-all_parts=(apt node npm kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus cluster-api)
+all_parts=(apt node npm build kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus cluster-api)
 parts=()
 check=false
 for arg in "$@"; do

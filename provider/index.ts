@@ -1,0 +1,1 @@
+export { MetricsStack } from "../components/metricsStack";
