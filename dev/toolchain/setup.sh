@@ -4,7 +4,7 @@
 # when that output exists, so a warm run takes seconds.
 #
 #   dev/toolchain/setup.sh        all parts, in order: apt node npm build kubernetes etcd
-#                                 kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus
+#                                 kube-rbac-proxy pulumi pulumi-yaml pulumi-kubernetes command-standin prometheus
 #                                 cluster-api
 #   dev/toolchain/setup.sh PART...    only those parts
 #   dev/toolchain/setup.sh --check then check.sh
@@ -285,6 +285,26 @@ part_pulumi() {
   link_bins "$out"
 }
 
+# ---------------------------------------------------------------- Pulumi YAML language host
+# For Pulumi YAML programs that use the MetricsStack component through provider/ (test/e2e/library.spec.ts).
+# The CLI takes a bundled language host (yaml is one) from the directory of the `pulumi` it runs, and
+# refuses `pulumi plugin install language yaml`: it is linked there, next to the pulumi part's binary.
+part_pulumi_yaml() {
+  local moddir="$here/go/pulumi-yaml" v=$PULUMI_YAML_VERSION
+  local out="$cache/pulumi-yaml/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum")"
+  if [ ! -x "$out/pulumi-language-yaml" ]; then
+    go_build pulumi-yaml "$moddir" "$out" "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$v" \
+      github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+    publish "$out"
+  else
+    log "pulumi-yaml: $v cached in $out"
+  fi
+  local pulumi_dir
+  pulumi_dir=$(dirname "$(readlink -f "$(command -v pulumi)")") || die "pulumi-yaml: pulumi is not on PATH; run the pulumi part first"
+  ln -sfn "$out/pulumi-language-yaml" "$pulumi_dir/pulumi-language-yaml"
+  log "pulumi-yaml: $pulumi_dir/pulumi-language-yaml -> $out/pulumi-language-yaml"
+}
+
 # ---------------------------------------------------------------- kubernetes resource provider
 # Registered in $PULUMI_HOME under its own version (the one @pulumi/kubernetes asks for), never
 # put on PATH: an ambient plugin would answer for any version.
@@ -399,7 +419,7 @@ part_cluster_api() {
   link_bins "$out"
 }
 
-all_parts=(apt node npm build kubernetes etcd kube-rbac-proxy pulumi pulumi-kubernetes command-standin prometheus cluster-api)
+all_parts=(apt node npm build kubernetes etcd kube-rbac-proxy pulumi pulumi-yaml pulumi-kubernetes command-standin prometheus cluster-api)
 parts=()
 check=false
 for arg in "$@"; do

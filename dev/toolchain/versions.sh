@@ -22,6 +22,9 @@ ETCD_VERSION=v3.6.16
 KUBE_RBAC_PROXY_VERSION=v0.19.1
 # Pulumi CLI (github.com/pulumi/pulumi/pkg/v3 + sdk/v3): toolchain/go/pulumi/go.mod.
 PULUMI_VERSION=v3.259.0
+# The Pulumi YAML language host (github.com/pulumi/pulumi-yaml, cmd/pulumi-language-yaml): go/pulumi-yaml/go.mod.
+# Registered as language plugin yaml; Pulumi YAML programs consume the MetricsStack component with it.
+PULUMI_YAML_VERSION=v1.25.0
 # The kubernetes resource provider (github.com/pulumi/pulumi-kubernetes/provider/v4 at the commit
 # of tag v4.25.0): go/pulumi-kubernetes/go.mod. @pulumi/kubernetes in both package.json files is
 # pinned to the same version, since the SDK asks for the plugin of its own version.
