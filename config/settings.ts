@@ -3,8 +3,6 @@
  * so a bad value fails before any resource is registered, with the key that holds it and the fix.
  * Argument names double as stack config keys (`eksa-metrics:<name>`), so one message serves both.
  */
-import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
 import {
     CATALOGUE,
@@ -16,150 +14,13 @@ import {
     DIAGNOSTICS_PORT,
     isComponentName,
 } from "../core/catalogue";
+import { EtcdTopology, ReaderSubject, StackOptions, TolerationSetting, VerificationMode } from "./args";
 
-export type ReaderKind = "ServiceAccount" | "User" | "Group";
-
-/** Who may read the metrics: bound to the metrics-reader ClusterRole. */
-export interface ReaderSubject {
-    kind: ReaderKind;
-    name: string;
-    /** Required for ServiceAccount subjects. */
-    namespace?: string;
-}
-
-export interface EtcdOptions {
-    /**
-     * "stacked" (default): etcd runs on the control-plane nodes and its metrics are proxied.
-     * "external": unstacked etcd machines already serve https://<etcd-ip>:2379/metrics with client
-     * certificates, so no etcd frontend is deployed; `endpoints` lists those URLs for the outputs.
-     */
-    topology?: "stacked" | "external";
-    endpoints?: string[];
-}
-
-export interface TolerationSetting {
-    key?: string;
-    operator?: "Exists" | "Equal";
-    value?: string;
-    effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-    tolerationSeconds?: number;
-}
-
-export interface VerifyOptions {
-    /** Run the token + curl verification on `pulumi up` (default true). */
-    enabled?: boolean;
-    /** How long the whole verification may take, retries included (default 120). */
-    timeoutSeconds?: number;
-    /** Checks in flight at once (default 8). */
-    concurrency?: number;
-    /** The reader whose token is used; default: the first ServiceAccount among `readers`. */
-    serviceAccount?: { name: string; namespace: string };
-    /**
-     * Where the checks run from: "cluster" (default), short-lived pods in the cluster with the reader's own
-     * token; "local", the machine that runs `pulumi up`, which must then reach the node and pod IPs.
-     */
-    mode?: "cluster" | "local";
-}
-
-export interface PrometheusOptions {
-    /**
-     * The `job` label of each component's series; defaults to the component's name
-     * (kube-controller-manager, kube-scheduler, kube-proxy, etcd), which kubernetes-mixin's dashboards select on.
-     */
-    jobNames?: Partial<Record<string, string>>;
-    /** How long a condition holds before its alert fires (default 900: 15 minutes). */
-    alertForSeconds?: number;
-}
-
-export interface PrometheusOperatorOptions {
-    /** Create a ScrapeConfig per component and a PrometheusRule, with what they reference (default false). */
-    enabled?: boolean;
-    /** Where those objects go; it must exist and be one the Prometheus selects (default "monitoring"). */
-    namespace?: string;
-    /** Labels the Prometheus' scrapeConfigSelector and ruleSelector match, e.g. {"release": "kube-prometheus-stack"} (default none). */
-    labels?: Record<string, string>;
-}
-
-/** A controller-runtime manager outside the catalogue, serving its diagnostics endpoint the same way. */
-export interface ExtraController {
-    name: string;
-    namespace: string;
-    /** Labels of its pods. */
-    selector: Record<string, string>;
-    /** Defaults to 8443, the diagnostics port. */
-    port?: number;
-}
-
-export interface ControllersOptions {
-    /**
-     * The catalogue controllers to scrape and verify; [] scrapes none. MetricsStack does not read the
-     * cluster, so for the component unset means none; the program (index.ts) sets it to the
-     * catalogue controllers the preflight finds in the cluster.
-     */
-    expect?: string[];
-    /** More controllers, by namespace and pod labels (defaults to none). */
-    extra?: ExtraController[];
-    /**
-     * The CA that signs the controllers' serving certificates (e.g. cert-manager's), PEM: pins them,
-     * verified against `serverName` when set. Defaults to none: controller-runtime's self-signed
-     * certificates are not verified.
-     */
-    tls?: { caCertificate?: string; serverName?: string };
-}
-
-/** The plain (non-Output) part of the component's arguments. */
-export interface StackOptions {
-    /** Turn single components off, e.g. `{ etcd: false }`. All are on by default. */
-    components?: Partial<Record<string, boolean>>;
-    etcd?: EtcdOptions;
-    /** Namespace for the proxy (default "eksa-metrics"). */
-    namespace?: string;
-    /** Create the namespace (default true); false uses an existing one. */
-    createNamespace?: boolean;
-    /** Default: ServiceAccount observability/prometheus-server, as in the design. */
-    readers?: ReaderSubject[];
-    /** Extra tolerations for the proxy pods (control-plane taints are always tolerated). */
-    tolerations?: TolerationSetting[];
-    /** Extra node selector for the proxy pods, on top of the control-plane/worker split. */
-    nodeSelector?: Record<string, string>;
-    /** Port of haproxy's health endpoint on NODE_IP, used by the probes (default 10263). */
-    healthPort?: number;
-    /** haproxy's upstream timeout; not below Prometheus' default 10 s scrape timeout (default 30). */
-    serverTimeoutSeconds?: number;
-    /** TLS of the proxy's listeners: the name clients verify (default <namespace>-metrics-proxy) and the validity. */
-    tls?: { serverName?: string; validityDays?: number };
-    /** How long Pulumi waits for the DaemonSets to roll out (default 10). */
-    rolloutTimeoutMinutes?: number;
-    verify?: VerifyOptions;
-    /** Bind readers that do not exist yet (Prometheus comes later); the verification then uses a service account the stack creates. */
-    readersMayNotExistYet?: boolean;
-    /** Let `pulumi preview` pass when the cluster cannot be read, saying what it could not check (`up` always needs the cluster). */
-    offlinePreview?: boolean;
-    /** Let `pulumi up` delete the EKS Anywhere docs page's `metrics-proxy` DaemonSet and ConfigMap before the proxy rolls out. */
-    replaceDocsMetricsProxy?: boolean;
-    /** The scrape jobs' names and the alert rules' timing. */
-    prometheus?: PrometheusOptions;
-    /** Objects for a Prometheus run by the Prometheus Operator (kube-prometheus-stack). */
-    prometheusOperator?: PrometheusOperatorOptions;
-    /** The controllers scraped on their own diagnostics endpoint (:8443). */
-    controllers?: ControllersOptions;
-}
-
-/** The component's arguments: the options, the kubeconfig, and the proxy images and resources. */
-export interface MetricsStackArgs extends StackOptions {
-    /** The cluster's kubeconfig, for the verification's TokenRequest and node lookup. Required unless verify.enabled is false. */
-    kubeconfig?: pulumi.Input<string>;
-    /** haproxy image (default: the one from the EKS Anywhere docs). */
-    proxyImage?: pulumi.Input<string>;
-    /** kube-rbac-proxy image, the token check in front of kube-proxy and etcd. */
-    gateImage?: pulumi.Input<string>;
-    proxyResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
-    gateResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
-}
+export * from "./args";
 
 export interface Settings {
     components: CatalogueEntry[];
-    etcd: { topology: "stacked" | "external"; endpoints: string[] };
+    etcd: { topology: EtcdTopology; endpoints: string[] };
     namespace: string;
     createNamespace: boolean;
     readers: ReaderSubject[];
@@ -175,7 +36,7 @@ export interface Settings {
         timeoutSeconds: number;
         concurrency: number;
         serviceAccount?: { name: string; namespace: string };
-        mode: "cluster" | "local";
+        mode: VerificationMode;
     };
     readersMayNotExistYet: boolean;
     /** The verification's own service account, which the stack creates: set when readers may not exist yet. */
@@ -937,12 +798,13 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         } else {
             checkKnownKeys(problems, "tls", options.tls, ["serverName", "validityDays"]);
             tlsValidityDays = checkInteger(problems, "tls.validityDays", options.tls.validityDays, 2, 3650, 365);
-            if (options.tls.serverName !== undefined) {
-                tlsServerName = options.tls.serverName;
-                if (typeof tlsServerName !== "string" || !DNS_SUBDOMAIN.test(tlsServerName)) {
+            const serverName: unknown = options.tls.serverName;
+            if (serverName !== undefined) {
+                tlsServerName = serverName as string;
+                if (typeof serverName !== "string" || !DNS_SUBDOMAIN.test(serverName)) {
                     problems.add(
                         "tls.serverName",
-                        `${JSON.stringify(tlsServerName)} is not a DNS name`,
+                        `${JSON.stringify(serverName)} is not a DNS name`,
                         "Use a lower-case DNS name; clients verify the proxy's certificate against it",
                     );
                 }

@@ -18,8 +18,10 @@ APT_PACKAGES="haproxy curl openssl socat jq ca-certificates iptables iproute2"
 KUBERNETES_VERSION=v1.34.4
 # etcd (go.etcd.io/etcd/server/v3 and etcdctl/v3): toolchain/go/etcd/go.mod.
 ETCD_VERSION=v3.6.16
-# kube-rbac-proxy (github.com/brancz/kube-rbac-proxy): toolchain/go/kube-rbac-proxy/go.mod.
-KUBE_RBAC_PROXY_VERSION=v0.19.1
+# kube-rbac-proxy (github.com/brancz/kube-rbac-proxy): toolchain/go/kube-rbac-proxy/go.mod. The release
+# the product deploys by default, read from the product's own versions file, its one place.
+KUBE_RBAC_PROXY_VERSION=$(sed -n 's/^export const KUBE_RBAC_PROXY_VERSION = "\(v[0-9][0-9.]*\)";$/\1/p' \
+  "$(dirname "${BASH_SOURCE[0]}")/../../core/versions.ts")
 # Pulumi CLI (github.com/pulumi/pulumi/pkg/v3 + sdk/v3): toolchain/go/pulumi/go.mod.
 PULUMI_VERSION=v3.259.0
 # The Pulumi YAML language host (github.com/pulumi/pulumi-yaml, cmd/pulumi-language-yaml): go/pulumi-yaml/go.mod.
