@@ -5,6 +5,10 @@
 import { Authenticator, ComponentName, ControllerTarget, Placement, REFUSAL_HEADER } from "../core/catalogue";
 import { labelSelector } from "../core/labels";
 import { ClusterNode, ControllerPod, isControlPlane, Toleration, whyNotScheduled } from "../core/kubernetes";
+import { DEFAULT_IMAGES } from "../core/versions";
+import { VerificationMode } from "../config/args";
+import { controllerTargets } from "../config/controllers";
+import { Settings, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
 
 export interface PlannedComponent {
     name: ComponentName;
@@ -16,7 +20,7 @@ export interface PlannedComponent {
 /** A controller-runtime manager whose diagnostics endpoint is verified on each of its pods: the settings' own target. */
 export type PlannedController = ControllerTarget;
 
-export type VerificationMode = "cluster" | "local";
+export { VerificationMode };
 
 /** Everything the verification needs; the stack passes it as JSON (no secrets in it). */
 export interface VerificationPlan {
@@ -40,6 +44,55 @@ export interface VerificationPlan {
     concurrency: number;
     /** Changes whenever what is verified changes (proxy config, images, readers): re-runs the check. */
     revision: string;
+}
+
+/** What the stack's objects resolve to: what changes when what is verified changes, and the CA to verify against. */
+export interface DeployedProxy {
+    /** The proxy's CA (public). */
+    caCertificate: string;
+    /** The TLS Secret's and haproxy ConfigMaps' names: a new certificate or proxy config is a new name. */
+    tlsSecretName: string;
+    haproxyConfigMapNames: string[];
+    images: { proxyImage: string; gateImage: string };
+    /** The proxy's and the gate's container resources, as given. */
+    resources: [unknown, unknown];
+    /** The RBAC objects' uids: one recreated (say after an out-of-band delete and a refresh) is verified again. */
+    rbacUids: string[];
+}
+
+/** The verification's plan, from the settings and what the stack's objects resolved to. */
+export function planOf(settings: Settings, deployed: DeployedProxy): VerificationPlan {
+    return {
+        serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
+        unboundServiceAccount: { name: UNBOUND_SERVICE_ACCOUNT, namespace: settings.namespace },
+        mode: settings.verify.mode,
+        image: DEFAULT_IMAGES.curl,
+        tlsServerName: settings.tlsServerName,
+        caCertificate: deployed.caCertificate,
+        components: settings.components.map(({ name, port, placement, authenticator }) => ({
+            name,
+            port,
+            placement,
+            authenticator,
+        })),
+        controllers: controllerTargets(settings.controllers),
+        // A CA is public: the plan (and the verification's environment) holds no secret.
+        controllerTls: settings.controllers.tls,
+        nodeSelector: settings.nodeSelector,
+        tolerations: settings.tolerations,
+        timeoutSeconds: settings.verify.timeoutSeconds,
+        concurrency: settings.verify.concurrency,
+        // The keys' order is part of the text: a second `up` with nothing changed must not re-run the verification.
+        revision: JSON.stringify({
+            tlsSecretName: deployed.tlsSecretName,
+            configMapNames: deployed.haproxyConfigMapNames,
+            images: { proxyImage: deployed.images.proxyImage, gateImage: deployed.images.gateImage },
+            resources: deployed.resources,
+            readers: settings.readers,
+            namespace: settings.namespace,
+            rbacUids: deployed.rbacUids,
+        }),
+    };
 }
 
 export type CheckKind = "authorised" | "anonymous" | "unbound" | "off-path";

@@ -1,0 +1,113 @@
+import { strict as assert } from "assert";
+import * as command from "@pulumi/command";
+import { only, registerUnder, valueOf } from "../support/mockEngine";
+import { resolveSettings } from "../../config/settings";
+import { registerDocsProxyRemoval, registerProxyDaemonSets } from "../../components/daemonSets";
+
+const DAEMON_SET = "kubernetes:apps/v1:DaemonSet";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+const STACK_LABEL = { "eksa-metrics/stack": "eksa-metrics.test" };
+
+function input(dependsOn: command.local.Command[] = []) {
+    return {
+        namespace: "ns",
+        stackLabel: STACK_LABEL,
+        serviceAccountName: "metrics-proxy-abc123",
+        tlsSecretName: "metrics-tls-abc123",
+        proxyImage: "registry.example/haproxy:1",
+        gateImage: "registry.example/kube-rbac-proxy:1",
+        proxyResources: { requests: { cpu: "1m" } },
+        gateResources: { requests: { cpu: "2m" } },
+        dependsOn,
+    };
+}
+
+describe("registerProxyDaemonSets", function () {
+    this.timeout(20_000);
+
+    it("one DaemonSet per node role with components, haproxy's immutable ConfigMap where a component authenticates itself", async () => {
+        const settings = resolveSettings({ rolloutTimeoutMinutes: 7 });
+        const { result, children } = await registerUnder((opts) =>
+            registerProxyDaemonSets("metrics", settings, input(), opts),
+        );
+        assert.deepEqual(children.map((c) => `${c.type} ${c.name}`).sort(), [
+            `${DAEMON_SET} metrics-control-plane`,
+            `${DAEMON_SET} metrics-worker`,
+            `${CONFIG_MAP} metrics-control-plane-haproxy`,
+        ]);
+        assert.equal(result.daemonSets.length, 2);
+        assert.deepEqual(await valueOf(result.haproxyConfigMapNames[0]), "metrics-control-plane-haproxy-abc123");
+        const configMap = only(children, CONFIG_MAP).props;
+        assert.equal(configMap.immutable, true);
+        assert.equal(configMap.metadata.namespace, "ns");
+        assert.match(configMap.data["haproxy.cfg"], /control-plane nodes of stack resource metrics/);
+
+        const cp = only(children, DAEMON_SET, "metrics-control-plane");
+        const selector = {
+            "app.kubernetes.io/name": "eksa-metrics-proxy",
+            "app.kubernetes.io/instance": "metrics",
+            "eksa-metrics/node-role": "control-plane",
+        };
+        assert.deepEqual(
+            cp.props.spec.selector,
+            { matchLabels: selector },
+            "the stack label stays out of the selector",
+        );
+        assert.deepEqual(cp.props.metadata.labels, { ...selector, ...STACK_LABEL });
+        assert.deepEqual(cp.props.spec.template.metadata.labels, { ...selector, ...STACK_LABEL });
+        assert.deepEqual(cp.props.spec.updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } });
+        assert.deepEqual(cp.opts.customTimeouts, { create: "7m", update: "7m" });
+        const pod = cp.props.spec.template.spec;
+        assert.equal(pod.serviceAccountName, "metrics-proxy-abc123");
+        const images = Object.fromEntries(pod.containers.map((c: any) => [c.name, [c.image, c.resources]]));
+        assert.deepEqual(images.haproxy, ["registry.example/haproxy:1", { requests: { cpu: "1m" } }]);
+        const worker = only(children, DAEMON_SET, "metrics-worker").props.spec.template.spec;
+        assert.ok(!worker.volumes.some((v: any) => v.name === "haproxy-config"), "no haproxy on workers");
+        assert.deepEqual(
+            worker.containers.map((c: any) => [c.image, c.resources]),
+            [["registry.example/kube-rbac-proxy:1", { requests: { cpu: "2m" } }]],
+        );
+    });
+
+    it("waits for the docs page's proxy to be removed, and deploys no worker DaemonSet with nothing to serve there", async () => {
+        const settings = resolveSettings({ components: { "kube-proxy": false } });
+        const { children } = await registerUnder((opts) => {
+            const removal = new command.local.Command("removal", { create: "true" }, opts);
+            return registerProxyDaemonSets("m", settings, input([removal]), opts);
+        });
+        const daemonSets = children.filter((c) => c.type === DAEMON_SET);
+        assert.deepEqual(
+            daemonSets.map((c) => c.name),
+            ["m-control-plane"],
+        );
+        assert.deepEqual(
+            (daemonSets[0].opts.dependsOn as command.local.Command[]).map((r) => r === children[0].resource),
+            [true],
+        );
+    });
+});
+
+describe("registerDocsProxyRemoval", function () {
+    this.timeout(20_000);
+
+    it("registers nothing unless replaceDocsMetricsProxy is set", async () => {
+        const { result, children } = await registerUnder((opts) =>
+            registerDocsProxyRemoval("m", resolveSettings({}), "kubeconfig", opts),
+        );
+        assert.equal(result, undefined);
+        assert.deepEqual(children, []);
+    });
+
+    it("runs cluster/replaceDocsProxy.ts with the kubeconfig in a secret environment variable", async () => {
+        const { children } = await registerUnder((opts) =>
+            registerDocsProxyRemoval("m", resolveSettings({ replaceDocsMetricsProxy: true }), "KUBECONFIG-TEXT", opts),
+        );
+        const removal = only(children, "command:local:Command", "m-replace-docs-metrics-proxy");
+        assert.match(
+            removal.props.create,
+            /^node --require ts-node\/register\/transpile-only \S*cluster\/replaceDocsProxy\.ts$/,
+        );
+        assert.deepEqual(removal.props.environment, { EKSA_METRICS_KUBECONFIG: "KUBECONFIG-TEXT" });
+        assert.deepEqual(removal.secretKeys, ["environment.EKSA_METRICS_KUBECONFIG"]);
+    });
+});
