@@ -21,7 +21,15 @@ import { registerRbac } from "./rbac";
 import { registerVerification, verificationPlan } from "./verification";
 
 export type { EndpointInfo, MetricsStackArgs };
+export { endpointsOf };
 export { CONTROLLERS_CA_FILE, PROXY_CA_FILE } from "./prometheus";
+
+/** The haproxy image of the EKS Anywhere docs page; override it for a private mirror. */
+export const DEFAULT_PROXY_IMAGE = DEFAULT_IMAGES.haproxy;
+/** The kube-rbac-proxy release the tests run (toolchain/go/kube-rbac-proxy/go.mod). */
+export const DEFAULT_GATE_IMAGE = DEFAULT_IMAGES.kubeRbacProxy;
+/** The curl image of the verification's pods in cluster mode. */
+export const DEFAULT_VERIFY_IMAGE = DEFAULT_IMAGES.curl;
 
 /** Checks the arguments before anything is registered: a bad value must not leave half a stack behind. */
 function settingsOf(args: MetricsStackArgs): Settings {
@@ -67,8 +75,8 @@ export class MetricsStack extends pulumi.ComponentResource {
         super("eksa-metrics:index:MetricsStack", name, {}, opts);
         const parent = { parent: this };
         const images = {
-            proxyImage: args.proxyImage ?? DEFAULT_IMAGES.haproxy,
-            gateImage: args.gateImage ?? DEFAULT_IMAGES.kubeRbacProxy,
+            proxyImage: args.proxyImage ?? DEFAULT_PROXY_IMAGE,
+            gateImage: args.gateImage ?? DEFAULT_GATE_IMAGE,
             proxyResources: args.proxyResources ?? DEFAULT_PROXY_RESOURCES,
             gateResources: args.gateResources ?? DEFAULT_GATE_RESOURCES,
         };
