@@ -58,7 +58,7 @@ if [ -d "$run" ]; then
     fi
     rm -f "$f"
   done
-  rm -f "$run"/*.cmd "$run/block"
+  rm -f "$run"/*.cmd "$run"/*.child "$run"/*.restarts "$run/block"
 fi
 
 # Verify: nothing recorded is still alive.

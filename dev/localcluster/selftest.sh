@@ -106,6 +106,42 @@ grep -q '^etcd_server_has_leader 1' "$work/body" || fail "etcd metrics lack etcd
 expect_code 200 "kube-proxy metrics on 127.0.0.1:10249 (real kube-proxy via nsfwd)" http://127.0.0.1:10249/metrics
 grep -q '^kubeproxy_sync_proxy_rules_duration_seconds' "$work/body" || fail "no kubeproxy_ metrics on 10249"
 
+# ---- a control-plane component that exits is restarted, as a kubelet restarts a static pod ----
+run=$LC_STATE/run
+child_pid() { local pid; read -r pid _ <"$run/$1.child" && echo "$pid"; }
+restarted() { # NAME OLD_PID OLD_RESTARTS HEALTH_URL: a new process, counted, and healthy
+  [ "$(cat "$run/$1.restarts")" -gt "$3" ] && [ "$(child_pid "$1")" != "$2" ] && curl -fsSk --max-time 2 "$4"
+}
+# leading NAME: its current process holds its lease (its log says so since its last start).
+leading() { awk '/^==== /{led=0} /successfully acquired lease/{led=1} END{exit !led}' "$LC_STATE/logs/$1.log"; }
+# An API server outage longer than the leases' renew deadline (10 s): kube-controller-manager and
+# kube-scheduler lose their lease and exit, and come back once it is back.
+retry 60 leading kube-controller-manager || fail "kube-controller-manager never acquired its lease"
+retry 60 leading kube-scheduler || fail "kube-scheduler never acquired its lease"
+api_pid=$(child_pid kube-apiserver)
+kcm_pid=$(child_pid kube-controller-manager)
+sched_pid=$(child_pid kube-scheduler)
+kcm_restarts=$(cat "$run/kube-controller-manager.restarts")
+sched_restarts=$(cat "$run/kube-scheduler.restarts")
+kill -STOP "$api_pid"
+sleep 16
+kill -CONT "$api_pid"
+retry 90 restarted kube-controller-manager "$kcm_pid" "$kcm_restarts" https://127.0.0.1:10257/healthz ||
+  fail "kube-controller-manager did not exit and come back after a 16 s API server outage"
+retry 90 restarted kube-scheduler "$sched_pid" "$sched_restarts" https://127.0.0.1:10259/healthz ||
+  fail "kube-scheduler did not exit and come back after a 16 s API server outage"
+for c in kube-controller-manager kube-scheduler; do
+  grep -qi 'leaderelection lost' "$LC_STATE/logs/$c.log" || fail "$c's log does not say why it exited"
+done
+ok "16 s API server outage: kube-controller-manager and kube-scheduler lost their leases, exited, were restarted, healthy"
+sched_pid=$(child_pid kube-scheduler)
+sched_restarts=$(cat "$run/kube-scheduler.restarts")
+t_kill=$(date +%s)
+kill -KILL "$sched_pid"
+retry 60 restarted kube-scheduler "$sched_pid" "$sched_restarts" https://127.0.0.1:10259/healthz ||
+  fail "kube-scheduler killed (pid $sched_pid) did not come back: $(tail -n 5 "$LC_STATE/logs/kube-scheduler.log")"
+ok "kube-scheduler killed (pid $sched_pid): restarted (pid $(child_pid kube-scheduler)), /healthz 200 after $(($(date +%s) - t_kill))s"
+
 # ---- fixtures ----
 if k get ns "$ns" >/dev/null 2>&1; then
   k delete ns "$ns" --wait=true --timeout=120s >/dev/null

@@ -139,13 +139,28 @@ start() {
   lc_log "$name: started (pid $pid, log $logs/$name.log)"
 }
 
-# wait_for NAME PIDFILE CMD...: poll CMD until it succeeds; fail if the process dies.
+# supervised NAME CMD...: start CMD under supervise.sh, which starts it again whenever it exits,
+# as a kubelet restarts a static pod (README "Restarts"). Both run in the cluster's namespace; the
+# pid file is the supervisor's (stopping it stops the component for good), run/NAME.child the
+# component's.
+supervised() {
+  local name=$1
+  shift
+  start "$name" "${LC_IN[@]}" bash "$LC_HERE/supervise.sh" "$name" "$@"
+}
+
+# restarts NAME: how many times supervise.sh has restarted NAME (0 for an unsupervised process).
+restarts() { cat "$run/$1.restarts" 2>/dev/null || echo 0; }
+
+# wait_for NAME PIDFILE CMD...: poll CMD until it succeeds; fail if the process dies (or, when
+# supervised, exits and is restarted meanwhile: a component that exits while starting is broken).
 wait_for() {
   local name=$1 pf=$2
   shift 2
-  local deadline=$((SECONDS + timeout))
+  local deadline=$((SECONDS + timeout)) restarts0
+  restarts0=$(restarts "$name")
   until "$@" >/dev/null 2>&1; do
-    if [ -n "$pf" ] && ! lc_alive "$pf"; then
+    if { [ -n "$pf" ] && ! lc_alive "$pf"; } || (($(restarts "$name") > restarts0)); then
       tail -n 30 "$logs/$name.log" >&2 || true
       lc_die "$name died; see $logs/$name.log"
     fi
@@ -192,7 +207,7 @@ check_port 2379 etcd
 check_port 2381 etcd
 mkdir -p "$LC_STATE/etcd"
 chmod 700 "$LC_STATE/etcd"
-start etcd "${LC_IN[@]}" etcd --name="$LC_CP_NODE" --data-dir="$LC_STATE/etcd" \
+supervised etcd etcd --name="$LC_CP_NODE" --data-dir="$LC_STATE/etcd" \
   --listen-client-urls=https://127.0.0.1:2379 --advertise-client-urls=https://127.0.0.1:2379 \
   --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
   --initial-cluster="$LC_CP_NODE=http://127.0.0.1:2380" \
@@ -204,7 +219,7 @@ wait_for etcd "$run/etcd.pid" "${LC_IN[@]}" curl -fsS --max-time 2 http://127.0.
 
 # ---- kube-apiserver ----
 check_port 6443 kube-apiserver
-start kube-apiserver "${LC_IN[@]}" kube-apiserver \
+supervised kube-apiserver kube-apiserver \
   --advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port=6443 \
   --allow-privileged=true \
   --authorization-mode=Node,RBAC \
@@ -226,7 +241,7 @@ wait_for kube-apiserver "$run/kube-apiserver.pid" admin_curl https://127.0.0.1:6
 # ---- kube-controller-manager and kube-scheduler, as kubeadm runs them ----
 check_port 10257 kube-controller-manager
 kcm_conf=$LC_STATE/kubeconfigs/controller-manager.conf
-start kube-controller-manager "${LC_IN[@]}" kube-controller-manager \
+supervised kube-controller-manager kube-controller-manager \
   --bind-address=127.0.0.1 --secure-port=10257 \
   --kubeconfig="$kcm_conf" --authentication-kubeconfig="$kcm_conf" --authorization-kubeconfig="$kcm_conf" \
   --client-ca-file="$pki/ca.crt" \
@@ -241,7 +256,7 @@ start kube-controller-manager "${LC_IN[@]}" kube-controller-manager \
   --use-service-account-credentials=true
 check_port 10259 kube-scheduler
 sched_conf=$LC_STATE/kubeconfigs/scheduler.conf
-start kube-scheduler "${LC_IN[@]}" kube-scheduler \
+supervised kube-scheduler kube-scheduler \
   --bind-address=127.0.0.1 --secure-port=10259 \
   --kubeconfig="$sched_conf" --authentication-kubeconfig="$sched_conf" --authorization-kubeconfig="$sched_conf" \
   --leader-elect=true
@@ -327,7 +342,7 @@ else
 fi
 start nsfwd "${LC_IN[@]}" "$kubelet_bin" nsfwd --netns "/run/netns/$LC_NETNS" \
   --in 127.0.0.1:10249=127.0.0.1:10249 --out 127.0.0.1:6443=127.0.0.1:6443
-start kube-proxy ip netns exec "$LC_NETNS" kube-proxy --config="$LC_STATE/kube-proxy.yaml"
+supervised kube-proxy ip netns exec "$LC_NETNS" kube-proxy --config="$LC_STATE/kube-proxy.yaml"
 
 # Nodes of workers beyond EKSA_LOCALCLUSTER_WORKERS (from an earlier, larger run) go away.
 for n in $(lc_kubectl get nodes -o name 2>/dev/null | sed -n 's|^node/\(eksa-worker-[0-9]*\)$|\1|p'); do

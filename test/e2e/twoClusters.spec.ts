@@ -20,8 +20,11 @@ function netnsOf(pid: string): string {
     return fs.readlinkSync(`/proc/${pid}/ns/net`);
 }
 
+/** The process itself: a supervised component's (run/NAME.child), else the one up.sh started (run/NAME.pid). */
 function pidOf(cluster: LocalCluster, name: string): string {
-    return fs.readFileSync(path.join(cluster.dir, "run", `${name}.pid`), "utf8").split(" ")[0];
+    const child = path.join(cluster.dir, "run", `${name}.child`);
+    const file = fs.existsSync(child) ? child : path.join(cluster.dir, "run", `${name}.pid`);
+    return fs.readFileSync(file, "utf8").split(" ")[0];
 }
 
 function clusterNetns(cluster: LocalCluster): string {
