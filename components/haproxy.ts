@@ -13,6 +13,27 @@ export const TLS_DIR = "/etc/eksa-metrics/tls";
 export const HAPROXY_PEM_FILE = "haproxy.pem";
 export const HEALTH_PATH = "/healthz";
 
+/**
+ * How many failed authentications one source address may cause per period before haproxy refuses its
+ * requests (429) until its rate falls back under the limit: the bound on the TokenReviews a client
+ * without credentials makes the API server serve through one node. Counted: the component's 401
+ * (a token the API server rejected: one TokenReview each, as every distinct token misses the
+ * component's cache) and haproxy's own refusals of requests without a bearer JWT. Not counted: 403
+ * (a valid token without the right: its reviews are cached), so a reader that lost its binding is
+ * reported as refused, not as rate-limited.
+ */
+export interface AuthFailureLimit {
+    /** Failed authentications per source address per period. */
+    failures: number;
+    periodSeconds: number;
+}
+
+/** 20 a minute: a reader whose token expired fails once per scrape (every 15-60 s) and is never refused. */
+export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = { failures: 20, periodSeconds: 60 };
+
+/** Source addresses haproxy remembers at once (~100 bytes each); the oldest go first when it is full. */
+export const AUTH_FAILURE_TABLE_SIZE = 100_000;
+
 export interface HaproxyConfigInput {
     /** The components haproxy fronts on this kind of node (authenticator "upstream"). */
     components: readonly CatalogueEntry[];
@@ -20,14 +41,26 @@ export interface HaproxyConfigInput {
     serverTimeoutSeconds: number;
     /** A comment line naming what the config is for. */
     description: string;
+    /** Defaults to DEFAULT_AUTH_FAILURE_LIMIT. */
+    authFailureLimit?: AuthFailureLimit;
 }
+
+/** The stick table that counts failed authentications per source address, across every port of the node. */
+const AUTH_FAILURES_TABLE = "auth_failures";
+
+/**
+ * What a token the API server could accept looks like: `Bearer` (any case, as Kubernetes reads it)
+ * and a JWT, three base64url segments whose first one is a JSON object (`{"` is `eyJ`). Service
+ * account and OIDC tokens are JWTs; anything else would only cost a TokenReview to be refused.
+ */
+export const BEARER_JWT = String.raw`^[Bb][Ee][Aa][Rr][Ee][Rr] +eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+ *$`;
 
 /** `${NODE_IP}` is expanded by haproxy itself from the pod's environment, and only inside double quotes. */
 function bindAddress(port: number): string {
     return `"\${NODE_IP}:${port}"`;
 }
 
-function frontendAndBackend(entry: CatalogueEntry): string[] {
+function frontendAndBackend(entry: CatalogueEntry, limit: AuthFailureLimit): string[] {
     const upstreamTls =
         entry.upstreamScheme === "https"
             ? // The components serve a self-signed certificate generated at start-up, on loopback only.
@@ -36,7 +69,17 @@ function frontendAndBackend(entry: CatalogueEntry): string[] {
     return [
         `frontend ${entry.name}`,
         `    bind ${bindAddress(entry.port)} ssl crt ${TLS_DIR}/${HAPROXY_PEM_FILE} alpn http/1.1`,
+        `    http-request track-sc0 src table ${AUTH_FAILURES_TABLE}`,
+        `    http-request deny deny_status 429 content-type text/plain string "too many failed authentications from this address" hdr ${REFUSAL_HEADER} refused hdr Retry-After ${limit.periodSeconds} if { sc0_gpc0_rate ge ${limit.failures} }`,
         `    http-request deny deny_status 403 content-type text/plain string "only GET /metrics is served here" hdr ${REFUSAL_HEADER} refused unless { method GET } { path /metrics }`,
+        // Refused here, as the component would refuse them, without a TokenReview: no token (the
+        // component lets it in as system:anonymous, which RBAC denies: 403), or one that is no JWT (401).
+        `    acl has_authorization req.fhdr_cnt(authorization) gt 0`,
+        `    acl bearer_jwt req.fhdr(authorization) -m reg '${BEARER_JWT}'`,
+        `    http-request sc-inc-gpc0(0) unless bearer_jwt`,
+        `    http-request deny deny_status 403 content-type text/plain string "no bearer token" hdr ${REFUSAL_HEADER} refused unless has_authorization`,
+        `    http-request deny deny_status 401 content-type text/plain string "not a bearer JWT" hdr ${REFUSAL_HEADER} refused unless bearer_jwt`,
+        `    http-response sc-inc-gpc0(0) if { status 401 }`,
         `    default_backend ${entry.name}`,
         "",
         `backend ${entry.name}`,
@@ -57,6 +100,17 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     }
     if (input.components.length === 0) {
         throw new Error("haproxy has no component to front");
+    }
+    const limit = input.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT;
+    if (
+        !Number.isInteger(limit.failures) ||
+        limit.failures < 1 ||
+        !Number.isInteger(limit.periodSeconds) ||
+        limit.periodSeconds < 1
+    ) {
+        throw new Error(
+            `authFailureLimit: failures and periodSeconds must be whole numbers of at least 1 (got ${JSON.stringify(limit)})`,
+        );
     }
     const lines = [
         `# ${input.description}`,
@@ -86,7 +140,12 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         `    http-request return status 200 content-type text/plain string "ok" if { path ${HEALTH_PATH} }`,
         "    http-request deny deny_status 404",
         "",
-        ...input.components.flatMap(frontendAndBackend),
+        // Failed authentications per source address (gpc0), over every frontend of the node; an
+        // entry is forgotten once the address has been quiet for two periods.
+        `backend ${AUTH_FAILURES_TABLE}`,
+        `    stick-table type ipv6 size ${AUTH_FAILURE_TABLE_SIZE} expire ${2 * limit.periodSeconds}s store gpc0,gpc0_rate(${limit.periodSeconds}s)`,
+        "",
+        ...input.components.flatMap((entry) => frontendAndBackend(entry, limit)),
     ];
     return lines.join("\n");
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { CATALOGUE, catalogueEntry } from "../../core/catalogue";
-import { renderHaproxyConfig } from "../../components/haproxy";
+import { BEARER_JWT, renderHaproxyConfig } from "../../components/haproxy";
 
 const fronted = CATALOGUE.filter((c) => c.authenticator === "upstream");
 const render = (overrides: Partial<Parameters<typeof renderHaproxyConfig>[0]> = {}) =>
@@ -34,13 +34,65 @@ describe("haproxy.cfg", () => {
         assert.doesNotMatch(config, /0\.0\.0\.0|\*:|:::|bind :/);
     });
 
-    it("terminates TLS and lets only GET /metrics through, marking its refusals", () => {
+    it("terminates TLS and lets only GET /metrics with a bearer JWT through, counting failed authentications per source", () => {
         const kcm = section(render(), "frontend kube-controller-manager");
         assert.deepEqual(kcm, [
             'bind "${NODE_IP}:10257" ssl crt /etc/eksa-metrics/tls/haproxy.pem alpn http/1.1',
+            "http-request track-sc0 src table auth_failures",
+            'http-request deny deny_status 429 content-type text/plain string "too many failed authentications from this address" hdr X-Eksa-Metrics-Proxy refused hdr Retry-After 60 if { sc0_gpc0_rate ge 20 }',
             'http-request deny deny_status 403 content-type text/plain string "only GET /metrics is served here" hdr X-Eksa-Metrics-Proxy refused unless { method GET } { path /metrics }',
+            "acl has_authorization req.fhdr_cnt(authorization) gt 0",
+            `acl bearer_jwt req.fhdr(authorization) -m reg '${BEARER_JWT}'`,
+            "http-request sc-inc-gpc0(0) unless bearer_jwt",
+            'http-request deny deny_status 403 content-type text/plain string "no bearer token" hdr X-Eksa-Metrics-Proxy refused unless has_authorization',
+            'http-request deny deny_status 401 content-type text/plain string "not a bearer JWT" hdr X-Eksa-Metrics-Proxy refused unless bearer_jwt',
+            "http-response sc-inc-gpc0(0) if { status 401 }",
             "default_backend kube-controller-manager",
         ]);
+    });
+
+    it("keeps one table of failed authentications per source for every port, sized and expired by the limit", () => {
+        const config = render({ authFailureLimit: { failures: 5, periodSeconds: 30 } });
+        assert.deepEqual(section(config, "backend auth_failures"), [
+            "stick-table type ipv6 size 100000 expire 60s store gpc0,gpc0_rate(30s)",
+        ]);
+        for (const frontend of ["frontend kube-controller-manager", "frontend kube-scheduler"]) {
+            assert.ok(section(config, frontend).includes("http-request track-sc0 src table auth_failures"));
+            assert.match(section(config, frontend).join("\n"), /hdr Retry-After 30 if \{ sc0_gpc0_rate ge 5 \}/);
+        }
+    });
+
+    it("refuses a limit that is no positive whole number", () => {
+        for (const authFailureLimit of [
+            { failures: 0, periodSeconds: 60 },
+            { failures: 20, periodSeconds: 0.5 },
+        ]) {
+            assert.throws(
+                () => render({ authFailureLimit }),
+                /authFailureLimit: failures and periodSeconds must be whole/,
+            );
+        }
+    });
+
+    it("recognises bearer JWTs as Kubernetes reads the scheme, and nothing else", () => {
+        const jwt = new RegExp(BEARER_JWT);
+        const token = "eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJzdWIiOiJ4In0.c2lnbmF0dXJl_-";
+        for (const good of [`Bearer ${token}`, `bearer ${token}`, `BEARER  ${token}`]) {
+            assert.match(good, jwt);
+        }
+        for (const bad of [
+            "",
+            token,
+            `Basic ${token}`,
+            "Bearer not-a-token",
+            "Bearer abcdef.0123456789abcdef", // a bootstrap token: no JWT
+            "Bearer eyJhbGciOiJub25lIn0.eyJ9", // two segments
+            `Bearer ${token}.x`,
+            `Bearer ${token} x`,
+            `Bearer ${token.replace("c2ln", "c2/n")}`,
+        ]) {
+            assert.doesNotMatch(bad, jwt, bad);
+        }
     });
 
     it("forwards to the https upstream on loopback with health checks", () => {

@@ -7,9 +7,11 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as path from "path";
-import { catalogueEntry, componentsFor, NodeRole } from "../../core/catalogue";
+import { catalogueEntry, componentsFor, NodeRole, REFUSAL_HEADER } from "../../core/catalogue";
 import {
+    DEFAULT_AUTH_FAILURE_LIMIT,
     HAPROXY_CONFIG_DIR,
     HAPROXY_CONFIG_FILE,
     HAPROXY_PEM_FILE,
@@ -271,7 +273,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         writeHaproxyConfig((cfg) =>
             cfg
                 .split("\n")
-                .filter((l) => !l.includes("http-request deny deny_status 403"))
+                .filter((l) => !l.includes("only GET /metrics is served here"))
                 .join("\n"),
         );
         await restartContainer(cp, "haproxy");
@@ -287,6 +289,56 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             writeHaproxyConfig();
             await restartContainer(cp, "haproxy");
         }
+    });
+
+    it("refuses requests without a bearer JWT itself, and a source that keeps failing authentication, while other sources are served", async () => {
+        const kcm = catalogueEntry("kube-controller-manager");
+        const limit = DEFAULT_AUTH_FAILURE_LIMIT.failures;
+        /** GET /metrics on the control-plane node's kube-controller-manager port, from `source`. */
+        const get = (source: string, token?: string) =>
+            new Promise<{ status: number; refusal?: string }>((resolve, reject) => {
+                const req = https.request(
+                    {
+                        host: NODES[0].internalIP,
+                        port: kcm.port,
+                        path: "/metrics",
+                        servername: settings.tlsServerName,
+                        ca: plan.caCertificate,
+                        localAddress: source,
+                        agent: false,
+                        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+                    },
+                    (res) => {
+                        res.resume();
+                        res.on("end", () =>
+                            resolve({
+                                status: res.statusCode!,
+                                refusal: res.headers[REFUSAL_HEADER.toLowerCase()] as string | undefined,
+                            }),
+                        );
+                    },
+                );
+                req.on("error", reject);
+                req.end();
+            });
+        behaviour[kcm.name].rejectedTokens = 0;
+        // Answered as kube-controller-manager answers them (403 system:anonymous, 401), by haproxy alone.
+        assert.deepEqual(await get("127.0.0.8"), { status: 403, refusal: "refused" });
+        assert.deepEqual(await get("127.0.0.8", "not-a-token"), { status: 401, refusal: "refused" });
+        assert.equal(behaviour[kcm.name].rejectedTokens, 0);
+        // Distinct well-formed garbage tokens from one address: each costs a review until the limit.
+        const statuses: number[] = [];
+        for (let i = 0; i < 3 * limit; i++) {
+            statuses.push((await get("127.0.0.9", `eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiIke2l9In0.Z2FyYmFnZS0${i}`)).status);
+        }
+        const rejected = behaviour[kcm.name].rejectedTokens!;
+        assert.ok(rejected <= limit && rejected >= limit - 2, `the component rejected ${rejected} tokens`);
+        assert.deepEqual(new Set(statuses.slice(limit)), new Set([429]));
+        assert.deepEqual(await get("127.0.0.9", READER_TOKEN), { status: 429, refusal: "refused" });
+        // Every other address is served as before.
+        assert.deepEqual(await get("127.0.0.10", READER_TOKEN), { status: 200, refusal: undefined });
+        const { ok, text } = await run();
+        assert.ok(ok, text);
     });
 
     it("fails when kube-rbac-proxy lets a non-metrics path through", async () => {

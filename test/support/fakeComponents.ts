@@ -1,7 +1,7 @@
 /**
  * Stand-ins that behave like the components behind the proxy, for the tests that run real haproxy
  * and kube-rbac-proxy without a control plane: kube-controller-manager / kube-scheduler (TLS,
- * bearer token: 401 without, 403 for a token without the role, 200 with it), kube-proxy and etcd
+ * bearer token: 401 without or for an unknown token, 403 for a token without the role, 200 with it), kube-proxy and etcd
  * (plain HTTP, no authentication), and the two API server calls kube-rbac-proxy makes
  * (TokenReview, SubjectAccessReview). The end-to-end tests use the real components instead.
  */
@@ -9,8 +9,9 @@ import * as http from "http";
 import * as https from "https";
 import { AddressInfo } from "net";
 
-export const READER_TOKEN = "reader-token";
-export const STRANGER_TOKEN = "stranger-token";
+/** Shaped like the service-account JWTs they stand for, which haproxy requires before it forwards a token. */
+export const READER_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZWFkZXIifQ.cmVhZGVyLXRva2Vu";
+export const STRANGER_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdHJhbmdlciJ9.c3RyYW5nZXItdG9rZW4";
 export const GATE_SA_TOKEN = "gate-service-account-token";
 export const METRICS_BODY =
     '# HELP workqueue_depth Current depth of workqueue\n# TYPE workqueue_depth gauge\nworkqueue_depth{name="x"} 0\n';
@@ -23,6 +24,8 @@ export interface Tls {
 /** How a fake self-authenticating component answers; tests flip it to simulate faults. */
 export interface FakeBehaviour {
     denyReader: boolean;
+    /** Counts the tokens it rejected (401): each is a TokenReview the real component would have asked for. */
+    rejectedTokens?: number;
 }
 
 function bearer(req: http.IncomingMessage): string | undefined {
@@ -47,6 +50,9 @@ export function fakeAuthenticatingComponent(port: number, tls: Tls, behaviour: F
             }
             const token = bearer(req);
             if (token === undefined) {
+                res.writeHead(401).end("Unauthorized");
+            } else if (token !== READER_TOKEN && token !== STRANGER_TOKEN) {
+                behaviour.rejectedTokens = (behaviour.rejectedTokens ?? 0) + 1;
                 res.writeHead(401).end("Unauthorized");
             } else if (token !== READER_TOKEN || behaviour.denyReader || req.url !== "/metrics") {
                 res.writeHead(403).end(`forbidden: User cannot get path "${req.url}"`);
