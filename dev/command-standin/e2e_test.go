@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -46,12 +47,27 @@ func builtPlugin(t *testing.T) string {
 	return pluginDir
 }
 
+// standInIdentity is how the stand-in names itself: the pulumi-command release it plays is
+// PULUMI_COMMAND_VERSION of dev/toolchain/versions.sh (the one file that pins versions).
+func standInIdentity(t *testing.T) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "toolchain", "versions.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^PULUMI_COMMAND_VERSION=([0-9][^\s#]*)\s*$`).FindSubmatch(text)
+	if m == nil {
+		t.Fatal("dev/toolchain/versions.sh sets no PULUMI_COMMAND_VERSION")
+	}
+	return "eksa-metrics stand-in for pulumi-command v" + string(m[1])
+}
+
 func TestVersionFlagNamesTheStandIn(t *testing.T) {
 	out, err := exec.Command(filepath.Join(builtPlugin(t), "pulumi-resource-command"), "--version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("--version: %v\n%s", err, out)
 	}
-	if got := string(out); !strings.Contains(got, "eksa-metrics stand-in for pulumi-command v1.2.1") ||
+	if got := string(out); !strings.Contains(got, standInIdentity(t)) ||
 		!strings.Contains(got, "not the real plugin") {
 		t.Errorf("--version printed %q; want it to name the stand-in", got)
 	}
@@ -168,7 +184,7 @@ func (s *e2eStack) up(args ...string) string {
 
 func TestEndToEndWithThePulumiCLI(t *testing.T) {
 	if _, err := exec.LookPath("pulumi"); err != nil {
-		t.Skip("pulumi is not on PATH (dev/toolchain/setup.sh builds it; source dev/toolchain/env.sh): this test needs the real CLI")
+		t.Fatal("pulumi is not on PATH (dev/toolchain/setup.sh builds it; source dev/toolchain/env.sh): this test needs the real CLI")
 	}
 	s := newE2EStack(t)
 	const token = "tok-s3cret-value"
@@ -179,7 +195,7 @@ func TestEndToEndWithThePulumiCLI(t *testing.T) {
 	s.config("token", token, true)
 
 	// A preview runs no command, and the engine's output names the stand-in.
-	if out := s.mustRun("preview", "--non-interactive"); !strings.Contains(out, "eksa-metrics stand-in for pulumi-command v1.2.1") {
+	if out := s.mustRun("preview", "--non-interactive"); !strings.Contains(out, standInIdentity(t)) {
 		t.Errorf("preview output does not name the stand-in:\n%s", out)
 	}
 	if j := s.journal(); j != "" {

@@ -19,7 +19,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalCluster, mustRun, REPO } from "./driver";
+import { pinnedVersion } from "../toolchain/versions";
+import { LocalCluster, mustRun } from "./driver";
 
 const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");
 
@@ -34,12 +35,7 @@ export const CAPI_PORTS = { webhook: 9443, healthz: 9440, metrics: 8443 };
 
 /** CLUSTER_API_VERSION of dev/toolchain/versions.sh (the one place it is pinned). */
 export function clusterApiVersion(): string {
-    const text = fs.readFileSync(path.join(REPO, "dev", "toolchain", "versions.sh"), "utf8");
-    const m = /^CLUSTER_API_VERSION=(v[0-9][^\s#]*)\s*$/m.exec(text);
-    if (!m) {
-        throw new Error("dev/toolchain/versions.sh sets no CLUSTER_API_VERSION");
-    }
-    return m[1];
+    return pinnedVersion("CLUSTER_API_VERSION");
 }
 
 /** The module directory setup.sh links as $EKSA_METRICS_CACHE/cluster-api/<version>. */

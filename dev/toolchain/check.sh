@@ -129,6 +129,8 @@ for pkg in kubernetes command; do
 done
 [ "$PULUMI_KUBERNETES_VERSION" = "$(node -p "require('$repo/node_modules/@pulumi/kubernetes/package.json').version")" ] ||
   bad "@pulumi/kubernetes" "is not $PULUMI_KUBERNETES_VERSION (versions.sh): the SDK asks for the plugin of its own version"
+[ "$PULUMI_COMMAND_VERSION" = "$(node -p "require('$repo/node_modules/@pulumi/command/package.json').version")" ] ||
+  bad "@pulumi/command" "is not $PULUMI_COMMAND_VERSION (versions.sh): the SDK asks for the plugin of its own version"
 
 # The Go wrappers pin the same versions as versions.sh.
 gomod_has() { grep -q "$2 $3" "$here/go/$1/go.mod" || bad "go/$1/go.mod" "does not require $2 $3"; }

@@ -43,3 +43,7 @@ PROMETHEUS_OPERATOR_VERSION=v0.85.0
 # registry.k8s.io/cluster-api/cluster-api-controller:CLUSTER_API_VERSION, dev/localcluster/capi.ts);
 # its CRDs are applied by the policy pack's previews and the tests from the module directory.
 CLUSTER_API_VERSION=v1.14.2
+# pulumi-command, the plugin @pulumi/command in package.json asks for (pinned to the same version). No registry
+# reachable here serves it: dev/command-standin/ plays this release where the real plugin is not installed, and
+# its tests look for this version.
+PULUMI_COMMAND_VERSION=1.2.1

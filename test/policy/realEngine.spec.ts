@@ -1,6 +1,6 @@
 // The pack under the real engine: `pulumi preview --policy-pack policy` of small programs that
 // register fixture manifests through k8s.yaml.ConfigGroup, rendered to a directory (no cluster).
-// Needs the Pulumi CLI and the kubernetes provider plugin (dev/toolchain/setup.sh); skipped without them.
+// Needs the Pulumi CLI and the kubernetes provider plugin (dev/toolchain/setup.sh); fails without them.
 
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -12,15 +12,11 @@ import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneMetrics
 import { CONTROLLER_DIAGNOSTICS } from "../../policy/policies/controllerDiagnosticsAuthenticated";
 import { ETCD_METRICS } from "../../policy/policies/etcdMetricsNotExposed";
 import { KUBE_PROXY_METRICS } from "../../policy/policies/kubeProxyMetricsNotOnAllInterfaces";
+import { pinnedVersion } from "../../dev/toolchain/versions";
 import { FIXTURES } from "./harness";
 
 const REPO = path.join(__dirname, "..", "..");
-const PROVIDER_VERSION = (
-    JSON.parse(fs.readFileSync(path.join(REPO, "policy", "package.json"), "utf8")).dependencies as Record<
-        string,
-        string
-    >
-)["@pulumi/kubernetes"];
+const PROVIDER_VERSION = pinnedVersion("PULUMI_KUBERNETES_VERSION");
 
 const PROGRAM = `"use strict";
 const fs = require("fs");
@@ -35,12 +31,18 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
     let dir: string;
     let env: NodeJS.ProcessEnv;
 
-    before(function () {
+    before(() => {
         const pulumiHome = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
         const plugin = path.join(pulumiHome, "plugins", `resource-kubernetes-v${PROVIDER_VERSION}`);
-        if (spawnSync("pulumi", ["version"]).status !== 0 || !fs.existsSync(plugin)) {
-            this.skip(); // no CLI or no kubernetes provider plugin on this machine
-        }
+        assert.equal(
+            spawnSync("pulumi", ["version"]).status,
+            0,
+            "no pulumi CLI on PATH: run dev/toolchain/setup.sh, then source dev/toolchain/env.sh",
+        );
+        assert.ok(
+            fs.existsSync(plugin),
+            `no kubernetes provider plugin v${PROVIDER_VERSION} (dev/toolchain/versions.sh) in ${plugin}: run dev/toolchain/setup.sh pulumi-kubernetes`,
+        );
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-policy-engine-"));
         const project = path.join(dir, "project");
         fs.mkdirSync(project);
