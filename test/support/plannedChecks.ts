@@ -1,0 +1,42 @@
+/**
+ * What the end-to-end suites expect the verification to report: as many checks as the stack's own plan
+ * (its verificationPlan output) makes of the cluster's nodes and controller pods, rather than a count
+ * written by hand that every new component or node would have to update.
+ */
+import { strict as assert } from "assert";
+import { parseControllerPods, parseNodes } from "../../core/kubectl";
+import { labelSelector } from "../../core/labels";
+import { LocalCluster, ProgramStack } from "../../dev/localcluster/driver";
+import { planChecks, VerificationPlan } from "../../verify/plan";
+
+/** The number of checks the verification of `stack` makes on `cluster` as it stands. */
+export async function plannedCheckCount(stack: ProgramStack, cluster: LocalCluster): Promise<number> {
+    const plan: VerificationPlan = await stack.output("verificationPlan");
+    const nodes = parseNodes(await cluster.mustKubectl(["get", "nodes", "--output", "json"]));
+    const pods = await Promise.all(
+        plan.controllers.map(async (controller) =>
+            parseControllerPods(
+                controller,
+                await cluster.mustKubectl([
+                    "get",
+                    "pods",
+                    "--namespace",
+                    controller.namespace,
+                    "--selector",
+                    labelSelector(controller.selector),
+                    "--output",
+                    "json",
+                ]),
+            ),
+        ),
+    );
+    const count = planChecks(plan, nodes, pods.flat()).checks.length;
+    assert.ok(count > 0, "the plan checks something");
+    return count;
+}
+
+/** The verification's closing line for `count` checks ("verified: N checks passed"); `wholeLine`: alone on its line. */
+export function verifiedPattern(count: number, wholeLine = false): RegExp {
+    const line = `verified: ${count} checks passed`;
+    return wholeLine ? new RegExp(`^${line}$`, "m") : new RegExp(line);
+}
