@@ -1,47 +1,21 @@
 /** The project's own stack passes its own pack: every object MetricsStack registers, through both policies. */
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { policies } from "../../policy/policies";
-import { issueProxyCertificate } from "../../components/tls";
 import { programViolations, RegisteredResource } from "./harness";
+import { Manifest, ownManifests } from "./support/ownStack";
 
 /** The type token the kubernetes provider registers a manifest under. */
-function typeToken(manifest: { apiVersion: string; kind: string }): string {
+function typeToken(manifest: Manifest): string {
     const groupVersion = manifest.apiVersion.includes("/") ? manifest.apiVersion : `core/${manifest.apiVersion}`;
     return `kubernetes:${groupVersion}:${manifest.kind}`;
 }
 
 describe("the project's own stack under its own pack", function () {
-    this.timeout(60_000);
+    this.timeout(120_000);
     let resources: RegisteredResource[];
 
     before(async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eksa-own-stack-"));
-        const argsFile = path.join(dir, "args.json");
-        const certFile = path.join(dir, "cert.json");
-        fs.writeFileSync(argsFile, JSON.stringify({ kubeconfig: "apiVersion: v1\nkind: Config\n" }));
-        fs.writeFileSync(certFile, JSON.stringify(await issueProxyCertificate({ serverName: "x", validityDays: 2 })));
-        // A process of its own: the renderer sets Pulumi's (process-wide) mocks.
-        const out = execFileSync(
-            "node",
-            [
-                "--require",
-                "ts-node/register/transpile-only",
-                "test/policy/support/renderOwnStack.ts",
-                argsFile,
-                certFile,
-            ],
-            { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" },
-        );
-        fs.rmSync(dir, { recursive: true, force: true });
-        resources = JSON.parse(out).manifests.map((m: any) => ({
-            type: typeToken(m),
-            name: m.metadata.name,
-            props: m,
-        }));
+        resources = (await ownManifests()).map((m) => ({ type: typeToken(m), name: m.metadata.name, props: m }));
     });
 
     it("raises no violation on any of its objects", async () => {

@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { INSECURE_PROXY } from "../../policy/policies/noInsecureMetricsProxy";
 import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { CONTROLLER_DIAGNOSTICS } from "../../policy/policies/controllerDiagnosticsAuthenticated";
@@ -14,6 +15,7 @@ import { ETCD_METRICS } from "../../policy/policies/etcdMetricsNotExposed";
 import { KUBE_PROXY_METRICS } from "../../policy/policies/kubeProxyMetricsNotOnAllInterfaces";
 import { pinnedVersion } from "../../dev/toolchain/versions";
 import { FIXTURES } from "./harness";
+import { ownControlPlaneProxy } from "./support/ownStack";
 
 const REPO = path.join(__dirname, "..", "..");
 const PROVIDER_VERSION = pinnedVersion("PULUMI_KUBERNETES_VERSION");
@@ -83,7 +85,7 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
             ["preview", "--non-interactive", "--policy-pack", path.join(REPO, "policy")],
             {
                 cwd: path.join(dir, "project"),
-                env: { ...env, MANIFESTS: fixtures.map((f) => path.join(FIXTURES, f)).join(",") },
+                env: { ...env, MANIFESTS: fixtures.map((f) => path.resolve(FIXTURES, f)).join(",") },
                 encoding: "utf8",
                 maxBuffer: 64 * 1024 * 1024,
             },
@@ -141,8 +143,10 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
         assert.strictEqual(status, 0, output);
     });
 
-    it("passes the stack's own proxy", () => {
-        const { status, output } = preview(["eksa-metrics-proxy.yaml"]);
+    it("passes the stack's own proxy, as the product renders it", async () => {
+        const ownProxy = path.join(dir, "eksa-metrics-proxy.yaml");
+        fs.writeFileSync(ownProxy, (await ownControlPlaneProxy()).map((m) => yaml.dump(m)).join("---\n"));
+        const { status, output } = preview([ownProxy]);
         assert.strictEqual(status, 0, output);
     });
 });

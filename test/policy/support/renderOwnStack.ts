@@ -41,6 +41,7 @@ pulumi.runtime.setMocks(
 // After setMocks, as the mocks require.
 import { MetricsStack } from "../../../components/metricsStack";
 
-const stack = new MetricsStack("eksa-metrics", JSON.parse(fs.readFileSync(argsFile, "utf8")));
-// Let the last registrations (the verification command) land first.
-stack.verificationPlan.apply(() => setTimeout(() => process.stdout.write(JSON.stringify({ manifests })), 500));
+new MetricsStack("eksa-metrics", JSON.parse(fs.readFileSync(argsFile, "utf8")));
+// Print once every registration has reached the mocks: disconnect() waits for the runtime's queue of
+// resource operations to drain, those registered in an apply (the verification command) included.
+pulumi.runtime.disconnect().then(() => process.stdout.write(JSON.stringify({ manifests })));
