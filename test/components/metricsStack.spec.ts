@@ -84,7 +84,14 @@ async function build(args: MetricsStackArgs) {
             stack.verificationReport ?? pulumi.output(""),
         ]),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Then until every registration the component started (its transformation saw each) has reached the mocks.
+    const pending = () => captured.filter((c) => !registered.some((r) => r.type === c.type && r.name === c.name));
+    for (const deadline = Date.now() + 10_000; pending().length > 0;) {
+        if (Date.now() > deadline) {
+            throw new Error(`never registered: ${pending().map((c) => `${c.type} ${c.name}`)}`);
+        }
+        await new Promise((r) => setImmediate(r));
+    }
     return { stack, captured, resources: [...registered] };
 }
 
