@@ -19,8 +19,8 @@ status=0
 
 bash test/unit.sh || status=1
 
-echo "== the policy pack under the real engine, and the fleet runner through the real Automation API (the Pulumi CLI)"
-"${mocha[@]}" test/policy/realEngine.spec.ts test/fleet/runner.spec.ts || status=1
+echo "== the policy pack under the real engine and as published (npm pack of the build), the fleet runner through the real Automation API"
+"${mocha[@]}" test/policy/realEngine.spec.ts test/policy/publishing.spec.ts test/fleet/runner.spec.ts || status=1
 
 echo "== real haproxy and kube-rbac-proxy, in a private network namespace"
 test/sandbox.sh "${mocha[@]}" 'test/proxy/**/*.spec.ts' || status=1
