@@ -81,6 +81,7 @@ export function registerProxyDaemonSets(
                                   components: fronted,
                                   healthPort: settings.healthPort,
                                   serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                                  authFailureLimit: settings.authFailureLimit,
                                   description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
                               }),
                           },

@@ -4,6 +4,7 @@
  * through, and forwards the scrape, Authorization header included, to the component on 127.0.0.1.
  */
 import { CatalogueEntry, REFUSAL_HEADER, UPSTREAM_HOST } from "../core/catalogue";
+import { DEFAULT_AUTH_FAILURE_LIMIT } from "../config/settings";
 
 /** Where the pod mounts its files; the DaemonSet and haproxy.cfg must agree. */
 export const HAPROXY_CONFIG_DIR = "/usr/local/etc/haproxy";
@@ -28,9 +29,6 @@ export interface AuthFailureLimit {
     periodSeconds: number;
 }
 
-/** 20 a minute: a reader whose token expired fails once per scrape (every 15-60 s) and is never refused. */
-export const DEFAULT_AUTH_FAILURE_LIMIT: AuthFailureLimit = { failures: 20, periodSeconds: 60 };
-
 /** Source addresses haproxy remembers at once (~100 bytes each); the oldest go first when it is full. */
 export const AUTH_FAILURE_TABLE_SIZE = 100_000;
 
@@ -41,7 +39,7 @@ export interface HaproxyConfigInput {
     serverTimeoutSeconds: number;
     /** A comment line naming what the config is for. */
     description: string;
-    /** Defaults to DEFAULT_AUTH_FAILURE_LIMIT. */
+    /** The `authFailureLimit` setting. Defaults to DEFAULT_AUTH_FAILURE_LIMIT (20 per 60 s). */
     authFailureLimit?: AuthFailureLimit;
 }
 

@@ -78,6 +78,14 @@ export interface ProxyTlsOptions {
     validityDays?: number;
 }
 
+/** haproxy's limit on failed authentications per source address (README "What a client without credentials costs"). */
+export interface AuthFailureLimitOptions {
+    /** Failed authentications one source address may cause per period before it gets 429, from 1 to 10000. Defaults to `20`. */
+    failures?: number;
+    /** The period, from 1 to 3600 seconds. Defaults to `60`. */
+    periodSeconds?: number;
+}
+
 export interface VerifyOptions {
     /** Run the token and curl verification on `pulumi up`. Defaults to `true`. */
     enabled?: boolean;
@@ -157,6 +165,8 @@ export interface StackOptions {
     serverTimeoutSeconds?: number;
     /** The name clients verify and the certificate's validity; it is re-issued on the first `pulumi up` after two thirds of it (at most 30 days before expiry). Defaults to `{serverName: <namespace>-metrics-proxy, validityDays: 365}`. */
     tls?: ProxyTlsOptions;
+    /** How many failed authentications (401, or no bearer JWT) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes. Defaults to `{failures: 20, periodSeconds: 60}`. */
+    authFailureLimit?: AuthFailureLimitOptions;
     /** How long Pulumi waits for the DaemonSets to be ready, from 1 to 120 minutes. Defaults to `10`. */
     rolloutTimeoutMinutes?: number;
     /** The verification: on or off, its deadline, concurrency, mode and reader. Defaults to `{enabled: true, timeoutSeconds: 120, concurrency: 8, mode: cluster}`. */

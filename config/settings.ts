@@ -28,6 +28,7 @@ export interface Settings {
     nodeSelector: Record<string, string>;
     healthPort: number;
     serverTimeoutSeconds: number;
+    authFailureLimit: { failures: number; periodSeconds: number };
     tlsServerName: string;
     tlsValidityDays: number;
     rolloutTimeoutMinutes: number;
@@ -54,6 +55,8 @@ export const DEFAULT_READERS: ReaderSubject[] = [
 ];
 export const DEFAULT_NAMESPACE = "eksa-metrics";
 export const DEFAULT_HEALTH_PORT = 10263;
+/** 20 a minute: a reader whose token expired fails once per scrape (every 15-60 s) and is never refused. */
+export const DEFAULT_AUTH_FAILURE_LIMIT = { failures: 20, periodSeconds: 60 };
 /** The service account the stack creates for the verification when readers may not exist yet. */
 export const VERIFIER_SERVICE_ACCOUNT = "eksa-metrics-verifier";
 /** A service account the stack creates and binds to nothing: the verification proves its token is refused. */
@@ -735,6 +738,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         "replaceDocsMetricsProxy",
         "healthPort",
         "serverTimeoutSeconds",
+        "authFailureLimit",
         "tls",
         "rolloutTimeoutMinutes",
         "verify",
@@ -785,6 +789,35 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         300,
         30,
     );
+
+    const authFailureLimit = { ...DEFAULT_AUTH_FAILURE_LIMIT };
+    if (options.authFailureLimit !== undefined) {
+        if (!isPlainObject(options.authFailureLimit)) {
+            problems.add(
+                "authFailureLimit",
+                `${JSON.stringify(options.authFailureLimit)} is not an object`,
+                'Write e.g. {"failures": 20, "periodSeconds": 60}',
+            );
+        } else {
+            checkKnownKeys(problems, "authFailureLimit", options.authFailureLimit, ["failures", "periodSeconds"]);
+            authFailureLimit.failures = checkInteger(
+                problems,
+                "authFailureLimit.failures",
+                options.authFailureLimit.failures,
+                1,
+                10000,
+                DEFAULT_AUTH_FAILURE_LIMIT.failures,
+            );
+            authFailureLimit.periodSeconds = checkInteger(
+                problems,
+                "authFailureLimit.periodSeconds",
+                options.authFailureLimit.periodSeconds,
+                1,
+                3600,
+                DEFAULT_AUTH_FAILURE_LIMIT.periodSeconds,
+            );
+        }
+    }
 
     let tlsServerName = `${DEFAULT_NAMESPACE}-metrics-proxy`;
     let tlsValidityDays = 365;
@@ -860,6 +893,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         offlinePreview,
         replaceDocsMetricsProxy,
         serverTimeoutSeconds,
+        authFailureLimit,
         tlsServerName,
         tlsValidityDays,
         rolloutTimeoutMinutes,

@@ -22,6 +22,7 @@ export const CONFIG_KEYS: Record<Exclude<keyof MetricsStackArgs, never>, ValueKi
     nodeSelector: "object",
     healthPort: "integer",
     serverTimeoutSeconds: "integer",
+    authFailureLimit: "object",
     tls: "object",
     rolloutTimeoutMinutes: "integer",
     verify: "object",

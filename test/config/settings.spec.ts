@@ -18,6 +18,11 @@ describe("settings", () => {
         assert.equal(s.createNamespace, true);
         assert.equal(s.healthPort, 10263);
         assert.equal(s.serverTimeoutSeconds, 30);
+        assert.deepEqual(s.authFailureLimit, { failures: 20, periodSeconds: 60 });
+        assert.deepEqual(resolveSettings({ authFailureLimit: { periodSeconds: 300 } }).authFailureLimit, {
+            failures: 20,
+            periodSeconds: 300,
+        });
         assert.equal(s.tlsServerName, "eksa-metrics-metrics-proxy");
         assert.deepEqual(s.verify, {
             enabled: true,
@@ -212,6 +217,16 @@ describe("settings", () => {
             "a server timeout below Prometheus' scrape timeout",
             { serverTimeoutSeconds: 5 },
             /^serverTimeoutSeconds: 5 is not a whole number from 10 to 300/,
+        ],
+        [
+            "an auth failure limit of zero",
+            { authFailureLimit: { failures: 0 } },
+            /^authFailureLimit\.failures: 0 is not a whole number from 1 to 10000/,
+        ],
+        [
+            "an auth failure limit with an unknown key",
+            { authFailureLimit: { perMinute: 5 } as never },
+            /^authFailureLimit/,
         ],
         [
             "a bad TLS server name",

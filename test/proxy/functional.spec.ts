@@ -11,7 +11,6 @@ import * as https from "https";
 import * as path from "path";
 import { catalogueEntry, componentsFor, NodeRole, REFUSAL_HEADER } from "../../core/catalogue";
 import {
-    DEFAULT_AUTH_FAILURE_LIMIT,
     HAPROXY_CONFIG_DIR,
     HAPROXY_CONFIG_FILE,
     HAPROXY_PEM_FILE,
@@ -19,7 +18,7 @@ import {
     TLS_DIR,
 } from "../../components/haproxy";
 import { gateContainerName, proxyPodTemplate } from "../../components/proxyPod";
-import { resolveSettings } from "../../config/settings";
+import { DEFAULT_AUTH_FAILURE_LIMIT, resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
 import { VerificationPlan } from "../../verify/plan";
 import { verify } from "../../verify/localMode";
