@@ -3,13 +3,15 @@
  */
 import { Fleet, FleetStack, MAX_CONCURRENCY } from "./fleetFile";
 
-export const USAGE = `usage: npm run fleet -- <fleet.yaml> [--preview-only] [--concurrency N] [--stacks a,b] [--log-dir DIR]
+export const USAGE = `usage: npm run fleet -- <fleet.yaml> [--preview-only] [--prune] [--concurrency N] [--stacks a,b] [--log-dir DIR] [--json FILE]
 
   <fleet.yaml>       the fleet file (see fleet/fleet.example.yaml)
   --preview-only     preview every stack (with the policy packs) and stop: nothing is deployed
+  --prune            destroy (after a preview) the discovered stacks whose cluster is gone, and remove them
   --concurrency N    stacks in flight at once (overrides the fleet file's concurrency; 1 to ${MAX_CONCURRENCY})
-  --stacks a,b       only these stacks of the fleet file
+  --stacks a,b       only these stacks of the fleet (listed or discovered)
   --log-dir DIR      where each stack's log is written (default: $EKSA_METRICS_CACHE/fleet-logs/<time>)
+  --json FILE        also write the summary as JSON to FILE (per stack: status, changes, error, verification, renewal)
   -h, --help         this text
 
 Exit status: 0 when every stack succeeded, 1 when one failed, 2 for a bad command line or fleet file.`;
@@ -21,6 +23,8 @@ export interface FleetArgs {
     concurrency?: number;
     stacks?: string[];
     logDir?: string;
+    prune: boolean;
+    json?: string;
 }
 
 export class UsageError extends Error {
@@ -32,7 +36,7 @@ export class UsageError extends Error {
 
 /** Parses the arguments after the script name (`--flag value` and `--flag=value` forms). */
 export function parseArgs(argv: string[]): FleetArgs {
-    const args: FleetArgs = { help: false, previewOnly: false };
+    const args: FleetArgs = { help: false, previewOnly: false, prune: false };
     const problems: string[] = [];
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
@@ -61,6 +65,19 @@ export function parseArgs(argv: string[]): FleetArgs {
                 }
                 args.previewOnly = true;
                 break;
+            case "--prune":
+                if (eq > 0) {
+                    problems.push(`--prune takes no value`);
+                }
+                args.prune = true;
+                break;
+            case "--json": {
+                const text = value();
+                if (text !== undefined) {
+                    args.json = text;
+                }
+                break;
+            }
             case "--concurrency": {
                 const text = value();
                 if (text === undefined) {
@@ -115,16 +132,19 @@ export function parseArgs(argv: string[]): FleetArgs {
     return args;
 }
 
-/** The stacks `--stacks` names, in the fleet file's order; all of them without it. */
-export function selectStacks(fleet: Fleet, names: string[] | undefined): FleetStack[] {
+/**
+ * The stacks `--stacks` names, in the fleet's order; all of them without it. `others`: names that
+ * are not stacks to run but that --stacks may name (a discovered cluster skipped, a gone stack).
+ */
+export function selectStacks(fleet: Fleet, names: string[] | undefined, others: string[] = []): FleetStack[] {
     if (names === undefined) {
         return fleet.stacks;
     }
     const known = fleet.stacks.map((s) => s.name);
-    const unknown = names.filter((n) => !known.includes(n));
+    const unknown = names.filter((n) => !known.includes(n) && !others.includes(n));
     if (unknown.length > 0) {
         throw new UsageError(
-            `--stacks: ${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not in the fleet file. Its stacks: ${known.join(", ")}`,
+            `--stacks: ${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not in the fleet${fleet.discover ? " (listed, discovered, skipped or gone)" : " file"}. Its stacks: ${[...known, ...others].join(", ")}`,
         );
     }
     return fleet.stacks.filter((s) => names.includes(s.name));

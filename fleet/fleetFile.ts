@@ -12,6 +12,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { SettingsError } from "../config/settings";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, kubeconfigProblems, readStackConfig } from "../config/stackConfig";
+import { DiscoverSpec, parseDiscover } from "./discovery";
 
 export const DEFAULT_CONCURRENCY = 2;
 export const DEFAULT_POLICY_PACKS = ["policy"];
@@ -21,24 +22,29 @@ export const MAX_CONCURRENCY = 32;
 /** Pulumi's rule for stack names (letters, digits, '-', '_', '.'), starting with a letter or digit: also safe as a log file name. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
-const TOP_LEVEL_KEYS = ["concurrency", "policyPacks", "stacks"];
+const TOP_LEVEL_KEYS = ["concurrency", "policyPacks", "discover", "stacks"];
 const STACK_KEYS = ["name", "kubeconfig", "config"];
 
 export interface FleetStack {
     name: string;
-    /** The kubeconfig file as written in the fleet file, and resolved. */
-    kubeconfigPath: string;
+    /** Where the kubeconfig came from: the fleet file's path (resolved), or a discovered cluster's Secret. */
+    kubeconfigSource: string;
     /** Its content: stored as the secret `eksa-metrics:kubeconfig`. */
     kubeconfig: string;
     /** `eksa-metrics:<key>` values other than the kubeconfig, as written in the fleet file. */
     config: Record<string, unknown>;
+    /** A discovered stack's Cluster, `<namespace>/<name>`, and its management cluster's API server (marks stored with the stack). */
+    discovered?: { cluster: string; management: string };
 }
 
 export interface Fleet {
     concurrency: number;
     /** Absolute paths of the policy pack directories. */
     policyPacks: string[];
+    /** The stacks the file lists (discovered ones are added at run time). */
     stacks: FleetStack[];
+    /** The `discover:` section, when there is one. */
+    discover?: DiscoverSpec;
 }
 
 /** What validation may know about the file system, supplied by the caller (real or fake). */
@@ -99,12 +105,70 @@ export function expandPath(file: string, baseDir: string, homeDir: string): stri
     return path.resolve(baseDir, file);
 }
 
+/**
+ * Checks a config map's keys (the program's, without the prefix) and the kind of each value; pushes
+ * each problem at `at` and returns the keys that are right. `stackAt`: the stack entry, for the fix
+ * of a kubeconfig given as config.
+ */
+export function checkConfig(at: string, map: unknown, problems: string[], stackAt?: string): Record<string, unknown> {
+    const config: Record<string, unknown> = {};
+    if (!isPlainObject(map)) {
+        problems.push(
+            `${at}: ${describe(map)} is not a map. Write config keys as in README.md, e.g. config: {components: {etcd: false}}`,
+        );
+    } else {
+        for (const [key, value] of Object.entries(map)) {
+            const kind = (CONFIG_KEYS as Record<string, string | undefined>)[key];
+            if (key === "kubeconfig") {
+                problems.push(
+                    `${at}.kubeconfig: the kubeconfig is not given as config. ${stackAt ? `Set ${stackAt}.kubeconfig to the file's path` : "Discovered stacks get their cluster's kubeconfig Secret"}; its content is stored as the secret ${CONFIG_NAMESPACE}:kubeconfig`,
+                );
+            } else if (kind === undefined) {
+                const bare = key.startsWith(`${CONFIG_NAMESPACE}:`)
+                    ? key.slice(CONFIG_NAMESPACE.length + 1)
+                    : undefined;
+                const fix =
+                    bare !== undefined && bare in CONFIG_KEYS
+                        ? `Write it without the "${CONFIG_NAMESPACE}:" prefix: ${bare}`
+                        : `Known keys: ${Object.keys(CONFIG_KEYS)
+                              .filter((k) => k !== "kubeconfig")
+                              .join(", ")}`;
+                problems.push(`${at}.${key}: is not a setting of the program. ${fix}`);
+            } else {
+                const wrong = kindProblem(kind, value);
+                if (wrong) {
+                    problems.push(
+                        `${at}.${key}: ${describe(value)} ${wrong}. See the ${key} row of README.md's configuration table`,
+                    );
+                } else {
+                    config[key] = value;
+                }
+            }
+        }
+    }
+    return config;
+}
+
 /** Parses and validates a fleet file's text; throws a FleetFileError listing every problem. */
 export function parseFleet(text: string, ctx: FleetContext): Fleet {
-    const problems: string[] = [];
-    const fail = (): never => {
+    const { fleet, problems } = readFleet(text, ctx);
+    if (problems.length > 0) {
         throw new FleetFileError(ctx.fleetFile, problems);
-    };
+    }
+    return fleet!;
+}
+
+/**
+ * Parses and validates a fleet file's text: every problem, and what is right of it (a valid
+ * `discover:` section is returned even when the rest has problems, so that the discovery's own
+ * problems are reported with them).
+ */
+export function readFleet(
+    text: string,
+    ctx: FleetContext,
+): { fleet?: Fleet; discover?: DiscoverSpec; problems: string[] } {
+    const problems: string[] = [];
+    const fail = (): { problems: string[] } => ({ problems });
     let doc: unknown;
     try {
         doc = yaml.load(text);
@@ -115,7 +179,7 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
         return fail();
     }
     if (!isPlainObject(doc)) {
-        problems.push(`is not a map with a "stacks" list. Start from fleet/fleet.example.yaml`);
+        problems.push(`is not a map with a "stacks" list or a "discover" section. Start from fleet/fleet.example.yaml`);
         return fail();
     }
     for (const key of Object.keys(doc)) {
@@ -160,16 +224,30 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
         }
     }
 
+    const fleetDir = path.dirname(path.resolve(ctx.fleetFile));
+    const discover =
+        doc.discover === undefined
+            ? undefined
+            : parseDiscover(
+                  doc.discover,
+                  {
+                      resolve: (file) => expandPath(file, fleetDir, ctx.homeDir),
+                      readFile: ctx.readFile,
+                      checkConfig: (at, value, found) => checkConfig(at, value, found),
+                  },
+                  problems,
+              );
+
     const stacks: FleetStack[] = [];
-    if (!Array.isArray(doc.stacks) || doc.stacks.length === 0) {
+    const listed = doc.stacks ?? (doc.discover !== undefined ? [] : undefined);
+    if (!Array.isArray(listed) || (listed.length === 0 && doc.discover === undefined)) {
         problems.push(
-            `stacks: ${doc.stacks === undefined ? "is missing" : `${describe(doc.stacks)} is not a non-empty list`}. List the cluster stacks, e.g. stacks: [{name: mgmt-west, kubeconfig: ~/.kube/mgmt-west.kubeconfig}]`,
+            `stacks: ${doc.stacks === undefined ? "is missing" : `${describe(doc.stacks)} is not a non-empty list`}. List the cluster stacks, e.g. stacks: [{name: mgmt-west, kubeconfig: ~/.kube/mgmt-west.kubeconfig}], or discover them (discover: {kubeconfig: ...})`,
         );
-        return fail();
+        return { discover, problems };
     }
     const firstIndex = new Map<string, number>();
-    const fleetDir = path.dirname(path.resolve(ctx.fleetFile));
-    for (const [i, entry] of (doc.stacks as unknown[]).entries()) {
+    for (const [i, entry] of (listed as unknown[]).entries()) {
         const at = `stacks[${i}]`;
         if (!isPlainObject(entry)) {
             problems.push(
@@ -227,41 +305,7 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
             }
         }
 
-        const config: Record<string, unknown> = {};
-        if (entry.config !== undefined && !isPlainObject(entry.config)) {
-            problems.push(
-                `${label}.config: ${describe(entry.config)} is not a map. Write config keys as in README.md, e.g. config: {components: {etcd: false}}`,
-            );
-        } else {
-            for (const [key, value] of Object.entries(entry.config ?? {})) {
-                const kind = (CONFIG_KEYS as Record<string, string | undefined>)[key];
-                if (key === "kubeconfig") {
-                    problems.push(
-                        `${label}.config.kubeconfig: the kubeconfig is not given as config. Set ${at}.kubeconfig to the file's path; its content is stored as the secret ${CONFIG_NAMESPACE}:kubeconfig`,
-                    );
-                } else if (kind === undefined) {
-                    const bare = key.startsWith(`${CONFIG_NAMESPACE}:`)
-                        ? key.slice(CONFIG_NAMESPACE.length + 1)
-                        : undefined;
-                    const fix =
-                        bare !== undefined && bare in CONFIG_KEYS
-                            ? `Write it without the "${CONFIG_NAMESPACE}:" prefix: ${bare}`
-                            : `Known keys: ${Object.keys(CONFIG_KEYS)
-                                  .filter((k) => k !== "kubeconfig")
-                                  .join(", ")}`;
-                    problems.push(`${label}.config.${key}: is not a setting of the program. ${fix}`);
-                } else {
-                    const wrong = kindProblem(kind, value);
-                    if (wrong) {
-                        problems.push(
-                            `${label}.config.${key}: ${describe(value)} ${wrong}. See the ${key} row of README.md's configuration table`,
-                        );
-                    } else {
-                        config[key] = value;
-                    }
-                }
-            }
-        }
+        const config = checkConfig(`${label}.config`, entry.config ?? {}, problems, at);
 
         // Only a stack whose file-level shape is right is put through the program's own validation:
         // otherwise its messages would repeat the ones above.
@@ -283,11 +327,11 @@ export function parseFleet(text: string, ctx: FleetContext): Fleet {
                         .map((p) => `${label}.config: ${p}`),
                 );
             }
-            stacks.push({ name: name as string, kubeconfigPath, kubeconfig, config });
+            stacks.push({ name: name as string, kubeconfigSource: kubeconfigPath, kubeconfig, config });
         }
     }
     if (problems.length > 0) {
-        fail();
+        return { discover, problems };
     }
-    return { concurrency, policyPacks, stacks };
+    return { fleet: { concurrency, policyPacks, stacks, discover }, discover, problems };
 }

@@ -3,24 +3,33 @@
  * lines, summary) are pure functions in the other files; this one only drives the Pulumi CLI:
  *
  *  1. one LocalWorkspace on the project directory;
- *  2. each stack created or selected and configured ONE AT A TIME (createOrSelect changes the
- *     workspace's current stack, and `pulumi config` writes Pulumi.<stack>.yaml);
- *  3. then, at most `concurrency` stacks at once: `preview` with the policy packs (`up` runs with
- *     --skip-preview, so this preview is the gate), and only when it succeeds, and not
- *     --preview-only, `up` with the same packs. Every operation names its stack (--stack), so
- *     they never depend on the current stack.
+ *  2. at most `concurrency` stacks at once, each: created or selected (ONE AT A TIME: createOrSelect
+ *     changes the workspace's current stack), configured (`pulumi config --stack` writes its own
+ *     Pulumi.<stack>.yaml), `preview` with the policy packs (`up` runs with --skip-preview, so this
+ *     preview is the gate), and only when it succeeds, and not --preview-only, `up` with the same
+ *     packs. Every operation names its stack (--stack), so none depends on the current stack;
+ *  3. with --prune, each gone stack: a preview of its destroy, the destroy, the stack removed.
  *
  * Each stack's output goes to its own log file; a stack's failure is recorded in its result and
- * never stops the others.
+ * never stops the others; its steps are events for the overview.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE } from "../config/stackConfig";
+import { CLUSTER_KEY, FLEET_CONFIG_NAMESPACE, GoneStack, MANAGEMENT_KEY } from "./discovery";
 import { FleetStack } from "./fleetFile";
 import { runBounded } from "./pool";
-import { firstErrorLine, formatChanges, StackResult } from "./summary";
+import {
+    firstErrorLine,
+    formatChanges,
+    renewalDays,
+    StackEvent,
+    StackPhase,
+    StackResult,
+    verificationVerdict,
+} from "./summary";
 
 export interface RunnerOptions {
     /** The Pulumi project directory (the repository root; tests pass a program of their own). */
@@ -35,8 +44,10 @@ export interface RunnerOptions {
     envVars?: Record<string, string>;
     /** Once aborted, no further stack is set up or started and no further up runs. */
     signal?: AbortSignal;
-    /** One short line per step (the console); the stacks' output goes to their logs only. */
-    progress?: (line: string) => void;
+    /** Each stack's steps as they happen (the overview); the stacks' output goes to their logs only. */
+    onEvent?: (event: StackEvent) => void;
+    /** Gone stacks to destroy (--prune), after the others. */
+    prune?: GoneStack[];
 }
 
 /** A stack's log file: timestamped `[fleet]` lines of the runner, and the pulumi output as it comes. */
@@ -77,11 +88,14 @@ export function preflight(policyPacks: string[]): string[] {
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** The value `pulumi config set-all --json` stores: structured values as YAML maps/lists in Pulumi.<stack>.yaml. */
+/**
+ * The value `pulumi config set-all --json` stores (keys with their namespace): structured values as
+ * YAML maps/lists in Pulumi.<stack>.yaml.
+ */
 function configJson(config: Record<string, unknown>): string {
     const json: Record<string, { value: string; objectValue?: unknown; secret: boolean }> = {};
     for (const [key, value] of Object.entries(config)) {
-        json[`${CONFIG_NAMESPACE}:${key}`] =
+        json[key] =
             typeof value === "object" && value !== null
                 ? { value: JSON.stringify(value), objectValue: value, secret: false }
                 : { value: String(value), secret: false };
@@ -141,9 +155,24 @@ function setKubeconfig(
     });
 }
 
+/** One at a time: selecting a stack (createOrSelect) changes the workspace's current stack. */
+class Mutex {
+    private tail: Promise<void> = Promise.resolve();
+    run<T>(task: () => Promise<T>): Promise<T> {
+        const result = this.tail.then(task);
+        this.tail = result.then(
+            () => undefined,
+            () => undefined,
+        );
+        return result;
+    }
+}
+
 /**
  * Makes the stack's `eksa-metrics:*` config exactly the fleet file's: its keys set, the kubeconfig
  * as a secret, and keys the fleet file no longer lists removed (other namespaces are left alone).
+ * A discovered stack also gets its marks (eksa-metrics-fleet:*: its Cluster, its management
+ * cluster), by which a later run knows the stack is gone when its Cluster is.
  */
 async function configure(
     ws: LocalWorkspace,
@@ -151,11 +180,20 @@ async function configure(
     envVars: Record<string, string>,
     log: StackLog,
 ): Promise<void> {
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const wanted = new Set([`${prefix}kubeconfig`, ...Object.keys(entry.config).map((k) => `${prefix}${k}`)]);
-    const stale = Object.keys(await ws.getAllConfig(entry.name)).filter((k) => k.startsWith(prefix) && !wanted.has(k));
-    if (Object.keys(entry.config).length > 0) {
-        await ws.setAllConfigJson(entry.name, configJson(entry.config));
+    const prefixes = [`${CONFIG_NAMESPACE}:`, `${FLEET_CONFIG_NAMESPACE}:`];
+    const marks: Record<string, unknown> = entry.discovered
+        ? { [CLUSTER_KEY]: entry.discovered.cluster, [MANAGEMENT_KEY]: entry.discovered.management }
+        : {};
+    const values = {
+        ...Object.fromEntries(Object.entries(entry.config).map(([k, v]) => [`${CONFIG_NAMESPACE}:${k}`, v])),
+        ...marks,
+    };
+    const wanted = new Set([`${CONFIG_NAMESPACE}:kubeconfig`, ...Object.keys(values)]);
+    // The stack's file, read in process: no CLI call, and no secret decrypted.
+    const current = Object.keys((await ws.stackSettings(entry.name).catch(() => undefined))?.config ?? {});
+    const stale = current.filter((k) => prefixes.some((p) => k.startsWith(p)) && !wanted.has(k));
+    if (Object.keys(values).length > 0) {
+        await ws.setAllConfigJson(entry.name, configJson(values));
     }
     await setKubeconfig(ws, entry.name, entry.kubeconfig, envVars);
     if (stale.length > 0) {
@@ -163,20 +201,50 @@ async function configure(
     }
     const keys = Object.keys(entry.config);
     log.line(
-        `config: ${keys.length > 0 ? keys.join(", ") : "(no other keys)"}; kubeconfig (secret) from ${entry.kubeconfigPath}${stale.length > 0 ? `; removed keys no longer in the fleet file: ${stale.join(", ")}` : ""}`,
+        `config: ${keys.length > 0 ? keys.join(", ") : "(no other keys)"}; kubeconfig (secret) from ${entry.kubeconfigSource}${entry.discovered ? `; discovered: Cluster ${entry.discovered.cluster}` : ""}${stale.length > 0 ? `; removed keys no longer in the fleet file: ${stale.join(", ")}` : ""}`,
     );
 }
 
-/** preview (the gate), then up: a stack's whole run, as a result; never throws. */
-async function deploy(stack: Stack, log: StackLog, opts: RunnerOptions, setupMs: number): Promise<StackResult> {
-    const started = Date.now() - setupMs; // the stack's own time: setup and operations, not its wait in the queue
-    const say = (text: string) => opts.progress?.(`${stack.name}: ${text}`);
-    const result = (fields: Omit<StackResult, "stack" | "durationMs" | "logFile">): StackResult => ({
-        stack: stack.name,
-        durationMs: Date.now() - started,
-        logFile: log.file,
-        ...fields,
-    });
+/** What a stack reports of itself in its outputs: the verification's verdict and, where it has one, the certificate renewal. */
+async function readOutputs(
+    outputs: Record<string, { value: unknown }>,
+): Promise<Pick<StackResult, "verification" | "renewalDays">> {
+    const report = outputs.verificationReport?.value;
+    return {
+        verification: typeof report === "string" ? verificationVerdict(report) : undefined,
+        renewalDays: renewalDays(Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]))),
+    };
+}
+
+interface Task {
+    entry?: FleetStack;
+    gone?: GoneStack;
+    name: string;
+}
+
+/** A stack's whole run (setup, preview the gate, then up), as a result; never throws. */
+async function deploy(
+    ws: LocalWorkspace,
+    entry: FleetStack,
+    log: StackLog,
+    opts: RunnerOptions,
+    select: Mutex,
+): Promise<StackResult> {
+    const started = Date.now();
+    const event = (phase: StackPhase, fields: Partial<StackEvent> = {}) =>
+        opts.onEvent?.({ stack: entry.name, phase, ...fields });
+    const result = (fields: Omit<StackResult, "stack" | "durationMs" | "logFile" | "kind">): StackResult => {
+        const r: StackResult = {
+            stack: entry.name,
+            kind: "deploy",
+            durationMs: Date.now() - started,
+            logFile: log.file,
+            ...(entry.discovered ? { cluster: entry.discovered.cluster } : {}),
+            ...fields,
+        };
+        event("done", { result: r });
+        return r;
+    };
     const streams = {
         color: "never" as const,
         suppressProgress: true,
@@ -185,8 +253,20 @@ async function deploy(stack: Stack, log: StackLog, opts: RunnerOptions, setupMs:
         onError: log.raw,
     };
 
+    event("setup");
+    let stack: Stack;
+    try {
+        log.line(`stack ${entry.name}: create or select (project ${opts.projectDir})`);
+        stack = await select.run(() => Stack.createOrSelect(entry.name, ws));
+        await configure(ws, entry, opts.envVars ?? {}, log);
+    } catch (err) {
+        const error = firstErrorLine(errorText(err));
+        log.line(`setup failed: ${errorText(err)}`);
+        return result({ preview: "not run", up: "skipped", error: `setup: ${error}` });
+    }
+
     log.line(`preview started (policy packs: ${opts.policyPacks.join(", ") || "none"})`);
-    say("preview started");
+    event("preview");
     let changes: Record<string, number> | undefined;
     try {
         const preview = await stack.preview(streams);
@@ -194,11 +274,9 @@ async function deploy(stack: Stack, log: StackLog, opts: RunnerOptions, setupMs:
     } catch (err) {
         const error = firstErrorLine(errorText(err));
         log.line(`preview failed: ${error}`);
-        say(`preview failed: ${error}`);
         return result({ preview: "failed", up: "skipped", error });
     }
     log.line(`preview succeeded: ${formatChanges(changes)}`);
-    say(`preview ok (${formatChanges(changes)})`);
     if (opts.previewOnly) {
         return result({ preview: "ok", up: "preview only", changes });
     }
@@ -208,94 +286,169 @@ async function deploy(stack: Stack, log: StackLog, opts: RunnerOptions, setupMs:
     }
 
     log.line("up started");
-    say("up started");
+    event("up", { changes });
     try {
         const up = await stack.up(streams);
         log.line(`up succeeded: ${up.summary.result}`);
-        say("up ok");
-        return result({ preview: "ok", up: "ok", changes });
+        return result({ preview: "ok", up: "ok", changes, ...(await readOutputs(up.outputs)) });
     } catch (err) {
         const error = firstErrorLine(errorText(err));
         log.line(`up failed: ${error}`);
-        say(`up failed: ${error}`);
         return result({ preview: "ok", up: "failed", changes, error });
     }
 }
 
-/** Runs the stacks (in the given order); one result per stack, in that order. */
+/**
+ * A gone stack, with --prune: a preview of its destroy, then the destroy, then the stack removed.
+ * `ws`: for a stack whose Cluster object is gone, a workspace whose commands let the kubernetes
+ * provider drop from the state what it cannot reach (its API server may be gone too).
+ */
+async function prune(
+    ws: LocalWorkspace,
+    gone: GoneStack,
+    log: StackLog,
+    opts: RunnerOptions,
+    select: Mutex,
+): Promise<StackResult> {
+    const started = Date.now();
+    const event = (phase: StackPhase) => opts.onEvent?.({ stack: gone.stack, phase });
+    const result = (
+        fields: Omit<StackResult, "stack" | "durationMs" | "logFile" | "kind" | "cluster">,
+    ): StackResult => {
+        const r: StackResult = {
+            stack: gone.stack,
+            kind: "destroy",
+            cluster: gone.cluster,
+            durationMs: Date.now() - started,
+            logFile: log.file,
+            ...fields,
+        };
+        opts.onEvent?.({ stack: gone.stack, phase: "done", result: r });
+        return r;
+    };
+    const streams = {
+        color: "never" as const,
+        suppressProgress: true,
+        onOutput: log.raw,
+        onError: log.raw,
+    };
+    log.line(`gone: ${gone.reason}; pruning`);
+    event("setup");
+    let stack: Stack;
+    try {
+        stack = await select.run(() => Stack.select(gone.stack, ws));
+    } catch (err) {
+        return result({ preview: "not run", up: "skipped", error: `setup: ${firstErrorLine(errorText(err))}` });
+    }
+    log.line("destroy preview started");
+    event("preview");
+    let changes: Record<string, number> | undefined;
+    try {
+        changes = (await stack.previewDestroy(streams)).changeSummary as Record<string, number>;
+    } catch (err) {
+        const error = firstErrorLine(errorText(err));
+        log.line(`destroy preview failed: ${error}`);
+        return result({ preview: "failed", up: "skipped", error });
+    }
+    log.line(`destroy preview succeeded: ${formatChanges(changes)}`);
+    if (opts.previewOnly || opts.signal?.aborted) {
+        return result({ preview: "ok", up: opts.previewOnly ? "preview only" : "skipped", changes });
+    }
+    log.line("destroy started");
+    event("destroy");
+    try {
+        await stack.destroy(streams);
+        await ws.removeStack(gone.stack);
+        log.line("destroy succeeded; stack removed");
+        return result({ preview: "ok", up: "ok", changes });
+    } catch (err) {
+        const error = firstErrorLine(errorText(err));
+        log.line(`destroy failed: ${error}`);
+        return result({ preview: "ok", up: "failed", changes, error });
+    }
+}
+
+/**
+ * The stacks of the project that carry a discovery's marks (eksa-metrics-fleet:cluster and
+ * :managementCluster), read from their stack files in process.
+ */
+export async function markedStacks(
+    projectDir: string,
+    envVars: Record<string, string> = {},
+): Promise<{ stack: string; cluster: string; management: string }[]> {
+    const ws = await LocalWorkspace.create({ workDir: projectDir, envVars });
+    const marked = [];
+    for (const summary of await ws.listStacks()) {
+        const name = summary.name.split("/").pop()!;
+        const config = (await ws.stackSettings(name).catch(() => undefined))?.config ?? {};
+        const value = (key: string) => {
+            const v = config[key] as unknown;
+            return typeof v === "string" ? v : (v as { value?: unknown } | undefined)?.value;
+        };
+        const cluster = value(CLUSTER_KEY);
+        const management = value(MANAGEMENT_KEY);
+        if (typeof cluster === "string" && typeof management === "string") {
+            marked.push({ stack: name, cluster, management });
+        }
+    }
+    return marked;
+}
+
+/**
+ * Runs the stacks (in the given order), then prunes the gone stacks given; one result per stack,
+ * in that order. At most `concurrency` at once; only the selection of a stack is serialized.
+ */
 export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promise<StackResult[]> {
     fs.mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
-    const envVars = opts.envVars ?? {};
-    const ws = await LocalWorkspace.create({ workDir: opts.projectDir, envVars });
+    const ws = await LocalWorkspace.create({ workDir: opts.projectDir, envVars: opts.envVars ?? {} });
     const previouslySelected = await ws.stack();
-
-    const logs = new Map(stacks.map((s) => [s.name, new StackLog(path.join(opts.logDir, `${s.name}.log`))]));
-    const results = new Map<string, StackResult>();
-    const ready: { stack: Stack; setupMs: number }[] = [];
+    const tasks: Task[] = [
+        ...stacks.map((entry) => ({ entry, name: entry.name })),
+        ...(opts.prune ?? []).map((gone) => ({ gone, name: gone.stack })),
+    ];
+    for (const t of tasks) {
+        opts.onEvent?.({ stack: t.name, phase: "queued", kind: t.gone ? "destroy" : "deploy" });
+    }
+    const logs = new Map(tasks.map((t) => [t.name, new StackLog(path.join(opts.logDir, `${t.name}.log`))]));
+    const select = new Mutex();
+    // PULUMI_K8S_DELETE_UNREACHABLE: the kubernetes provider's own switch, for this workspace's commands only.
+    const unreachableWs = (opts.prune ?? []).some((g) => g.clusterDeleted)
+        ? await LocalWorkspace.create({
+              workDir: opts.projectDir,
+              envVars: { ...opts.envVars, PULUMI_K8S_DELETE_UNREACHABLE: "true" },
+          })
+        : ws;
     try {
-        // One at a time: createOrSelect changes the workspace's current stack.
-        for (const entry of stacks) {
-            const log = logs.get(entry.name)!;
-            const started = Date.now();
-            if (opts.signal?.aborted) {
-                results.set(entry.name, {
-                    stack: entry.name,
+        return await runBounded(
+            tasks,
+            opts.concurrency,
+            (t) =>
+                t.entry
+                    ? deploy(ws, t.entry, logs.get(t.name)!, opts, select)
+                    : prune(t.gone!.clusterDeleted ? unreachableWs : ws, t.gone!, logs.get(t.name)!, opts, select),
+            (t): StackResult => {
+                logs.get(t.name)!.line("not started: the run was cancelled");
+                const r: StackResult = {
+                    stack: t.name,
+                    kind: t.gone ? "destroy" : "deploy",
                     preview: "not run",
                     up: "skipped",
                     durationMs: 0,
                     error: "cancelled before it started",
-                    logFile: log.file,
-                });
-                continue;
-            }
-            try {
-                log.line(`stack ${entry.name}: create or select (project ${opts.projectDir})`);
-                const stack = await Stack.createOrSelect(entry.name, ws);
-                await configure(ws, entry, envVars, log);
-                ready.push({ stack, setupMs: Date.now() - started });
-            } catch (err) {
-                const error = firstErrorLine(errorText(err));
-                log.line(`setup failed: ${errorText(err)}`);
-                opts.progress?.(`${entry.name}: setup failed: ${error}`);
-                results.set(entry.name, {
-                    stack: entry.name,
-                    preview: "not run",
-                    up: "skipped",
-                    durationMs: Date.now() - started,
-                    error: `setup: ${error}`,
-                    logFile: log.file,
-                });
-            }
-        }
-        if (previouslySelected !== undefined && stacks.length > 0) {
-            // Leave the user's current stack as it was (the operations below name their stack).
-            await ws.selectStack(previouslySelected.name).catch(() => undefined);
-        }
-
-        const done = await runBounded(
-            ready,
-            opts.concurrency,
-            ({ stack, setupMs }) => deploy(stack, logs.get(stack.name)!, opts, setupMs),
-            ({ stack, setupMs }): StackResult => {
-                logs.get(stack.name)!.line("not started: the run was cancelled");
-                return {
-                    stack: stack.name,
-                    preview: "not run",
-                    up: "skipped",
-                    durationMs: setupMs,
-                    error: "cancelled before it started",
-                    logFile: logs.get(stack.name)!.file,
+                    logFile: logs.get(t.name)!.file,
                 };
+                opts.onEvent?.({ stack: t.name, phase: "done", result: r });
+                return r;
             },
             opts.signal,
         );
-        for (const r of done) {
-            results.set(r.stack, r);
-        }
     } finally {
+        if (previouslySelected !== undefined && tasks.length > 0) {
+            // Leave the user's current stack as it was (the operations name their stack).
+            await ws.selectStack(previouslySelected.name).catch(() => undefined);
+        }
         for (const log of logs.values()) {
             log.close();
         }
     }
-    return stacks.map((s) => results.get(s.name)!);
 }

@@ -14,7 +14,12 @@ function usageError(argv: string[]): string {
 
 describe("fleet arguments", () => {
     it("a fleet file alone: preview then up, the fleet file's concurrency, every stack", () => {
-        assert.deepEqual(parseArgs(["fleet.yaml"]), { help: false, previewOnly: false, fleetFile: "fleet.yaml" });
+        assert.deepEqual(parseArgs(["fleet.yaml"]), {
+            help: false,
+            previewOnly: false,
+            prune: false,
+            fleetFile: "fleet.yaml",
+        });
     });
 
     it("flags in both --flag value and --flag=value forms, before or after the file", () => {
@@ -31,6 +36,7 @@ describe("fleet arguments", () => {
             {
                 help: false,
                 previewOnly: true,
+                prune: false,
                 fleetFile: "fleet.yaml",
                 concurrency: 4,
                 stacks: ["a", "b"],
@@ -40,10 +46,24 @@ describe("fleet arguments", () => {
         assert.deepEqual(parseArgs(["fleet.yaml", "--concurrency=1", "--stacks=a", "--stacks", "b,a"]), {
             help: false,
             previewOnly: false,
+            prune: false,
             fleetFile: "fleet.yaml",
             concurrency: 1,
             stacks: ["a", "b"],
         });
+    });
+
+    it("--prune and --json FILE", () => {
+        assert.deepEqual(parseArgs(["fleet.yaml", "--prune", "--json", "out.json"]), {
+            help: false,
+            previewOnly: false,
+            prune: true,
+            fleetFile: "fleet.yaml",
+            json: "out.json",
+        });
+        assert.equal(parseArgs(["fleet.yaml", "--json=s.json"]).json, "s.json");
+        assert.equal(usageError(["fleet.yaml", "--prune=yes"]), "--prune takes no value");
+        assert.equal(usageError(["fleet.yaml", "--json"]), "--json needs a value");
     });
 
     it("help needs no fleet file", () => {
@@ -77,7 +97,7 @@ describe("fleet arguments", () => {
     });
 
     it("--stacks picks stacks of the fleet file, in its order, and names the unknown ones", () => {
-        const stack = (name: string) => ({ name, kubeconfigPath: `/k/${name}`, kubeconfig: "", config: {} });
+        const stack = (name: string) => ({ name, kubeconfigSource: `/k/${name}`, kubeconfig: "", config: {} });
         const fleet: Fleet = { concurrency: 2, policyPacks: [], stacks: [stack("a"), stack("b"), stack("c")] };
         assert.deepEqual(
             selectStacks(fleet, undefined).map((s) => s.name),
@@ -93,6 +113,24 @@ describe("fleet arguments", () => {
         });
         assert.throws(() => selectStacks(fleet, ["x", "y"]), {
             message: "--stacks: x, y are not in the fleet file. Its stacks: a, b, c",
+        });
+    });
+
+    it("--stacks may name a discovered cluster's skipped or gone stack, which runs nothing", () => {
+        const stack = (name: string) => ({
+            name,
+            kubeconfigSource: `Secret eksa-system/${name}`,
+            kubeconfig: "",
+            config: {},
+        });
+        const discover = {} as Fleet["discover"];
+        const fleet: Fleet = { concurrency: 2, policyPacks: [], stacks: [stack("a"), stack("b")], discover };
+        assert.deepEqual(
+            selectStacks(fleet, ["gone", "b"], ["skipped", "gone"]).map((s) => s.name),
+            ["b"],
+        );
+        assert.throws(() => selectStacks(fleet, ["x"], ["gone"]), {
+            message: "--stacks: x is not in the fleet (listed, discovered, skipped or gone). Its stacks: a, b, gone",
         });
     });
 });

@@ -58,7 +58,7 @@ stacks:
         assert.equal(fleet.concurrency, 2);
         assert.deepEqual(fleet.policyPacks, ["/repo/policy"]);
         assert.deepEqual(
-            fleet.stacks.map((s) => [s.name, s.kubeconfigPath]),
+            fleet.stacks.map((s) => [s.name, s.kubeconfigSource]),
             [
                 ["mgmt-west", "/home/ops/.kube/west.kubeconfig"],
                 ["workload.east_1", "/fleets/east.kubeconfig"],
@@ -108,9 +108,11 @@ stacks: [{ name: a, kubeconfig: east.kubeconfig }]
         assert.equal(problems.length, 1);
         assert.match(problems[0], /^is not YAML: .*\. Fix the syntax \(see fleet\/fleet\.example\.yaml\)$/);
         assert.deepEqual(problemsOf("- a\n- b"), [
-            'is not a map with a "stacks" list. Start from fleet/fleet.example.yaml',
+            'is not a map with a "stacks" list or a "discover" section. Start from fleet/fleet.example.yaml',
         ]);
-        assert.deepEqual(problemsOf(""), ['is not a map with a "stacks" list. Start from fleet/fleet.example.yaml']);
+        assert.deepEqual(problemsOf(""), [
+            'is not a map with a "stacks" list or a "discover" section. Start from fleet/fleet.example.yaml',
+        ]);
     });
 
     it("names every problem of the whole file at once, each with its key and the fix", () => {
@@ -142,7 +144,7 @@ stacks:
   - just-a-name
 `);
         assert.deepEqual(problems, [
-            "colour: is not a fleet file key. Known keys: concurrency, policyPacks, stacks",
+            "colour: is not a fleet file key. Known keys: concurrency, policyPacks, discover, stacks",
             "concurrency: 0 is not a whole number from 1 to 32. Set how many stacks run at once, e.g. concurrency: 2",
             "policyPacks[1]: /repo/missing-pack is not a policy pack (no PulumiPolicy.yaml). Paths are relative to the project directory /repo",
             "policyPacks[2]: policy is listed twice. Remove one",
@@ -181,7 +183,7 @@ stacks:
 
     it("needs a non-empty stacks list and a policyPacks list of paths", () => {
         assert.deepEqual(problemsOf("concurrency: 2"), [
-            "stacks: is missing. List the cluster stacks, e.g. stacks: [{name: mgmt-west, kubeconfig: ~/.kube/mgmt-west.kubeconfig}]",
+            "stacks: is missing. List the cluster stacks, e.g. stacks: [{name: mgmt-west, kubeconfig: ~/.kube/mgmt-west.kubeconfig}], or discover them (discover: {kubeconfig: ...})",
         ]);
         assert.match(problemsOf("stacks: []")[0], /^stacks: \[\] is not a non-empty list\. List the cluster stacks/);
         assert.deepEqual(problemsOf("policyPacks: policy\nstacks: [{name: a, kubeconfig: east.kubeconfig}]"), [

@@ -1,5 +1,16 @@
 import { strict as assert } from "assert";
-import { exitCode, firstErrorLine, formatChanges, renderSummary, StackResult, succeeded } from "../../fleet/summary";
+import {
+    exitCode,
+    firstErrorLine,
+    formatChanges,
+    jsonSummary,
+    renderSummary,
+    renewalDays,
+    StackResult,
+    statusWord,
+    succeeded,
+    verificationVerdict,
+} from "../../fleet/summary";
 
 // Output of the real CLI (pulumi v3.259.0, --color never), trimmed to the lines that matter.
 const POLICY_VIOLATION = `Command failed with exit code 1: pulumi preview --policy-pack /tmp/pack --color never --exec-kind auto.local --stack east --non-interactive
@@ -107,6 +118,7 @@ describe("fleet summary", () => {
     });
 
     const result = (fields: Partial<StackResult> & Pick<StackResult, "stack">): StackResult => ({
+        kind: "deploy",
         preview: "ok",
         up: "ok",
         durationMs: 12_345,
@@ -158,5 +170,153 @@ describe("fleet summary", () => {
             renderSummary([result({ stack: "a" })], "/l"),
             /\n1 of 1 stacks succeeded\. Logs: \/l\/<stack>\.log$/,
         );
+    });
+
+    it("the verification's verdict and the days until the certificate renewal, from a stack's outputs", () => {
+        assert.equal(
+            verificationVerdict("eksa-cp-1  kube-scheduler  ok\n\nverified: 20 checks passed\n"),
+            "verified: 20 checks passed",
+        );
+        assert.equal(
+            verificationVerdict("x\nverification failed: 2 of 20 checks failed"),
+            "verification failed: 2 of 20 checks failed",
+        );
+        assert.equal(verificationVerdict("no verdict"), undefined);
+        const now = Date.parse("2026-12-07T12:00:00Z");
+        assert.equal(renewalDays({ certificateRenewal: { daysUntilRenewal: 41 } }, now), 41);
+        assert.equal(renewalDays({ certificateRenewal: { renewAfter: "2026-12-17T13:00:00Z" } }, now), 10);
+        assert.equal(renewalDays({ certificateRenewal: { renewAfter: "soon" } }, now), undefined);
+        assert.equal(renewalDays({}, now), undefined);
+    });
+
+    it("a stack's status word, and skipped clusters or gone stacks alone are no failure", () => {
+        assert.deepEqual(
+            [
+                result({ stack: "a", verification: "verified: 20 checks passed" }),
+                result({ stack: "b" }),
+                result({ stack: "c", up: "preview only" }),
+                result({ stack: "d", up: "failed", error: "x" }),
+                result({ stack: "e", preview: "not run", up: "skipped", error: "cancelled before it started" }),
+                result({ stack: "f", kind: "destroy" }),
+                result({ stack: "g", kind: "destroy", up: "preview only" }),
+            ].map(statusWord),
+            ["verified", "up", "previewed", "failed", "cancelled", "destroyed", "destroy previewed"],
+        );
+        const skipped = [
+            { cluster: "eksa-system/w", stack: "w", reason: "paused (spec.paused: true)", transient: true },
+        ];
+        assert.equal(exitCode([], { skipped, gone: [] }), 0);
+        assert.equal(exitCode([], { skipped: [], gone: [] }), 1);
+    });
+
+    it("the table gains verification and renewal columns when a stack reports them, and lists what was skipped or is gone", () => {
+        const table = renderSummary(
+            [
+                result({
+                    stack: "w1",
+                    changes: { create: 3 },
+                    durationMs: 9_812,
+                    verification: "verified: 20 checks passed",
+                    renewalDays: 30,
+                }),
+                result({ stack: "old", kind: "destroy", changes: { delete: 12 }, durationMs: 4_000 }),
+            ],
+            "/logs",
+            {
+                skipped: [
+                    {
+                        cluster: "eksa-system/w2",
+                        stack: "w2",
+                        reason: "no kubeconfig Secret eksa-system/w2-kubeconfig",
+                        transient: true,
+                    },
+                ],
+                gone: [
+                    {
+                        stack: "w3",
+                        cluster: "eksa-system/w3",
+                        reason: "Cluster eksa-system/w3 no longer exists",
+                        clusterDeleted: true,
+                    },
+                ],
+            },
+        );
+        assert.equal(
+            table,
+            [
+                "stack  preview   up         duration  verification                renewal  error",
+                "w1     ok (+3)   ok             9.8s  verified: 20 checks passed  in 30 d",
+                "old    ok (-12)  destroyed      4.0s",
+                "",
+                "skipped (discovered, no stack run):",
+                "  eksa-system/w2 (stack w2): no kubeconfig Secret eksa-system/w2-kubeconfig",
+                "",
+                "gone (run with --prune to destroy them, after a preview):",
+                "  w3: Cluster eksa-system/w3 no longer exists",
+                "",
+                "2 of 2 stacks succeeded. Logs: /logs/<stack>.log",
+            ].join("\n"),
+        );
+    });
+
+    it("the JSON summary: per stack its status, changes, error line, verification and renewal", () => {
+        const summary = JSON.parse(
+            JSON.stringify(
+                jsonSummary(
+                    [
+                        result({
+                            stack: "w1",
+                            cluster: "eksa-system/w1",
+                            changes: { create: 3 },
+                            verification: "verified: 20 checks passed",
+                            renewalDays: 30,
+                        }),
+                        result({ stack: "w2", preview: "failed", up: "skipped", error: "policy p (r): m" }),
+                    ],
+                    {
+                        skipped: [
+                            {
+                                cluster: "eksa-system/w3",
+                                stack: "w3",
+                                reason: "paused (spec.paused: true)",
+                                transient: true,
+                            },
+                        ],
+                        gone: [],
+                    },
+                    {
+                        fleetFile: "/f.yaml",
+                        startedAt: new Date("2026-12-07T12:00:00Z"),
+                        finishedAt: new Date("2026-12-07T12:01:00Z"),
+                        previewOnly: false,
+                        prune: false,
+                        logDir: "/logs",
+                    },
+                ),
+            ),
+        );
+        assert.equal(summary.exitCode, 1);
+        assert.deepEqual(summary.stacks[0], {
+            stack: "w1",
+            cluster: "eksa-system/w1",
+            kind: "deploy",
+            status: "verified",
+            preview: "ok",
+            up: "ok",
+            changes: { create: 3 },
+            durationSeconds: 12.3,
+            error: null,
+            verification: { ok: true, verdict: "verified: 20 checks passed" },
+            certificateRenewalDays: 30,
+            logFile: "/logs/w1.log",
+        });
+        assert.deepEqual(
+            [summary.stacks[1].status, summary.stacks[1].error, summary.stacks[1].verification],
+            ["failed", "policy p (r): m", null],
+        );
+        assert.deepEqual(summary.skipped, [
+            { cluster: "eksa-system/w3", stack: "w3", reason: "paused (spec.paused: true)" },
+        ]);
+        assert.deepEqual(summary.gone, []);
     });
 });
