@@ -133,11 +133,11 @@ stacks:
         assert.equal(code, 1, output);
 
         // The summary table: stack, preview, up, duration, first error line.
-        assert.match(output, /^west\s+ok \(\+2\)\s+ok\s+\d+\.\ds$/m, output);
-        assert.match(output, /^east\s+ok \(\+2\)\s+ok\s+\d+\.\ds$/m, output);
+        assert.match(output, /^west\s+ok \(\+2\)\s+ok\s+(?:\d+\.\d|\d+m\d\d)s$/m, output);
+        assert.match(output, /^east\s+ok \(\+2\)\s+ok\s+(?:\d+\.\d|\d+m\d\d)s$/m, output);
         assert.match(
             output,
-            /^kube-sys\s+failed\s+skipped\s+\d+\.\ds\s+policy no-kube-system \(pulumi-nodejs:dynamic:Resource: namespace\): namespace 'kube-system' is reserved for the cluster's own components$/m,
+            /^kube-sys\s+failed\s+skipped\s+(?:\d+\.\d|\d+m\d\d)s\s+policy no-kube-system \(pulumi-nodejs:dynamic:Resource: namespace\): namespace 'kube-system' is reserved for the cluster's own components$/m,
             output,
         );
         assert.match(output, new RegExp(`2 of 3 stacks succeeded, 1 failed\\. Logs: ${logDir}/<stack>\\.log`));
@@ -225,7 +225,7 @@ stacks:
             logDir,
         ]);
         assert.equal(code, 0, output);
-        assert.match(output, /^west\s+ok \(~1\)\s+preview only\s+\d+\.\ds$/m, output);
+        assert.match(output, /^west\s+ok \(~1\)\s+preview only\s+(?:\d+\.\d|\d+m\d\d)s$/m, output);
         assert.match(output, /1 of 1 stacks succeeded\./);
         assert.deepEqual(fs.readdirSync(logDir), ["west.log"]);
 
