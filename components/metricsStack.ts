@@ -7,9 +7,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_IMAGES } from "../core/versions";
 import { STACK_LABEL, stackLabelValue } from "../core/labels";
-import { MetricsStackArgs, resolveSettings, Settings, SettingsError } from "../config/settings";
+import { MetricsStackArgs, resolveSettings, Settings, SettingsError, stackOptionsOf } from "../config/settings";
+import { DEFAULTS } from "../config/schema";
+import { DEFAULT_IMAGES } from "../core/versions";
 import type { VerificationPlan } from "../verify/plan";
 import { registerDocsProxyRemoval, registerProxyDaemonSets } from "./daemonSets";
 import { EndpointInfo, endpointsOf } from "./endpoints";
@@ -25,16 +26,16 @@ export { endpointsOf };
 export { CONTROLLERS_CA_FILE, PROXY_CA_FILE } from "./prometheus";
 
 /** The haproxy image of the EKS Anywhere docs page; override it for a private mirror. */
-export const DEFAULT_PROXY_IMAGE = DEFAULT_IMAGES.haproxy;
+export const DEFAULT_PROXY_IMAGE = DEFAULTS.proxyImage;
 /** The kube-rbac-proxy release the tests run (toolchain/go/kube-rbac-proxy/go.mod). */
-export const DEFAULT_GATE_IMAGE = DEFAULT_IMAGES.kubeRbacProxy;
+export const DEFAULT_GATE_IMAGE = DEFAULTS.gateImage;
 /** The curl image of the verification's pods in cluster mode. */
 export const DEFAULT_VERIFY_IMAGE = DEFAULT_IMAGES.curl;
 
 /** Checks the arguments before anything is registered: a bad value must not leave half a stack behind. */
 function settingsOf(args: MetricsStackArgs): Settings {
-    const { kubeconfig, proxyImage: _p, gateImage: _g, proxyResources: _pr, gateResources: _gr, ...options } = args;
-    const settings = resolveSettings(options);
+    const { kubeconfig } = args;
+    const settings = resolveSettings(stackOptionsOf(args));
     if (settings.verify.enabled && kubeconfig === undefined) {
         throw new SettingsError([
             "kubeconfig: is required for the verification. Pass the cluster's kubeconfig, or set verify.enabled to false",

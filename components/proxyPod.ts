@@ -8,6 +8,7 @@ import { CatalogueEntry, NodeRole, upstreamUrl } from "../core/catalogue";
 import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../core/kubernetes";
 import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, HEALTH_PATH, TLS_DIR } from "./haproxy";
 import { Settings } from "../config/settings";
+import { DEFAULTS } from "../config/schema";
 
 type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -18,14 +19,8 @@ type ResourceRequirements = k8s.types.input.core.v1.ResourceRequirements;
 export const PROXY_UID = 65534;
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-export const DEFAULT_PROXY_RESOURCES: ResourceRequirements = {
-    requests: { cpu: "10m", memory: "32Mi" },
-    limits: { memory: "128Mi" },
-};
-export const DEFAULT_GATE_RESOURCES: ResourceRequirements = {
-    requests: { cpu: "5m", memory: "24Mi" },
-    limits: { memory: "96Mi" },
-};
+export const DEFAULT_PROXY_RESOURCES: ResourceRequirements = DEFAULTS.proxyResources;
+export const DEFAULT_GATE_RESOURCES: ResourceRequirements = DEFAULTS.gateResources;
 
 export interface ProxyPodInput {
     role: NodeRole;

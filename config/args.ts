@@ -145,9 +145,9 @@ export interface ControllersOptions {
 
 /** The plain (non-Output) part of the component's arguments: every stack config key but the kubeconfig, images and resources. */
 export interface StackOptions {
-    /** Map of component to true/false, e.g. `{etcd: false}`; components: `kube-controller-manager`, `kube-scheduler`, `kube-proxy`, `etcd`. Defaults to all on. */
+    /** Map of component to `true`/`false`, e.g. `{etcd: false}`; components: `kube-controller-manager`, `kube-scheduler`, `kube-proxy`, `etcd`. Defaults to all on. */
     components?: Record<string, boolean>;
-    /** Where etcd runs, e.g. `{topology: external, endpoints: ["https://10.0.0.21:2379"]}` for unstacked etcd: no etcd proxy. Defaults to `{topology: stacked}`. */
+    /** Where etcd runs: `{topology: external, endpoints: ["https://10.0.0.21:2379"]}` for unstacked etcd: no etcd proxy. Defaults to `{topology: stacked}`. */
     etcd?: EtcdOptions;
     /** Namespace of the proxy (labelled Pod Security `privileged`: host-network pods). Defaults to `eksa-metrics`. */
     namespace?: string;
@@ -159,42 +159,42 @@ export interface StackOptions {
     tolerations?: TolerationSetting[];
     /** Extra node selector for the proxy pods, on top of the control-plane/worker split. Defaults to `{}`. */
     nodeSelector?: Record<string, string>;
-    /** haproxy's health endpoint on `NODE_IP`, for the probes. Defaults to `10263`. */
+    /** The port of haproxy's health endpoint on `NODE_IP`, for the probes. Defaults to `10263`. */
     healthPort?: number;
     /** How long haproxy waits for a component, from Prometheus' 10 s scrape timeout to 300 s. Defaults to `30`. */
     serverTimeoutSeconds?: number;
-    /** The name clients verify and the certificate's validity; it is re-issued on the first `pulumi up` after two thirds of it (at most 30 days before expiry). Defaults to `{serverName: <namespace>-metrics-proxy, validityDays: 365}`. */
+    /** The name clients verify, and the certificate's validity; it is re-issued on the first `pulumi up` after two thirds of it (at most 30 days before expiry). Defaults to `{serverName: <namespace>-metrics-proxy, validityDays: 365}`. */
     tls?: ProxyTlsOptions;
-    /** How many failed authentications (401, or no bearer JWT) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes. Defaults to `{failures: 20, periodSeconds: 60}`. */
+    /** How many failed authentications (401, or no bearer JWT) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes, see What a client without credentials costs. Defaults to `{failures: 20, periodSeconds: 60}`. */
     authFailureLimit?: AuthFailureLimitOptions;
     /** How long Pulumi waits for the DaemonSets to be ready, from 1 to 120 minutes. Defaults to `10`. */
     rolloutTimeoutMinutes?: number;
-    /** The verification: on or off, its deadline, concurrency, mode and reader. Defaults to `{enabled: true, timeoutSeconds: 120, concurrency: 8, mode: cluster}`. */
+    /** The verification; `mode`: `cluster` (from short-lived pods in the cluster) or `local` (from this machine), see Verification; `serviceAccount: {name, namespace}` picks the reader whose token is used (default: the first ServiceAccount reader). Defaults to `{enabled: true, timeoutSeconds: 120, concurrency: 8, mode: cluster}`. */
     verify?: VerifyOptions;
-    /** `true` when the readers come later (Prometheus installed after this stack): they are bound now, the preflight warns instead of stopping, and the verification uses a service account the stack creates. Defaults to `false`. */
+    /** `true` when the readers come later (Prometheus installed after this stack): they are bound now, the preflight warns instead of stopping, and the verification uses `<namespace>/eksa-metrics-verifier`, a service account the stack creates and binds to metrics-reader (unless `verify.serviceAccount` names one). Defaults to `false`. */
     readersMayNotExistYet?: boolean;
     /** `true` lets `pulumi preview` pass when the cluster cannot be read, warning what it did not check; `pulumi up` always needs the cluster. Defaults to `false`. */
     offlinePreview?: boolean;
-    /** `true` lets `pulumi up` delete the EKS Anywhere docs page's `metrics-proxy` DaemonSet and ConfigMap before this proxy rolls out. Defaults to `false`. */
+    /** The migration from the EKS Anywhere docs page's manual install: `true` lets `pulumi up` delete its `metrics-proxy` DaemonSet (waiting for its pods to go) and ConfigMap before our proxy rolls out (see Preflight). Defaults to `false`. */
     replaceDocsMetricsProxy?: boolean;
-    /** The scrape jobs' names and the alert rules' timing. Defaults to `{jobNames: {<component>: <component>}, alertForSeconds: 900}`. */
+    /** The `job` of each component's series (default: the component's name, which kubernetes-mixin's dashboards and alerts select on; e.g. `{jobNames: {etcd: etcd-stacked}}`), used by the `scrapeConfig`, `alertRules` and Operator objects alike; how long a condition holds before an alert fires (see Prometheus). Defaults to `{jobNames: {<component>: <component>}, alertForSeconds: 900}`. */
     prometheus?: PrometheusOptions;
-    /** Objects for a Prometheus run by the Prometheus Operator (kube-prometheus-stack). Defaults to `{enabled: false, namespace: monitoring, labels: {}}`. */
+    /** `enabled: true` creates a `ScrapeConfig` per component and controller, a `PrometheusRule` and what they reference in `namespace` (which must exist), labelled with `labels` so your `Prometheus` selects them (kube-prometheus-stack: `{release: <helm release>}`). Defaults to `{enabled: false, namespace: monitoring, labels: {}}`. */
     prometheusOperator?: PrometheusOperatorOptions;
-    /** The controllers scraped on their own diagnostics endpoint (:8443). Defaults to `{expect: <those present>, extra: [], tls: {}}`. */
+    /** The controllers scraped on their diagnostics endpoint (see Controllers). `expect`: catalogue names; defaults to the catalogue controllers the preflight finds in the cluster, `[]` for none; a listed one that is absent stops the preview. `extra: [{name, namespace, selector, port}]`: other controller-runtime managers, by namespace and pod labels (`port` defaults to 8443; `name` is the job and must not be a catalogue or component job). `tls: {caCertificate, serverName}`: a PEM CA that signs the controllers' serving certificates, pinned in the scrape jobs and the verification, and the name to verify (only with `caCertificate`); defaults to none: the certificates are not verified. Defaults to `{expect: <those present>, extra: [], tls: {}}`. */
     controllers?: ControllersOptions;
 }
 
 /** The component's arguments: the options, the kubeconfig, and the proxy images and resources. */
 export interface MetricsStackArgs extends StackOptions {
-    /** The cluster's kubeconfig, a secret: the verification reads the cluster with it (and the program deploys with it). Required unless verify.enabled is false. */
+    /** The cluster's kubeconfig; the provider deploys with it and the verification asks the API server for a token and the nodes with it. Required unless verify.enabled is false; a secret. */
     kubeconfig?: pulumi.Input<string>;
-    /** haproxy image (the EKS Anywhere docs' one); point it at a private mirror if needed. Defaults to `public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54`. */
+    /** Haproxy image (the EKS Anywhere docs' one); point it at a private mirror if needed. Defaults to `public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54`. */
     proxyImage?: pulumi.Input<string>;
-    /** kube-rbac-proxy image, the token check in front of kube-proxy and etcd (the release the tests run). Defaults to `quay.io/brancz/kube-rbac-proxy:v0.19.1`. */
+    /** Kube-rbac-proxy image, the token check in front of kube-proxy and etcd (the release the tests run). Defaults to `quay.io/brancz/kube-rbac-proxy:v0.19.1`. */
     gateImage?: pulumi.Input<string>;
-    /** haproxy's container resources. Defaults to requests 10m/32Mi, limit 128Mi. */
+    /** Haproxy's container resources. Defaults to requests 10m/32Mi, limit 128Mi. */
     proxyResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
-    /** kube-rbac-proxy's container resources. Defaults to requests 5m/24Mi, limit 96Mi. */
+    /** Kube-rbac-proxy's container resources. Defaults to requests 5m/24Mi, limit 96Mi. */
     gateResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
 }

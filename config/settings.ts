@@ -11,10 +11,17 @@ import {
     ComponentName,
     CONTROLLER_NAMES,
     ControllerTarget,
-    DIAGNOSTICS_PORT,
     isComponentName,
 } from "../core/catalogue";
-import { EtcdTopology, ReaderSubject, StackOptions, TolerationSetting, VerificationMode } from "./args";
+import {
+    EtcdTopology,
+    MetricsStackArgs,
+    ReaderSubject,
+    StackOptions,
+    TolerationSetting,
+    VerificationMode,
+} from "./args";
+import { CONFIG_SCHEMA, ConfigKey, DEFAULTS, OPTION_KEYS, PROMETHEUS_SCRAPE_TIMEOUT_SECONDS, RANGES } from "./schema";
 
 export * from "./args";
 
@@ -50,20 +57,17 @@ export interface Settings {
     controllers: { expect?: string[]; extra: ControllerTarget[]; tls: { caCertificate?: string; serverName?: string } };
 }
 
-export const DEFAULT_READERS: ReaderSubject[] = [
-    { kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" },
-];
-export const DEFAULT_NAMESPACE = "eksa-metrics";
-export const DEFAULT_HEALTH_PORT = 10263;
-/** 20 a minute: a reader whose token expired fails once per scrape (every 15-60 s) and is never refused. */
-export const DEFAULT_AUTH_FAILURE_LIMIT = { failures: 20, periodSeconds: 60 };
+export const DEFAULT_READERS: ReaderSubject[] = DEFAULTS.readers;
+export const DEFAULT_NAMESPACE = DEFAULTS.namespace;
+export const DEFAULT_HEALTH_PORT = DEFAULTS.healthPort;
+/** config/schema.ts DEFAULTS.authFailureLimit. */
+export const DEFAULT_AUTH_FAILURE_LIMIT: { failures: number; periodSeconds: number } = DEFAULTS.authFailureLimit;
 /** The service account the stack creates for the verification when readers may not exist yet. */
 export const VERIFIER_SERVICE_ACCOUNT = "eksa-metrics-verifier";
 /** A service account the stack creates and binds to nothing: the verification proves its token is refused. */
 export const UNBOUND_SERVICE_ACCOUNT = "eksa-metrics-unbound";
 export const VERIFICATION_MODES = ["cluster", "local"] as const;
-/** Prometheus' default scrape_timeout. */
-export const PROMETHEUS_SCRAPE_TIMEOUT_SECONDS = 10;
+export { PROMETHEUS_SCRAPE_TIMEOUT_SECONDS };
 
 export class SettingsError extends Error {
     constructor(
@@ -98,8 +102,7 @@ function checkInteger(
     problems: Problems,
     key: string,
     value: unknown,
-    min: number,
-    max: number,
+    [min, max]: readonly [number, number],
     fallback: number,
 ): number {
     if (value === undefined) {
@@ -397,10 +400,10 @@ function resolveVerify(
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
         problems.add("verify", `${JSON.stringify(value)} is not an object`, 'Write e.g. {"enabled": false}');
-        return { enabled: false, timeoutSeconds: 120, concurrency: 8, mode: "cluster" };
+        return { ...DEFAULTS.verify, enabled: false };
     }
     checkKnownKeys(problems, "verify", raw, ["enabled", "timeoutSeconds", "concurrency", "serviceAccount", "mode"]);
-    const mode = raw.mode ?? "cluster";
+    const mode = raw.mode ?? DEFAULTS.verify.mode;
     if (!(VERIFICATION_MODES as readonly unknown[]).includes(mode)) {
         problems.add(
             "verify.mode",
@@ -408,9 +411,21 @@ function resolveVerify(
             'Use "cluster" to check from pods in the cluster, or "local" to check from this machine',
         );
     }
-    const enabled = checkBoolean(problems, "verify.enabled", raw.enabled, true);
-    const timeoutSeconds = checkInteger(problems, "verify.timeoutSeconds", raw.timeoutSeconds, 10, 3600, 120);
-    const concurrency = checkInteger(problems, "verify.concurrency", raw.concurrency, 1, 64, 8);
+    const enabled = checkBoolean(problems, "verify.enabled", raw.enabled, DEFAULTS.verify.enabled);
+    const timeoutSeconds = checkInteger(
+        problems,
+        "verify.timeoutSeconds",
+        raw.timeoutSeconds,
+        RANGES["verify.timeoutSeconds"],
+        DEFAULTS.verify.timeoutSeconds,
+    );
+    const concurrency = checkInteger(
+        problems,
+        "verify.concurrency",
+        raw.concurrency,
+        RANGES["verify.concurrency"],
+        DEFAULTS.verify.concurrency,
+    );
     let serviceAccount: Settings["verify"]["serviceAccount"];
     if (raw.serviceAccount !== undefined) {
         const sa = raw.serviceAccount;
@@ -457,7 +472,7 @@ function resolvePrometheus(problems: Problems, value: unknown): Settings["promet
             `${JSON.stringify(value)} is not an object`,
             'Write e.g. {"jobNames": {"etcd": "etcd-stacked"}, "alertForSeconds": 600}',
         );
-        return { jobNames, alertForSeconds: 900 };
+        return { jobNames, alertForSeconds: DEFAULTS.prometheus.alertForSeconds };
     }
     checkKnownKeys(problems, "prometheus", raw, ["jobNames", "alertForSeconds"]);
     if (raw.jobNames !== undefined && !isPlainObject(raw.jobNames)) {
@@ -495,12 +510,18 @@ function resolvePrometheus(problems: Problems, value: unknown): Settings["promet
             "Give every component its own job, or its series and alerts mix",
         );
     }
-    const alertForSeconds = checkInteger(problems, "prometheus.alertForSeconds", raw.alertForSeconds, 0, 86400, 900);
+    const alertForSeconds = checkInteger(
+        problems,
+        "prometheus.alertForSeconds",
+        raw.alertForSeconds,
+        RANGES["prometheus.alertForSeconds"],
+        DEFAULTS.prometheus.alertForSeconds,
+    );
     return { jobNames, alertForSeconds };
 }
 
 function resolvePrometheusOperator(problems: Problems, value: unknown): Settings["prometheusOperator"] {
-    const fallback = { enabled: false, namespace: "monitoring", labels: {} };
+    const fallback = { ...DEFAULTS.prometheusOperator, labels: {} };
     const raw = value ?? {};
     if (!isPlainObject(raw)) {
         problems.add(
@@ -511,7 +532,7 @@ function resolvePrometheusOperator(problems: Problems, value: unknown): Settings
         return fallback;
     }
     checkKnownKeys(problems, "prometheusOperator", raw, ["enabled", "namespace", "labels"]);
-    const enabled = checkBoolean(problems, "prometheusOperator.enabled", raw.enabled, false);
+    const enabled = checkBoolean(problems, "prometheusOperator.enabled", raw.enabled, fallback.enabled);
     const namespace = raw.namespace ?? fallback.namespace;
     if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
         problems.add(
@@ -661,7 +682,13 @@ function resolveControllers(
                 c.selector,
                 '{"control-plane": "controller-manager"}',
             );
-            const port = checkInteger(problems, `${key}.port`, c.port, 1, 65535, DIAGNOSTICS_PORT);
+            const port = checkInteger(
+                problems,
+                `${key}.port`,
+                c.port,
+                RANGES["controllers.extra.port"],
+                DEFAULTS.controllers.extraPort,
+            );
             extra.push({ name: String(c.name), namespace: String(c.namespace), selector, port });
         });
         for (const name of duplicates(extra.map((c) => c.name))) {
@@ -719,33 +746,20 @@ function resolveControllers(
     return { expect, extra, tls };
 }
 
+/** The stack options among the component's arguments: all but the kubeconfig, images and resources. */
+export function stackOptionsOf(args: MetricsStackArgs): StackOptions {
+    return Object.fromEntries(
+        Object.entries(args).filter(([key]) => !(key in CONFIG_SCHEMA) || !CONFIG_SCHEMA[key as ConfigKey].argument),
+    ) as StackOptions;
+}
+
 /**
  * Checks the stack options and fills in the defaults. Throws a SettingsError that lists every
  * problem at once; `keyPrefix` ("eksa-metrics:" for stack config) is put before each key.
  */
 export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings {
     const problems = new Problems(keyPrefix);
-    checkKnownKeys(problems, "", options, [
-        "components",
-        "etcd",
-        "namespace",
-        "createNamespace",
-        "readers",
-        "tolerations",
-        "nodeSelector",
-        "readersMayNotExistYet",
-        "offlinePreview",
-        "replaceDocsMetricsProxy",
-        "healthPort",
-        "serverTimeoutSeconds",
-        "authFailureLimit",
-        "tls",
-        "rolloutTimeoutMinutes",
-        "verify",
-        "prometheus",
-        "prometheusOperator",
-        "controllers",
-    ]);
+    checkKnownKeys(problems, "", options, OPTION_KEYS);
     const etcd = resolveEtcd(problems, options.etcd);
     let components = resolveComponents(problems, options.components);
     if (etcd.topology === "external") {
@@ -767,12 +781,17 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
             "Use at most 63 lower-case letters, digits and '-'",
         );
     }
-    const createNamespace = checkBoolean(problems, "createNamespace", options.createNamespace, true);
+    const createNamespace = checkBoolean(
+        problems,
+        "createNamespace",
+        options.createNamespace,
+        DEFAULTS.createNamespace,
+    );
     const readers = resolveReaders(problems, options.readers);
     const tolerations = resolveTolerations(problems, options.tolerations);
     const nodeSelector = resolveNodeSelector(problems, options.nodeSelector);
 
-    const healthPort = checkInteger(problems, "healthPort", options.healthPort, 1, 65535, DEFAULT_HEALTH_PORT);
+    const healthPort = checkInteger(problems, "healthPort", options.healthPort, RANGES.healthPort, DEFAULT_HEALTH_PORT);
     const clash = CATALOGUE.find((c) => c.port === healthPort);
     if (clash) {
         problems.add(
@@ -785,9 +804,8 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         problems,
         "serverTimeoutSeconds",
         options.serverTimeoutSeconds,
-        PROMETHEUS_SCRAPE_TIMEOUT_SECONDS,
-        300,
-        30,
+        RANGES.serverTimeoutSeconds,
+        DEFAULTS.serverTimeoutSeconds,
     );
 
     const authFailureLimit = { ...DEFAULT_AUTH_FAILURE_LIMIT };
@@ -804,23 +822,21 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
                 problems,
                 "authFailureLimit.failures",
                 options.authFailureLimit.failures,
-                1,
-                10000,
+                RANGES["authFailureLimit.failures"],
                 DEFAULT_AUTH_FAILURE_LIMIT.failures,
             );
             authFailureLimit.periodSeconds = checkInteger(
                 problems,
                 "authFailureLimit.periodSeconds",
                 options.authFailureLimit.periodSeconds,
-                1,
-                3600,
+                RANGES["authFailureLimit.periodSeconds"],
                 DEFAULT_AUTH_FAILURE_LIMIT.periodSeconds,
             );
         }
     }
 
     let tlsServerName = `${DEFAULT_NAMESPACE}-metrics-proxy`;
-    let tlsValidityDays = 365;
+    let tlsValidityDays: number = DEFAULTS.tls.validityDays;
     if (options.tls !== undefined) {
         if (!isPlainObject(options.tls)) {
             problems.add(
@@ -830,7 +846,13 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
             );
         } else {
             checkKnownKeys(problems, "tls", options.tls, ["serverName", "validityDays"]);
-            tlsValidityDays = checkInteger(problems, "tls.validityDays", options.tls.validityDays, 2, 3650, 365);
+            tlsValidityDays = checkInteger(
+                problems,
+                "tls.validityDays",
+                options.tls.validityDays,
+                RANGES["tls.validityDays"],
+                DEFAULTS.tls.validityDays,
+            );
             const serverName: unknown = options.tls.serverName;
             if (serverName !== undefined) {
                 tlsServerName = serverName as string;
@@ -851,11 +873,15 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         problems,
         "rolloutTimeoutMinutes",
         options.rolloutTimeoutMinutes,
-        1,
-        120,
-        10,
+        RANGES.rolloutTimeoutMinutes,
+        DEFAULTS.rolloutTimeoutMinutes,
     );
-    const readersMayNotExistYet = checkBoolean(problems, "readersMayNotExistYet", options.readersMayNotExistYet, false);
+    const readersMayNotExistYet = checkBoolean(
+        problems,
+        "readersMayNotExistYet",
+        options.readersMayNotExistYet,
+        DEFAULTS.readersMayNotExistYet,
+    );
     // Readers that may not exist yet cannot lend their token: the verification gets a service account of its own.
     const ownVerifier =
         readersMayNotExistYet &&
@@ -865,12 +891,12 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
             : undefined;
     const verify = resolveVerify(problems, options.verify, readers, ownVerifier);
     const verifierServiceAccount = verify.enabled ? ownVerifier : undefined;
-    const offlinePreview = checkBoolean(problems, "offlinePreview", options.offlinePreview, false);
+    const offlinePreview = checkBoolean(problems, "offlinePreview", options.offlinePreview, DEFAULTS.offlinePreview);
     const replaceDocsMetricsProxy = checkBoolean(
         problems,
         "replaceDocsMetricsProxy",
         options.replaceDocsMetricsProxy,
-        false,
+        DEFAULTS.replaceDocsMetricsProxy,
     );
     const prometheus = resolvePrometheus(problems, options.prometheus);
     const prometheusOperator = resolvePrometheusOperator(problems, options.prometheusOperator);

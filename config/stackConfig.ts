@@ -4,39 +4,16 @@
  * and is reported before any resource is registered.
  */
 import * as yaml from "js-yaml";
-import { MetricsStackArgs, resolveSettings, SettingsError, Settings } from "./settings";
+import { CONFIG_KEY_NAMES, CONFIG_SCHEMA, ConfigKey, ValueKind } from "./schema";
+import { MetricsStackArgs, resolveSettings, SettingsError, Settings, stackOptionsOf } from "./settings";
 
 export const CONFIG_NAMESPACE = "eksa-metrics";
 
-type ValueKind = "string" | "boolean" | "integer" | "object";
-
-/** Every config key the program reads, and how its text is parsed. Keys match MetricsStackArgs. */
-export const CONFIG_KEYS: Record<Exclude<keyof MetricsStackArgs, never>, ValueKind> = {
-    kubeconfig: "string",
-    components: "object",
-    etcd: "object",
-    namespace: "string",
-    createNamespace: "boolean",
-    readers: "object",
-    tolerations: "object",
-    nodeSelector: "object",
-    healthPort: "integer",
-    serverTimeoutSeconds: "integer",
-    authFailureLimit: "object",
-    tls: "object",
-    rolloutTimeoutMinutes: "integer",
-    verify: "object",
-    readersMayNotExistYet: "boolean",
-    offlinePreview: "boolean",
-    replaceDocsMetricsProxy: "boolean",
-    prometheus: "object",
-    prometheusOperator: "object",
-    controllers: "object",
-    proxyImage: "string",
-    gateImage: "string",
-    proxyResources: "object",
-    gateResources: "object",
-};
+/** Every config key the program reads, and how its text is parsed: config/schema.ts's keys. */
+export const CONFIG_KEYS = Object.fromEntries(CONFIG_KEY_NAMES.map((key) => [key, CONFIG_SCHEMA[key].type])) as Record<
+    ConfigKey,
+    ValueKind
+>;
 
 function parseValue(kind: ValueKind, text: string): unknown {
     switch (kind) {
@@ -153,14 +130,7 @@ export function readStackConfig(raw: Record<string, string>): StackConfig {
             `${prefix}kubeconfig: is not set (the program deploys to that cluster). Set the cluster's kubeconfig with: pulumi config set --secret ${prefix}kubeconfig < kubeconfig`,
         );
     }
-    const {
-        kubeconfig: _kubeconfig,
-        proxyImage: _p,
-        gateImage: _g,
-        proxyResources: _pr,
-        gateResources: _gr,
-        ...options
-    } = typed;
+    const options = stackOptionsOf(typed);
     let settings: Settings | undefined;
     try {
         settings = resolveSettings(options, prefix);
