@@ -12,6 +12,14 @@ import {
     controlPlaneMetricsNotOnAllInterfaces,
 } from "./policies/controlPlaneMetricsNotOnAllInterfaces";
 import {
+    clusterClassBindAddressUnknownDocs,
+    clusterClassBindAddressUnknownDuringPreview,
+} from "./policies/clusterClassBindAddressUnknownDuringPreview";
+import {
+    clusterClassBindAddressDocs,
+    clusterClassControlPlaneMetricsNotOnAllInterfaces,
+} from "./policies/clusterClassControlPlaneMetricsNotOnAllInterfaces";
+import {
     controllerDiagnosticsAuthenticated,
     controllerDiagnosticsDocs,
 } from "./policies/controllerDiagnosticsAuthenticated";
@@ -35,6 +43,8 @@ export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 export const documentedPolicies: readonly { readonly policy: Policy; readonly docs: PolicyDocs }[] = [
     { policy: controlPlaneMetricsNotOnAllInterfaces, docs: controlPlaneBindAddressDocs },
     { policy: controlPlaneMetricsBindAddressUnknownDuringPreview, docs: bindAddressUnknownDocs },
+    { policy: clusterClassControlPlaneMetricsNotOnAllInterfaces, docs: clusterClassBindAddressDocs },
+    { policy: clusterClassBindAddressUnknownDuringPreview, docs: clusterClassBindAddressUnknownDocs },
     { policy: kubeProxyMetricsNotOnAllInterfaces, docs: kubeProxyMetricsDocs },
     { policy: etcdMetricsNotExposed, docs: etcdMetricsDocs },
     { policy: controllerDiagnosticsAuthenticated, docs: controllerDiagnosticsDocs },

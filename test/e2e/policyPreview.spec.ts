@@ -15,6 +15,14 @@ import { LocalCluster, ProgramStack, REPO, Result } from "../../dev/localcluster
 
 const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");
 const POLICY = "control-plane-metrics-not-on-all-interfaces";
+const CLUSTER_CLASS_POLICY = "cluster-class-control-plane-metrics-not-on-all-interfaces";
+/** ClusterClass and Cluster fixtures of the pack's own tests, checked here against the real CRDs. */
+const FIXTURES = path.join(REPO, "test", "policy", "fixtures");
+const clusterClasses = (address: string): string =>
+    fs.readFileSync(
+        path.join(FIXTURES, address === "0.0.0.0" ? "cluster-class-exposed.yaml" : "cluster-class-safe.yaml"),
+        "utf8",
+    );
 
 /** A stand-in for EKS Anywhere's Cluster CRD: the group, kind and version, with any fields. */
 const EKSA_CLUSTER_CRD = {
@@ -173,9 +181,9 @@ describe("the policy pack in real previews (pulumi preview --policy-pack policy)
     const stack = new ProgramStack("definitions", { program: path.join(__dirname, "programs", "cluster-definitions") });
     const preview = async (address: string): Promise<Result> => {
         stack.setConfig({
-            manifests: definitions(address)
-                .map((d) => yaml.dump(d.manifest))
-                .join("---\n"),
+            manifests: [...definitions(address).map((d) => yaml.dump(d.manifest)), clusterClasses(address)].join(
+                "---\n",
+            ),
         });
         return stack.pulumi(["preview", "--policy-pack", path.join(REPO, "policy")]);
     };
@@ -183,7 +191,11 @@ describe("the policy pack in real previews (pulumi preview --policy-pack policy)
     before(async () => {
         await cluster.up();
         const capi = path.join(CACHE, "cluster-api", fs.readdirSync(path.join(CACHE, "cluster-api"))[0]);
-        for (const dir of ["controlplane/kubeadm/config/crd/bases", "bootstrap/kubeadm/config/crd/bases"]) {
+        for (const dir of [
+            "controlplane/kubeadm/config/crd/bases",
+            "bootstrap/kubeadm/config/crd/bases",
+            "core/config/crd/bases", // ClusterClass, Cluster
+        ]) {
             await cluster.mustKubectl(["apply", "--server-side", "-f", path.join(capi, dir)]);
         }
         await cluster.mustKubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(EKSA_CLUSTER_CRD));
@@ -206,6 +218,17 @@ describe("the policy pack in real previews (pulumi preview --policy-pack policy)
             assert.match(line!, d.field, `${d.name}: the field path in ${line}`);
         }
         assert.match(output, new RegExp(`- \\[mandatory\\] (\\[severity: \\w+\\] +)?${POLICY} `));
+        // The ClusterClass forms, as the real CRDs accept them: the class's own values, and the Clusters' variables.
+        const text = output.replace(/\s+/g, " ");
+        for (const named of [
+            "ClusterClass default/literal-v1beta2 sets spec.patches[0].definitions[0].jsonPatches[0].value",
+            "ClusterClass default/variable-default-v1beta1 sets spec.variables[0].schema.openAPIV3Schema.default",
+            "Cluster default/team-a sets spec.topology.variables[0].value",
+            "Cluster default/team-b sets spec.topology.variables[0].value",
+        ]) {
+            assert.ok(text.includes(named), `no violation: ${named}\n${output}`);
+        }
+        assert.ok(output.includes(CLUSTER_CLASS_POLICY), output);
     });
 
     it("passes on 127.0.0.1", async () => {

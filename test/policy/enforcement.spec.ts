@@ -21,6 +21,8 @@ import {
     EnforcementLevel,
     PolicyConfig,
 } from "../../policy/node_modules/@pulumi/pulumi/proto/analyzer_pb";
+import { CLUSTER_CLASS_BIND_ADDRESS_UNKNOWN } from "../../policy/policies/clusterClassBindAddressUnknownDuringPreview";
+import { CLUSTER_CLASS_BIND_ADDRESS } from "../../policy/policies/clusterClassControlPlaneMetricsNotOnAllInterfaces";
 import { UNKNOWN_DURING_PREVIEW } from "../../policy/policies/controlPlaneMetricsBindAddressUnknownDuringPreview";
 import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { CONTROLLER_DIAGNOSTICS } from "../../policy/policies/controllerDiagnosticsAuthenticated";
@@ -167,6 +169,8 @@ describe("policy pack enforcement levels (real pack over the Analyzer protocol)"
             [
                 [NOT_ON_ALL_INTERFACES, EnforcementLevel.MANDATORY],
                 [UNKNOWN_DURING_PREVIEW, EnforcementLevel.ADVISORY],
+                [CLUSTER_CLASS_BIND_ADDRESS, EnforcementLevel.MANDATORY],
+                [CLUSTER_CLASS_BIND_ADDRESS_UNKNOWN, EnforcementLevel.ADVISORY],
                 [KUBE_PROXY_METRICS, EnforcementLevel.MANDATORY],
                 [ETCD_METRICS, EnforcementLevel.MANDATORY],
                 [CONTROLLER_DIAGNOSTICS, EnforcementLevel.MANDATORY],

@@ -9,6 +9,8 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { INSECURE_PROXY } from "../../policy/policies/noInsecureMetricsProxy";
+import { CLUSTER_CLASS_BIND_ADDRESS_UNKNOWN } from "../../policy/policies/clusterClassBindAddressUnknownDuringPreview";
+import { CLUSTER_CLASS_BIND_ADDRESS } from "../../policy/policies/clusterClassControlPlaneMetricsNotOnAllInterfaces";
 import { NOT_ON_ALL_INTERFACES } from "../../policy/policies/controlPlaneMetricsNotOnAllInterfaces";
 import { CONTROLLER_DIAGNOSTICS } from "../../policy/policies/controllerDiagnosticsAuthenticated";
 import { ETCD_METRICS } from "../../policy/policies/etcdMetricsNotExposed";
