@@ -119,9 +119,10 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
     });
 
     // Each form of issue 18 as a cluster definition writes it: the exposed file fails with each message, the safe one passes.
-    const SHAPES = ["wrappers", "etcd-manager", "controllers-older-flags"];
+    // One preview each way for all of them: a preview costs tens of seconds.
+    const SHAPES = ["wrappers", "etcd-manager", "controllers-older-flags", "cluster-class"];
 
-    it("fails components under wrappers, etcd under etcd-manager and the controllers' older metrics flags", () => {
+    it("fails components under wrappers, etcd under etcd-manager, the controllers' older metrics flags and ClusterClass patches (literal, variable default, a Cluster's variables)", () => {
         const { status, output } = preview(SHAPES.map((s) => `${s}-exposed.yaml`));
         assert.notStrictEqual(status, 0, output);
         for (const expected of [
@@ -132,17 +133,36 @@ describe("the pack under the real engine (pulumi preview --policy-pack policy)",
             'kubernetes:core/v1:Pod kube-system/etcd-manager-main sets spec.containers[0].env[0].value = "http://0.0.0.0:8081" (etcd-manager passes its ETCD_* variables to the etcd it starts)',
             'capi-system/capi-controller-manager runs a controller-runtime manager in spec.template.spec.containers[0] (command[0] "/manager") with spec.template.spec.containers[0].args[0] = "--metrics-addr=:8080"',
             'capi-kubeadm-control-plane-system/capi-kubeadm-control-plane-controller-manager runs a controller-runtime manager in spec.template.spec.containers[0] (command[0] "/manager") with spec.template.spec.containers[0].args[3] = "--metrics-bind-addr=0.0.0.0:8080"',
+            'kubernetes:cluster.x-k8s.io/v1beta2:ClusterClass default/literal-v1beta2 sets spec.patches[0].definitions[0].jsonPatches[0].value = "0.0.0.0"',
+            'kubernetes:cluster.x-k8s.io/v1beta1:ClusterClass default/variable-default-v1beta1 sets spec.variables[0].schema.openAPIV3Schema.default = "0.0.0.0"',
+            'kubernetes:cluster.x-k8s.io/v1beta2:Cluster default/team-a sets spec.topology.variables[0].value = "0.0.0.0"',
+            'kubernetes:cluster.x-k8s.io/v1beta1:Cluster default/team-b sets spec.topology.variables[0].value = "::"',
         ]) {
             assert.ok(output.replace(/\s+/g, " ").includes(expected), `missing: ${expected}\n${output}`);
         }
-        for (const policy of [NOT_ON_ALL_INTERFACES, KUBE_PROXY_METRICS, ETCD_METRICS, CONTROLLER_DIAGNOSTICS]) {
+        for (const policy of [
+            NOT_ON_ALL_INTERFACES,
+            KUBE_PROXY_METRICS,
+            ETCD_METRICS,
+            CONTROLLER_DIAGNOSTICS,
+            CLUSTER_CLASS_BIND_ADDRESS,
+        ]) {
             assert.ok(output.includes(policy), `${policy} reports nothing:\n${output}`);
         }
     });
 
-    it("passes the same forms kept on loopback", () => {
-        const { status, output } = preview(SHAPES.map((s) => `${s}-safe.yaml`));
+    it("passes the same forms kept on loopback; names a ClusterClass variable known only at run time (advisory)", () => {
+        const { status, output } = preview([...SHAPES.map((s) => `${s}-safe.yaml`), "cluster-class-run-time.yaml"]);
         assert.strictEqual(status, 0, output);
+        assert.ok(output.includes(CLUSTER_CLASS_BIND_ADDRESS_UNKNOWN), output);
+        assert.ok(
+            output
+                .replace(/\s+/g, " ")
+                .includes(
+                    'ClusterClass default/run-time-v1beta1: variable "controllerManagerBindAddress" has no default, and no Cluster of this program that uses the class sets it, so its value is known only at run time',
+                ),
+            output,
+        );
     });
 
     it("passes the stack's own proxy, as the product renders it", async () => {
