@@ -31,7 +31,7 @@ new k8s.yaml.ConfigGroup("manifests", { yaml: files.map((f) => fs.readFileSync(f
 `;
 
 describe("the pack under the real engine (pulumi preview --policy-pack policy)", function () {
-    this.timeout(300_000);
+    this.timeout(600_000); // a preview takes a minute, several on a loaded machine
     let dir: string;
     let env: NodeJS.ProcessEnv;
 
