@@ -4,13 +4,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { readClusterFacts } from "./cluster/clusterFacts";
-import { expectedControllers } from "./config/controllers";
 import { stackLabelValue } from "./core/labels";
 import { MetricsStack } from "./components/metricsStack";
-import { describePlacement, preflight, unreadable } from "./cluster/preflight";
+import { programPreflight } from "./cluster/preflightRun";
 import { watchRollout } from "./cluster/rolloutWatch";
-import { Settings, SettingsError } from "./config/settings";
+import { SettingsError } from "./config/settings";
 import { CONFIG_NAMESPACE, readStackConfig, StackConfig } from "./config/stackConfig";
 
 // Every problem with the stack's config is reported here, before anything is registered.
@@ -25,30 +23,16 @@ function stackConfig(): StackConfig {
 
 const stackLabel = stackLabelValue(pulumi.getProject(), pulumi.getStack());
 
-// The preflight (README "Preflight"), in preview and again at the start of `up`: what would stop
-// `up` stops here, read from the cluster with the stack's kubeconfig, before anything is registered.
-// Returns the controllers to scrape: controllers.expect, by default those the preflight found.
-function checkCluster(kubeconfig: string, settings: Settings): string[] {
-    const identity = { stackLabel, dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` };
-    const read = readClusterFacts(kubeconfig, settings);
-    const result =
-        "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
-    for (const line of describePlacement(result)) {
-        pulumi.log.info(`preflight: ${line}`);
-    }
-    for (const warning of result.warnings) {
-        pulumi.log.warn(`preflight: ${warning}`);
-    }
-    if (result.errors.length > 0) {
-        throw new pulumi.RunError(
-            new SettingsError(result.errors, "the cluster is not ready for this stack (preflight)").message,
-        );
-    }
-    return expectedControllers(settings.controllers.expect, "facts" in read ? read.facts.deployments : undefined);
-}
 const { args, settings } = stackConfig();
-// readStackConfig has checked that the kubeconfig is set, as text.
-const expect = checkCluster(args.kubeconfig as string, settings);
+// The preflight (README "Preflight"), in preview and again at the start of `up`: what would stop
+// `up` stops here, read from the cluster with the stack's kubeconfig (readStackConfig has checked that
+// it is set, as text), before anything is registered. The controllers to scrape: controllers.expect,
+// by default those the preflight found.
+const expect = programPreflight(args.kubeconfig as string, settings, {
+    stackLabel,
+    dryRun: pulumi.runtime.isDryRun(),
+    keyPrefix: `${CONFIG_NAMESPACE}:`,
+});
 
 const cluster = new k8s.Provider("cluster", {
     kubeconfig: pulumi.secret(args.kubeconfig!),

@@ -15,6 +15,7 @@ import type { VerificationPlan } from "../verify/plan";
 import { registerDocsProxyRemoval, registerProxyDaemonSets } from "./daemonSets";
 import { EndpointInfo, endpointsOf } from "./endpoints";
 import { registerNamespace } from "./namespace";
+import { preflightGate } from "./preflightGate";
 import { registerPrometheusObjects } from "./prometheus";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES } from "./proxyPod";
 import { registerProxyTls } from "./proxyTls";
@@ -74,7 +75,10 @@ export class MetricsStack extends pulumi.ComponentResource {
     constructor(name: string, args: MetricsStackArgs, opts?: pulumi.ComponentResourceOptions) {
         const settings = settingsOf(args);
         super("eksa-metrics:index:MetricsStack", name, {}, opts);
-        const parent = { parent: this };
+        const stackLabelText = stackLabelValue(pulumi.getProject(), pulumi.getStack());
+        // Every child waits for the preflight, which runs once the kubeconfig is known (preflightGate.ts).
+        const preflight = preflightGate(args.kubeconfig, settings, { stackLabel: stackLabelText, keyPrefix: "" }, this);
+        const parent = { parent: this, dependsOn: preflight };
         const images = {
             proxyImage: args.proxyImage ?? DEFAULT_PROXY_IMAGE,
             gateImage: args.gateImage ?? DEFAULT_GATE_IMAGE,
@@ -82,7 +86,7 @@ export class MetricsStack extends pulumi.ComponentResource {
             gateResources: args.gateResources ?? DEFAULT_GATE_RESOURCES,
         };
         // Tells this stack's objects from another stack's on the same cluster (the preflight's conflict check).
-        const stackLabel = { [STACK_LABEL]: stackLabelValue(pulumi.getProject(), pulumi.getStack()) };
+        const stackLabel = { [STACK_LABEL]: stackLabelText };
 
         const namespace = registerNamespace(name, settings, stackLabel, parent);
         const tls = registerProxyTls(name, settings, namespace, parent);

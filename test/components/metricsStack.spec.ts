@@ -3,6 +3,7 @@
  * what the component registers (the engine never runs here; the end-to-end tests run it for real).
  */
 import { strict as assert } from "assert";
+import { checkedElsewhere } from "../../cluster/preflightRun";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { isSecret, unwrapSecrets as unwrap } from "../support/mockSecrets";
@@ -105,6 +106,9 @@ const one = (resources: Registered[], type: string, name?: string) => {
 
 describe("MetricsStack (mocked engine)", function () {
     this.timeout(20_000);
+    // These specs are about what the component registers: its preflight, which reads a real cluster, has its
+    // own (test/cluster/preflightRun.spec.ts, test/e2e/library.spec.ts). As after the program's preflight:
+    before(() => checkedElsewhere(KUBECONFIG));
 
     it("registers the whole stack as children of the component", async () => {
         const { resources, captured } = await build({ kubeconfig: KUBECONFIG });

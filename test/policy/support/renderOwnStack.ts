@@ -40,8 +40,14 @@ pulumi.runtime.setMocks(
 
 // After setMocks, as the mocks require.
 import { MetricsStack } from "../../../components/metricsStack";
+import { checkedElsewhere } from "../../../cluster/preflightRun";
 
-new MetricsStack("eksa-metrics", JSON.parse(fs.readFileSync(argsFile, "utf8")));
+const args = JSON.parse(fs.readFileSync(argsFile, "utf8"));
+// What is rendered is the point here, not the cluster (there is none): as after the program's preflight.
+if (args.kubeconfig !== undefined) {
+    checkedElsewhere(args.kubeconfig);
+}
+new MetricsStack("eksa-metrics", args);
 // Print once every registration has reached the mocks: disconnect() waits for the runtime's queue of
 // resource operations to drain, those registered in an apply (the verification command) included.
 pulumi.runtime.disconnect().then(() => process.stdout.write(JSON.stringify({ manifests })));
