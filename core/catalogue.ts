@@ -5,11 +5,19 @@
  * plan and the Prometheus scrape config — is derived from it; never list the components twice.
  */
 
-export const COMPONENT_NAMES = ["kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"] as const;
-export type ComponentName = (typeof COMPONENT_NAMES)[number];
+/** The control-plane components the stack proxies (a named enum, as Pulumi's schema inference reads them). */
+export const ComponentName = {
+    KubeControllerManager: "kube-controller-manager",
+    KubeScheduler: "kube-scheduler",
+    KubeProxy: "kube-proxy",
+    Etcd: "etcd",
+} as const;
+export type ComponentName = (typeof ComponentName)[keyof typeof ComponentName];
+export const COMPONENT_NAMES: readonly ComponentName[] = Object.values(ComponentName);
 
 /** Where a component runs: on control-plane nodes only, or on every node. */
-export type Placement = "control-plane" | "all-nodes";
+export const Placement = { ControlPlane: "control-plane", AllNodes: "all-nodes" } as const;
+export type Placement = (typeof Placement)[keyof typeof Placement];
 
 /**
  * Who checks the bearer token of a scrape:
@@ -18,7 +26,8 @@ export type Placement = "control-plane" | "all-nodes";
  * - "proxy": the component serves anyone (kube-proxy, etcd's metrics listener), so the proxy pod
  *   puts kube-rbac-proxy in front of it, which does the TokenReview + SubjectAccessReview.
  */
-export type Authenticator = "upstream" | "proxy";
+export const Authenticator = { Upstream: "upstream", Proxy: "proxy" } as const;
+export type Authenticator = (typeof Authenticator)[keyof typeof Authenticator];
 
 export interface CatalogueEntry {
     readonly name: ComponentName;
@@ -191,8 +200,12 @@ export const REFUSAL_HEADER = "X-Eksa-Metrics-Proxy";
 
 /** A controller to scrape and verify (verify/plan.ts plans its checks from it). */
 export interface ControllerTarget {
+    /** The controller's name: its scrape job. */
     name: string;
+    /** The namespace its pods run in. */
     namespace: string;
+    /** The labels that select its pods. */
     selector: Record<string, string>;
+    /** The diagnostics endpoint's port on each pod's IP. */
     port: number;
 }

@@ -24,6 +24,6 @@ PATH=$no_toolchain_path PULUMI_HOME=$empty_pulumi_home node_modules/.bin/mocha \
     --require ts-node/register/transpile-only --reporter ./test/support/summaryReporter.ts \
     --ignore test/policy/realEngine.spec.ts --ignore test/fleet/runner.spec.ts --ignore test/policy/publishing.spec.ts \
     'test/lint/**/*.spec.ts' 'test/core/**/*.spec.ts' 'test/config/**/*.spec.ts' 'test/cluster/**/*.spec.ts' \
-    'test/verify/**/*.spec.ts' 'test/components/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' ||
+    'test/verify/**/*.spec.ts' 'test/components/**/*.spec.ts' 'test/provider/**/*.spec.ts' 'test/policy/**/*.spec.ts' 'test/fleet/**/*.spec.ts' ||
     status=1
 exit $status

@@ -4,16 +4,21 @@
  */
 import { Authenticator, ComponentName, ControllerTarget, Placement, REFUSAL_HEADER } from "../core/catalogue";
 import { labelSelector } from "../core/labels";
-import { ClusterNode, ControllerPod, isControlPlane, Toleration, whyNotScheduled } from "../core/kubernetes";
+import { ClusterNode, ControllerPod, isControlPlane, whyNotScheduled } from "../core/kubernetes";
 import { DEFAULT_IMAGES } from "../core/versions";
-import { VerificationMode } from "../config/args";
+import { ControllersTlsOptions, ServiceAccountRef, TolerationSetting, VerificationMode } from "../config/args";
 import { controllerTargets } from "../config/controllers";
 import { Settings, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
 
+/** A component the verification checks on each eligible node, through the proxy. */
 export interface PlannedComponent {
+    /** The component. */
     name: ComponentName;
+    /** The port the proxy serves its metrics on, at each node's IP. */
     port: number;
+    /** The nodes it runs on. */
     placement: Placement;
+    /** Who checks the token: the component itself, or kube-rbac-proxy in front of it. */
     authenticator: Authenticator;
 }
 
@@ -25,22 +30,30 @@ export { VerificationMode };
 /** Everything the verification needs; the stack passes it as JSON (no secrets in it). */
 export interface VerificationPlan {
     /** The reader whose token is presented: in cluster mode the pod's own, in local mode a TokenRequest's. */
-    serviceAccount: { name: string; namespace: string };
+    serviceAccount: ServiceAccountRef;
     /** A service account with no binding at all, which the stack creates: its token must be refused (403). */
-    unboundServiceAccount: { name: string; namespace: string };
+    unboundServiceAccount: ServiceAccountRef;
     /** "cluster": the checks run from short-lived pods in the cluster; "local": from this machine. */
     mode: VerificationMode;
     /** The curl image of the cluster mode's pods. */
     image: string;
+    /** The name the proxy's certificate is verified against. */
     tlsServerName: string;
+    /** The proxy's CA (public), to verify its certificate. */
     caCertificate: string;
+    /** The components checked through the proxy. */
     components: PlannedComponent[];
+    /** The controllers checked on their diagnostics endpoint. */
     controllers: PlannedController[];
     /** Pins the controllers' serving certificates when set (cert-manager); otherwise they are not verified. */
-    controllerTls: { caCertificate?: string; serverName?: string };
+    controllerTls: ControllersTlsOptions;
+    /** The proxy pods' extra node selector: the nodes that must serve the components. */
     nodeSelector: Record<string, string>;
-    tolerations: Toleration[];
+    /** The proxy pods' extra tolerations: the nodes that must serve the components. */
+    tolerations: TolerationSetting[];
+    /** How long the whole verification may take. */
     timeoutSeconds: number;
+    /** How many checks run at once. */
     concurrency: number;
     /** Changes whenever what is verified changes (proxy config, images, readers): re-runs the check. */
     revision: string;

@@ -208,7 +208,7 @@ library_consumer() {
   echo "$want" >"$consumer/node_modules/.eksa-library-hash"
 }
 part_build() {
-  tsc_build "$repo" dist index.ts core config cluster verify components fleet
+  tsc_build "$repo" dist index.ts core config cluster verify components fleet provider
   tsc_build "$repo/policy" dist core policy
   library_consumer
 }
