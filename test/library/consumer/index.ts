@@ -25,11 +25,16 @@ const cluster = new command.local.Command(
     { additionalSecretOutputs: ["stdout"] },
 );
 const kubeconfig: pulumi.Output<string> = config.getBoolean("kubeconfigKnown")
-    ? pulumi.secret(fs.readFileSync(kubeconfigFile, "utf8"))
+    ? // The same text as the command's stdout, which loses one trailing newline.
+      pulumi.secret(fs.readFileSync(kubeconfigFile, "utf8").replace(/\n$/, ""))
     : cluster.stdout;
 
 const provider = new k8s.Provider("cluster", { kubeconfig, enableServerSideApply: true });
-const metrics = new MetricsStack("metrics", { kubeconfig }, { providers: [provider] });
+const metrics = new MetricsStack(
+    "metrics",
+    { kubeconfig, prometheusOperator: { enabled: config.getBoolean("prometheusOperator") ?? false } },
+    { providers: [provider] },
+);
 
 export const namespace = metrics.namespace;
 export const endpoints = metrics.endpoints;
