@@ -64,6 +64,8 @@ export interface EmulatedRegistry {
     images: string[];
     /** When set, a pull needs an imagePullSecret with these credentials for `host`. */
     credentials?: { username: string; password: string };
+    /** Upstream registries pulled through this one (containerd's mirror configuration) → their namespace in it ("" for none). */
+    mirrors?: Record<string, string>;
 }
 
 export class LocalCluster {

@@ -36,6 +36,10 @@ type emulatedRegistry struct {
 	Images []string `json:"images"`
 	// Credentials, when set, are required: the pod's imagePullSecrets must carry them for Host.
 	Credentials *registryCredentials `json:"credentials,omitempty"`
+	// Mirrors are the upstream registries whose pulls the nodes' runtime sends here, each to a
+	// namespace of this registry ("" for none): containerd's mirror configuration, as EKS Anywhere
+	// writes it from registryMirrorConfiguration (public.ecr.aws by default, or its ociNamespaces).
+	Mirrors map[string]string `json:"mirrors,omitempty"`
 }
 
 type registryCredentials struct {
@@ -136,7 +140,16 @@ func readEmulatedRegistries(file string) (*emulatedRegistries, error) {
 func (e *emulatedRegistries) hosts() string {
 	var hosts []string
 	for _, r := range e.Registries {
-		hosts = append(hosts, r.Host)
+		mirrored := make([]string, 0, len(r.Mirrors))
+		for upstream := range r.Mirrors {
+			mirrored = append(mirrored, upstream)
+		}
+		sort.Strings(mirrored)
+		if len(mirrored) > 0 {
+			hosts = append(hosts, r.Host+" (the mirror of "+strings.Join(mirrored, ", ")+")")
+		} else {
+			hosts = append(hosts, r.Host)
+		}
 	}
 	sort.Strings(hosts)
 	return strings.Join(hosts, ", ")
@@ -153,25 +166,35 @@ func (e *emulatedRegistries) pull(ref string, creds map[string][]registryCredent
 	if err != nil {
 		return "", fmt.Errorf("rpc error: code = Unknown desc = failed to pull and unpack image %q: %v", ref, err)
 	}
-	manifest := fmt.Sprintf("https://%s/v2/%s/manifests/%s", r.endpoint(), r.repository, r.reference())
-	failed := func(code, why string) error {
-		return fmt.Errorf("rpc error: code = %s desc = failed to pull and unpack image %q: failed to resolve reference %q: %s", code, r, r, why)
+	manifest := func(r imageRef) string {
+		return fmt.Sprintf("https://%s/v2/%s/manifests/%s", r.endpoint(), r.repository, r.reference())
+	}
+	failed := func(code string, resolved imageRef, why string) error {
+		return fmt.Errorf("rpc error: code = %s desc = failed to pull and unpack image %q: failed to resolve reference %q: %s", code, r, resolved, why)
 	}
 	for _, reg := range e.Registries {
-		if reg.Host != r.registry {
+		target, via := r, ""
+		if ns, ok := reg.Mirrors[r.registry]; ok && reg.Host != r.registry {
+			// Pulled through the mirror: the same repository under its namespace there, as containerd
+			// resolves a mirror endpoint; the credentials are the mirror's.
+			target.registry, via = reg.Host, " through its mirror "+reg.Host
+			if ns != "" {
+				target.repository = ns + "/" + r.repository
+			}
+		} else if reg.Host != r.registry {
 			continue
 		}
 		if c := reg.Credentials; c != nil && !hasCredentials(creds[reg.Host], *c) {
-			return "", failed("Unknown", fmt.Sprintf("pull access denied, repository does not exist or may require authorization: unexpected status from HEAD request to %s: 401 Unauthorized (%s: %s requires credentials, and none of the pod's imagePullSecrets carries them for %s)", manifest, standIn, reg.Host, reg.Host))
+			return "", failed("Unknown", target, fmt.Sprintf("pull access denied, repository does not exist or may require authorization: unexpected status from HEAD request to %s: 401 Unauthorized (%s: %s requires credentials, and none of the pod's imagePullSecrets carries them for %s)", manifest(target), standIn, reg.Host, reg.Host))
 		}
 		for _, held := range reg.Images {
-			if h, err := parseImageRef(reg.Host + "/" + held); err == nil && h == r {
+			if h, err := parseImageRef(reg.Host + "/" + held); err == nil && h == target {
 				return "emulated registry " + reg.Host + " (" + standIn + ")", nil
 			}
 		}
-		return "", failed("NotFound", fmt.Sprintf("%s: not found (%s: %s holds %s)", r, standIn, reg.Host, strings.Join(reg.Images, ", ")))
+		return "", failed("NotFound", target, fmt.Sprintf("%s: not found (%s: %s%s holds %s)", target, standIn, reg.Host, via, strings.Join(reg.Images, ", ")))
 	}
-	return "", failed("Unknown", fmt.Sprintf("failed to do request: Head %q: dial tcp: lookup %s: no such host (%s: a closed network, whose only registries are %s)", manifest, r.endpointHost(), standIn, e.hosts()))
+	return "", failed("Unknown", r, fmt.Sprintf("failed to do request: Head %q: dial tcp: lookup %s: no such host (%s: a closed network, whose only registries are %s)", manifest(r), r.endpointHost(), standIn, e.hosts()))
 }
 
 func hasCredentials(have []registryCredentials, want registryCredentials) bool {

@@ -125,3 +125,29 @@ func TestReadEmulatedRegistries(t *testing.T) {
 		t.Errorf("bad JSON: %v", err)
 	}
 }
+
+func TestPullThroughAMirror(t *testing.T) {
+	regs := &emulatedRegistries{Registries: []emulatedRegistry{{
+		Host:    "mirror.example:5000",
+		Images:  []string{"eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54", "quay/brancz/kube-rbac-proxy:v0.19.1"},
+		Mirrors: map[string]string{"public.ecr.aws": "", "quay.io": "quay"},
+	}}}
+	for _, ref := range []string{
+		"public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54",
+		"quay.io/brancz/kube-rbac-proxy:v0.19.1",
+		"mirror.example:5000/quay/brancz/kube-rbac-proxy:v0.19.1",
+	} {
+		if from, err := regs.pull(ref, nil); err != nil || !strings.Contains(from, "mirror.example:5000") {
+			t.Errorf("pull of %s = %q, %v; want it through the mirror", ref, from, err)
+		}
+	}
+	_, err := regs.pull("quay.io/brancz/kube-rbac-proxy:v0.20.0", nil)
+	if err == nil || !strings.Contains(err.Error(), `image "quay.io/brancz/kube-rbac-proxy:v0.20.0"`) ||
+		!strings.Contains(err.Error(), "mirror.example:5000/quay/brancz/kube-rbac-proxy:v0.20.0: not found") {
+		t.Errorf("a tag the mirror lacks: %v", err)
+	}
+	_, err = regs.pull("curlimages/curl:8.11.1", nil)
+	if err == nil || !strings.Contains(err.Error(), "no such host") || !strings.Contains(err.Error(), "mirror.example:5000 (the mirror of public.ecr.aws, quay.io)") {
+		t.Errorf("an unmirrored registry: %v", err)
+	}
+}
