@@ -56,6 +56,30 @@ export interface LocalClusterOptions {
     addressBlock?: string;
 }
 
+/**
+ * EKS Anywhere's Cluster CRD as a stand-in: its group, version and names, with an open schema (the
+ * real CRD, with its schema, is in the eks-anywhere module, which is not served here), so
+ * tests can create Cluster objects in the local control plane.
+ */
+export const EKSA_CLUSTER_CRD = {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "clusters.anywhere.eks.amazonaws.com" },
+    spec: {
+        group: "anywhere.eks.amazonaws.com",
+        scope: "Namespaced",
+        names: { kind: "Cluster", plural: "clusters", singular: "cluster", listKind: "ClusterList" },
+        versions: [
+            {
+                name: "v1alpha1",
+                served: true,
+                storage: true,
+                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+            },
+        ],
+    },
+};
+
 /** A registry the process kubelet lets its nodes pull from on a closed network (kubelet/registry.go). */
 export interface EmulatedRegistry {
     /** As image references name it: "mirror.example:5000". */

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalCluster, ProgramStack, REPO, Result } from "../../dev/localcluster/driver";
+import { EKSA_CLUSTER_CRD, LocalCluster, ProgramStack, REPO, Result } from "../../dev/localcluster/driver";
 
 const CACHE = process.env.EKSA_METRICS_CACHE ?? path.join(os.homedir(), ".cache", "eksa-metrics");
 const POLICY = "control-plane-metrics-not-on-all-interfaces";
@@ -23,26 +23,6 @@ const clusterClasses = (address: string): string =>
         path.join(FIXTURES, address === "0.0.0.0" ? "cluster-class-exposed.yaml" : "cluster-class-safe.yaml"),
         "utf8",
     );
-
-/** A stand-in for EKS Anywhere's Cluster CRD: the group, kind and version, with any fields. */
-const EKSA_CLUSTER_CRD = {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: "clusters.anywhere.eks.amazonaws.com" },
-    spec: {
-        group: "anywhere.eks.amazonaws.com",
-        scope: "Namespaced",
-        names: { kind: "Cluster", plural: "clusters", singular: "cluster", listKind: "ClusterList" },
-        versions: [
-            {
-                name: "v1alpha1",
-                served: true,
-                storage: true,
-                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-            },
-        ],
-    },
-};
 
 /** One definition of each kind, binding kube-scheduler or kube-controller-manager to `address`. */
 function definitions(address: string): { name: string; field: RegExp; manifest: object }[] {
