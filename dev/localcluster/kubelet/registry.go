@@ -268,6 +268,7 @@ func (w *podWorker) pullImage(ctx context.Context, pod *v1.Pod, c *container) er
 		return nil
 	case v1.PullIfNotPresent:
 		if present {
+			w.n.recorder.Eventf(pod, v1.EventTypeNormal, "Pulled", "Container image %q already present on machine", ref)
 			return nil
 		}
 	}
