@@ -94,9 +94,9 @@ for n in "${nodes[@]}"; do
   [ "$(k get node "$name" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')" = "$ip" ] ||
     fail "node $name InternalIP is not $ip"
   if [ "$role" = control-plane ]; then
-    k get node "$name" -o jsonpath='{.metadata.labels}' | grep -q '"node-role.kubernetes.io/control-plane":""' ||
+    k get node "$name" -o jsonpath='{.metadata.labels}' | grep '"node-role.kubernetes.io/control-plane":""' >/dev/null ||
       fail "node $name lacks the control-plane label"
-    k get node "$name" -o jsonpath='{.spec.taints}' | grep -q 'node-role.kubernetes.io/control-plane' ||
+    k get node "$name" -o jsonpath='{.spec.taints}' | grep 'node-role.kubernetes.io/control-plane' >/dev/null ||
       fail "node $name lacks the control-plane taint"
   fi
   ok "node $name Ready, InternalIP $ip ($role)"
@@ -339,7 +339,7 @@ for ip in "${node_ips[@]}"; do
 done
 before=$(pod_names)
 any_pod=$(echo "$before" | head -1)
-k -n "$ns" logs "$any_pod" -c kube-proxy-rbac | grep -q "Listening securely on" ||
+k -n "$ns" logs "$any_pod" -c kube-proxy-rbac | grep "Listening securely on" >/dev/null ||
   fail "kubectl logs $any_pod -c kube-proxy-rbac (kubelet API on :10250) lacks 'Listening securely on'"
 ok "kubectl logs (the kubelet's containerLogs API) shows kube-rbac-proxy's output"
 
@@ -370,12 +370,12 @@ done
 cp_pod=$(k -n "$ns" get pods -l app=proxy-control-plane -o jsonpath='{.items[0].metadata.name}')
 tokfile=$(ls "$LC_STATE/pods/${ns}_$cp_pod/volumes/sa-token/token")
 # kubelet rules: token 0600 owned by the pods' single runAsUser, then fsGroup adds g+r.
-stat -c '%u %g %a' "$(readlink -f "$tokfile")" | grep -qx '65534 65534 640' || fail "projected token is not 0640 65534:65534"
+stat -c '%u %g %a' "$(readlink -f "$tokfile")" | grep -x '65534 65534 640' >/dev/null || fail "projected token is not 0640 65534:65534"
 keyfile=$LC_STATE/pods/${ns}_$cp_pod/volumes/tls/tls.key
-stat -c '%u %g %a' "$(readlink -f "$keyfile")" | grep -qx '0 65534 440' || fail "secret defaultMode 0440 + fsGroup: tls.key is not 0440 root:65534"
+stat -c '%u %g %a' "$(readlink -f "$keyfile")" | grep -x '0 65534 440' >/dev/null || fail "secret defaultMode 0440 + fsGroup: tls.key is not 0440 root:65534"
 payload=$(cut -d. -f2 "$tokfile" | tr '_-' '/+')
 while ((${#payload} % 4)); do payload+="="; done
-base64 -d <<<"$payload" 2>/dev/null | grep -q "\"name\":\"$cp_pod\"" || fail "token is not bound to pod $cp_pod"
+base64 -d <<<"$payload" 2>/dev/null | grep "\"name\":\"$cp_pod\"" >/dev/null || fail "token is not bound to pod $cp_pod"
 ok "volumes: token 0640 65534:65534 bound to pod $cp_pod, tls.key 0440 root:65534 (fsGroup)"
 
 # ---- a container that dies is restarted (restartCount++) ----
@@ -387,7 +387,7 @@ restarted() {
     [ "$(k -n "$ns" get pod "$cp_pod" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
 retry 30 restarted || fail "haproxy was not restarted after SIGKILL"
-k -n "$ns" logs "$cp_pod" -c haproxy --previous | grep -q "Loading success" ||
+k -n "$ns" logs "$cp_pod" -c haproxy --previous | grep "Loading success" >/dev/null ||
   fail "kubectl logs --previous does not show the killed haproxy's output"
 ok "killed haproxy of $cp_pod: restarted, restartCount $restarts0 -> $((restarts0 + 1)), Ready again"
 
@@ -581,7 +581,7 @@ curl_done() { [ "$(pod_phase curl-once)" = Succeeded ]; }
 retry 40 curl_done || fail "curl-once is $(pod_phase curl-once), not Succeeded: $(k -n "$ns" logs curl-once 2>&1)"
 [ "$(k -n "$ns" get pod curl-once -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}')" = 0 ] ||
   fail "curl-once exit code is not 0"
-k -n "$ns" logs curl-once | grep -q '200 OK' || fail "curl-once logs: $(k -n "$ns" logs curl-once 2>&1)"
+k -n "$ns" logs curl-once | grep '200 OK' >/dev/null || fail "curl-once logs: $(k -n "$ns" logs curl-once 2>&1)"
 ok "curlimages/curl pod (entrypoint curl): Succeeded, exit code 0, logs"
 
 # ---- a closed network: the emulated registries (README "Emulated registries", a stand-in) ----
@@ -598,7 +598,7 @@ pull_pod() { # NAME IMAGE [PULL_SECRET]
     --overrides='{"spec":{"hostNetwork":true,"nodeName":"'"$last_node"'"'"$secrets"'}}' -- --version >/dev/null
 }
 waiting() { k -n "$ns" get pod "$1" -o jsonpath='{.status.containerStatuses[0].state.waiting.reason} {.status.containerStatuses[0].state.waiting.message}'; }
-backing_off() { waiting "$1" | grep -q "^ImagePullBackOff .*$2"; }
+backing_off() { waiting "$1" | grep "^ImagePullBackOff .*$2" >/dev/null; }
 pull_pod pull-upstream docker.io/curlimages/curl:8.11.1 mirror-pull
 retry 30 backing_off pull-upstream 'lookup registry-1.docker.io: no such host.*a stand-in' ||
   fail "pull-upstream on a closed network: $(waiting pull-upstream)"
@@ -645,7 +645,7 @@ if ! $keep; then
     [ "$(lc_starttime "$pid" 2>/dev/null)" != "$st" ] || fail "process $pid ($(ps -o cmd= -p "$pid")) still running after down.sh"
   done
   for port in 2379 2380 2381 6443 10249 10257 10259; do
-    ! ss -Hltn "sport = :$port" | grep -q . || fail "port $port still listening after down.sh"
+    ! ss -Hltn "sport = :$port" | grep . >/dev/null || fail "port $port still listening after down.sh"
   done
   for n in "$LC_NETNS" "$LC_PODNET_NETNS"; do [ ! -e "/run/netns/$n" ] || fail "netns $n still exists"; done
   ok "down.sh: the ${#started_pids[@]} processes up.sh started are gone, no port or netns left"
