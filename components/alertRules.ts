@@ -1,13 +1,13 @@
 /**
  * The alert rules that ship with the stack, as a Prometheus rule group: per exposed component, a
  * target down on one node, the component absent on every node and scrapes close to their timeout;
- * and the proxy's serving certificate nearing its end. Pure; the rule file (`alertRules` output)
+ * and the proxy's serving certificate and its CA nearing their end. Pure; the rule file (`alertRules` output)
  * and the Prometheus Operator's PrometheusRule are both made from `alertRuleGroups`.
  */
 import * as yaml from "js-yaml";
 import { CatalogueEntry, ComponentName } from "../core/catalogue";
 import { PROMETHEUS_SCRAPE_TIMEOUT_SECONDS } from "../config/settings";
-import { renewalMarginDays } from "./tls";
+import { renewalMarginDays } from "./tlsSchedule";
 
 export interface AlertRulesInput {
     /** The exposed components, in catalogue order. */
@@ -18,6 +18,8 @@ export interface AlertRulesInput {
     alertForSeconds: number;
     /** The proxy's serving certificate: the name it is issued for, its ISO-8601 notAfter and its validity. */
     certificate: { serverName: string; notAfter: string; validityDays: number };
+    /** The CA that signed it: its ISO-8601 notAfter, and how long before it the warning starts (`caWarningDays`). */
+    ca: { notAfter: string; warningDays: number };
 }
 
 export interface Rule {
@@ -40,6 +42,8 @@ export const RULE_GROUP_NAME = "eksa-metrics";
  * either; the stack knows notAfter, so a recording rule makes it a series (for dashboards too).
  */
 export const CERTIFICATE_NOT_AFTER_SERIES = "eksa_metrics_proxy_certificate_not_after_timestamp_seconds";
+/** The same for the CA that signed the serving certificate. */
+export const CA_NOT_AFTER_SERIES = "eksa_metrics_proxy_ca_not_after_timestamp_seconds";
 /** A scrape taking more than this share of its timeout is close to failing. */
 export const SLOW_SCRAPE_RATIO = 0.8;
 
@@ -108,29 +112,48 @@ function componentRules(entry: CatalogueEntry, job: string, forDuration: string)
     ];
 }
 
-function certificateRules(certificate: AlertRulesInput["certificate"]): Rule[] {
-    const notAfterMs = Date.parse(certificate.notAfter);
-    if (Number.isNaN(notAfterMs)) {
-        throw new Error(`certificate notAfter "${certificate.notAfter}" is not an ISO-8601 time`);
+/** X.509 keeps whole seconds; tls.ts may report a time with milliseconds. */
+function notAfterSeconds(what: string, notAfter: string): number {
+    const ms = Date.parse(notAfter);
+    if (Number.isNaN(ms)) {
+        throw new Error(`${what} notAfter "${notAfter}" is not an ISO-8601 time`);
     }
-    // X.509 keeps whole seconds; tls.ts reports the time it asked for, milliseconds included.
-    const notAfterSeconds = Math.floor(notAfterMs / 1000);
+    return Math.floor(ms / 1000);
+}
+
+function certificateRules({ certificate, ca }: AlertRulesInput): Rule[] {
+    const serverName = { server_name: certificate.serverName };
+    const selector = `{server_name=${JSON.stringify(certificate.serverName)}}`;
     const marginDays = renewalMarginDays(certificate.validityDays);
-    const series = `${CERTIFICATE_NOT_AFTER_SERIES}{server_name=${JSON.stringify(certificate.serverName)}}`;
     return [
         {
             record: CERTIFICATE_NOT_AFTER_SERIES,
-            expr: `vector(${notAfterSeconds})`,
-            labels: { server_name: certificate.serverName },
+            expr: `vector(${notAfterSeconds("certificate", certificate.notAfter)})`,
+            labels: serverName,
         },
         {
             alert: "EksaMetricsProxyCertificateExpiring",
             // A `pulumi up` re-issues it by then; a clock condition, so no `for`.
-            expr: `${series} - time() < ${Math.round(marginDays * DAY_SECONDS)}`,
+            expr: `${CERTIFICATE_NOT_AFTER_SERIES}${selector} - time() < ${Math.round(marginDays * DAY_SECONDS)}`,
             labels: { severity: "warning" },
             annotations: {
                 summary: "The eksa-metrics proxy's serving certificate expires soon.",
                 description: `The certificate for ${certificate.serverName} expires in {{ $value | humanizeDuration }} (at ${certificate.notAfter}); every scrape through the proxy fails after that. Run pulumi up on the stack: it re-issues the certificate and rolls the proxy pods.`,
+            },
+        },
+        {
+            record: CA_NOT_AFTER_SERIES,
+            expr: `vector(${notAfterSeconds("CA", ca.notAfter)})`,
+            labels: serverName,
+        },
+        {
+            alert: "EksaMetricsProxyCaExpiring",
+            // Replacing the CA through a bundle takes a few renewal periods: warn while there is time for it.
+            expr: `${CA_NOT_AFTER_SERIES}${selector} - time() < ${Math.round(ca.warningDays * DAY_SECONDS)}`,
+            labels: { severity: "warning" },
+            annotations: {
+                summary: "The CA of the eksa-metrics proxy's serving certificate expires soon.",
+                description: `The CA that signs the certificate for ${certificate.serverName} expires in {{ $value | humanizeDuration }} (at ${ca.notAfter}); every scrape through the proxy fails after that. Run pulumi up on the stack in each renewal period: it publishes a bundle with a new CA, moves the proxies to it after the overlap, then drops the old CA. Scrapers must re-read the stack's caCertificate in between.`,
             },
         },
     ];
@@ -143,7 +166,7 @@ export function alertRuleGroups(input: AlertRulesInput): RuleGroup[] {
             name: RULE_GROUP_NAME,
             rules: [
                 ...input.components.flatMap((entry) => componentRules(entry, input.jobNames[entry.name], forDuration)),
-                ...certificateRules(input.certificate),
+                ...certificateRules(input),
             ],
         },
     ];

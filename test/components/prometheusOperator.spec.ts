@@ -183,6 +183,7 @@ describe("Prometheus Operator objects", () => {
             jobNames,
             alertForSeconds: 900,
             certificate: { serverName: "x", notAfter: "2027-01-01T00:00:00Z", validityDays: 365 },
+            ca: { notAfter: "2036-11-01T00:00:00.000Z", warningDays: 210 },
         });
         const rule = operatorPrometheusRule(input, groups);
         assert.deepEqual(

@@ -52,6 +52,7 @@ const groups = alertRuleGroups({
     jobNames: settings.prometheus.jobNames,
     alertForSeconds: settings.prometheus.alertForSeconds,
     certificate: { serverName: settings.tlsServerName, notAfter: "2027-12-01T00:00:00.000Z", validityDays: 365 },
+    ca: { notAfter: "2036-11-01T00:00:00.000Z", warningDays: 210 },
 });
 const objects = [
     operatorTokenSecret(input),
