@@ -65,6 +65,7 @@ export const endpoints = metrics.endpoints;
 export const readerRoleName = metrics.readerRoleName;
 export const caCertificate = metrics.caCertificate;
 export const tlsServerName = metrics.tlsServerName;
+export const tlsRenewal = metrics.tlsRenewal;
 export const scrapeConfig = metrics.scrapeConfig;
 export const alertRules = metrics.alertRules;
 export const verificationPlan = metrics.verificationPlan;

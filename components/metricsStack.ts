@@ -19,6 +19,7 @@ import { preflightGate } from "./preflightGate";
 import { registerPrometheusObjects } from "./prometheus";
 import { DEFAULT_GATE_RESOURCES, DEFAULT_PROXY_RESOURCES } from "./proxyPod";
 import { registerProxyTls } from "./proxyTls";
+import type { TlsForecast } from "./tlsSchedule";
 import { registerRbac } from "./rbac";
 import { registerVerification, verificationPlan } from "./verification";
 
@@ -57,8 +58,10 @@ export class MetricsStack extends pulumi.ComponentResource {
     readonly endpoints: pulumi.Output<EndpointInfo[]>;
     /** The ClusterRole that grants GET /metrics; bind more readers to it. */
     readonly readerRoleName: pulumi.Output<string>;
-    /** The CA that signed the proxy's serving certificate: clients pin it. */
+    /** The CAs clients pin: the one that signed the proxy's serving certificate, and during a CA replacement the other. */
     readonly caCertificate: pulumi.Output<string>;
+    /** When the next `pulumi up` renews the serving certificate or moves the CA, and when each expires. */
+    readonly tlsRenewal: pulumi.Output<TlsForecast>;
     /** The name clients verify the proxy's certificate against (Prometheus: tls_config.server_name). */
     readonly tlsServerName: string;
     /** Ready-made Prometheus scrape jobs. */
@@ -106,15 +109,14 @@ export class MetricsStack extends pulumi.ComponentResource {
             parent,
         );
         // Public: clients pin it (`pulumi stack output caCertificate > ca.crt` must write the PEM).
-        const caCertificate = pulumi.unsecret(tls.certificate.caCertificate);
+        const caCertificate = tls.caCertificate;
         const prometheus = registerPrometheusObjects(
             name,
             settings,
             {
                 readerRoleName: rbac.readerRole.metadata.name,
                 caCertificate,
-                // A certificate's end of validity is public; the rules must not read as secret.
-                certificateNotAfter: pulumi.unsecret(tls.certificate.notAfter),
+                tlsAlertInput: tls.alertInput,
             },
             parent,
         );
@@ -150,6 +152,7 @@ export class MetricsStack extends pulumi.ComponentResource {
         this.endpoints = pulumi.output(endpointsOf(settings));
         this.readerRoleName = rbac.readerRole.metadata.name;
         this.caCertificate = caCertificate;
+        this.tlsRenewal = tls.renewal;
         this.tlsServerName = settings.tlsServerName;
         this.scrapeConfig = prometheus.scrapeConfig;
         this.alertRules = prometheus.alertRules;
@@ -160,6 +163,7 @@ export class MetricsStack extends pulumi.ComponentResource {
             endpoints: this.endpoints,
             readerRoleName: this.readerRoleName,
             caCertificate: this.caCertificate,
+            tlsRenewal: this.tlsRenewal,
             tlsServerName: this.tlsServerName,
             scrapeConfig: this.scrapeConfig,
             alertRules: this.alertRules,

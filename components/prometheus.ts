@@ -18,10 +18,10 @@ const POD_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 export interface PrometheusInput {
     /** The ClusterRole that grants GET /metrics. */
     readerRoleName: pulumi.Input<string>;
-    /** The proxy's CA (public). */
+    /** The proxy's CA bundle (public). */
     caCertificate: pulumi.Input<string>;
-    /** The serving certificate's end of validity (public), for the certificate alerts. */
-    certificateNotAfter: pulumi.Input<string>;
+    /** The serving certificate and its CA, for their alerts (public: dates only). */
+    tlsAlertInput: pulumi.Input<Pick<AlertRulesInput, "certificate" | "ca">>;
 }
 
 export interface PrometheusObjects {
@@ -52,11 +52,11 @@ export function registerPrometheusObjects(
                 : {},
         }),
     );
-    const alertInput = pulumi.output(input.certificateNotAfter).apply((notAfter): AlertRulesInput => ({
+    const alertInput = pulumi.output(input.tlsAlertInput).apply((tls): AlertRulesInput => ({
         components: settings.components,
         jobNames: settings.prometheus.jobNames,
         alertForSeconds: settings.prometheus.alertForSeconds,
-        certificate: { serverName: settings.tlsServerName, notAfter, validityDays: settings.tlsValidityDays },
+        ...tls,
     }));
     if (settings.prometheusOperator.enabled) {
         registerOperatorResources(

@@ -1,20 +1,47 @@
 /**
- * The proxy's TLS objects: the command that issues its CA and serving certificate (tls.ts, run by
- * issueCertificate.ts at `pulumi up`) and the immutable Secret the proxy pods mount.
+ * The proxy's TLS objects: the certificate command that keeps the CA and advances the stored TLS state
+ * (tls.ts, run by issueCertificate.ts at `pulumi up`, decided by tlsSchedule.ts), the immutable Secret
+ * the proxy pods mount, and the public faces of the state: the published CA bundle, the dates, the
+ * forecast of the next renewal (logged on every preview and up).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HAPROXY_PEM_FILE } from "./haproxy";
 import { scriptCommand } from "./scripts";
+import { caBundle, signingCa, TlsState, viewOf } from "./tls";
+import {
+    caWarningDays,
+    describeForecast,
+    forecast,
+    renewalPeriod,
+    TlsForecast,
+    TlsPolicy,
+    tlsNow,
+    TlsView,
+} from "./tlsSchedule";
 import { Settings } from "../config/settings";
-import { IssuedCertificate, renewalEpoch } from "./tls";
+import type { AlertRulesInput } from "./alertRules";
 
 export interface ProxyTls {
-    /** The issued certificate, a secret as a whole (the CA and notAfter in it are public: unsecret them to publish). */
-    certificate: pulumi.Output<IssuedCertificate>;
-    /** The Secret with tls.crt, tls.key, ca.crt and haproxy's PEM bundle. */
+    /** tls.crt, tls.key, ca.crt (the signing CA) and haproxy's PEM bundle. */
     tlsSecret: k8s.core.v1.Secret;
+    /** The trust bundle clients pin: every published CA, oldest first. Public. */
+    caCertificate: pulumi.Output<string>;
+    /** The dates of the certificates and the phase of a CA replacement. Public. */
+    view: pulumi.Output<TlsView>;
+    /** When the next `up` renews and what it does to the CA. Public. */
+    renewal: pulumi.Output<TlsForecast>;
+    /** The certificate and CA parts of the alert rules' input. */
+    alertInput: pulumi.Output<Pick<AlertRulesInput, "certificate" | "ca">>;
+}
+
+export function tlsPolicy(settings: Settings): TlsPolicy {
+    return {
+        serverName: settings.tlsServerName,
+        validityDays: settings.tlsValidityDays,
+        caValidityDays: settings.tlsCaValidityDays,
+    };
 }
 
 export function registerProxyTls(
@@ -23,18 +50,34 @@ export function registerProxyTls(
     namespace: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
 ): ProxyTls {
+    const issueCommand = scriptCommand("issueCertificate.ts");
+    const policy = tlsPolicy(settings);
+    const now = tlsNow();
     const issued = new command.local.Command(
         `${name}-certificate`,
         {
-            create: scriptCommand("issueCertificate.ts"),
-            environment: { SERVER_NAME: settings.tlsServerName, VALIDITY_DAYS: String(settings.tlsValidityDays) },
-            // Re-issued on the first `pulumi up` of each renewal period, well before expiry.
-            triggers: [renewalEpoch(settings.tlsValidityDays)],
+            create: issueCommand,
+            // An update hands the command its stored state (PULUMI_COMMAND_STDOUT): the CA's key with it.
+            update: issueCommand,
+            environment: {
+                SERVER_NAME: policy.serverName,
+                VALIDITY_DAYS: String(policy.validityDays),
+                CA_VALIDITY_DAYS: String(policy.caValidityDays),
+                // The period, not the time: the command runs again only in a new renewal period.
+                PERIOD: renewalPeriod(policy.validityDays, now),
+            },
             logging: "none",
         },
-        { ...opts, additionalSecretOutputs: ["stdout", "stderr"] },
+        {
+            ...opts,
+            additionalSecretOutputs: ["stdout", "stderr"],
+            // The previous version replaced the command through `triggers`; kept as stored, so a stack
+            // deployed by it updates (and migrates its state) instead of starting from nothing.
+            ignoreChanges: ["triggers"],
+        },
     );
-    const certificate = pulumi.secret(issued.stdout.apply((out) => JSON.parse(out) as IssuedCertificate));
+    const state = pulumi.secret(issued.stdout.apply((out) => JSON.parse(out) as TlsState));
+
     const tlsSecret = new k8s.core.v1.Secret(
         `${name}-tls`,
         {
@@ -43,13 +86,26 @@ export function registerProxyTls(
             // Immutable and auto-named: a new certificate is a new Secret, and the pods roll to it.
             immutable: true,
             stringData: {
-                "tls.crt": certificate.certificate,
-                "tls.key": certificate.privateKey,
-                "ca.crt": certificate.caCertificate,
-                [HAPROXY_PEM_FILE]: pulumi.interpolate`${certificate.certificate}${certificate.privateKey}`,
+                "tls.crt": state.serving.certificate,
+                "tls.key": state.serving.privateKey,
+                "ca.crt": state.apply(signingCa),
+                [HAPROXY_PEM_FILE]: pulumi.interpolate`${state.serving.certificate}${state.serving.privateKey}`,
             },
         },
         opts,
     );
-    return { certificate, tlsSecret };
+
+    // Certificates and dates are public; only the keys are not.
+    const caCertificate = pulumi.unsecret(state.apply(caBundle));
+    const view = pulumi.unsecret(state.apply(viewOf));
+    const renewal = view.apply((v) => {
+        const next = forecast(v, now, policy);
+        pulumi.log.info(describeForecast(next), opts.parent);
+        return next;
+    });
+    const alertInput = view.apply((v) => ({
+        certificate: { serverName: policy.serverName, notAfter: v.serving.notAfter, validityDays: policy.validityDays },
+        ca: { notAfter: v.cas[v.signer].notAfter, warningDays: caWarningDays(policy) },
+    }));
+    return { tlsSecret, caCertificate, view, renewal, alertInput };
 }

@@ -231,7 +231,12 @@ export function signingCa(state: TlsState): string {
 /** The state without PEM or keys: what the schedule, the outputs and the alerts read. Public. */
 export function viewOf(state: TlsState): TlsView {
     return {
-        cas: state.cas.map(({ notBefore, notAfter, publishedAt, hasKey }) => ({ notBefore, notAfter, publishedAt, hasKey })),
+        cas: state.cas.map(({ notBefore, notAfter, publishedAt, hasKey }) => ({
+            notBefore,
+            notAfter,
+            publishedAt,
+            hasKey,
+        })),
         signer: state.signer,
         serving: {
             notBefore: state.serving.notBefore,

@@ -140,13 +140,14 @@ function days(ms: number): number {
  * - the CAs older than the signer leave the bundle in a period after the one the proxies moved in
  *   (their pods were replaced by the `up` that moved them);
  * - a new CA joins the bundle once the signing CA has lived two thirds of its validity, or at once
- *   when its key was not kept (a stack deployed before this version): the first step of a
- *   replacement publishes the bundle and changes no serving certificate;
+ *   when it cannot sign (its key was not kept, by a stack deployed before this version, or a whole
+ *   serving certificate no longer fits in its life): the first step of a replacement publishes the
+ *   bundle and changes no serving certificate;
  * - the proxies move to the newest CA once the bundle has been published for `caOverlapDays`,
- *   earlier only when waiting would leave them an expired certificate (an expired one, or one of a
- *   CA whose key was not kept that would not last into the next period by a margin);
+ *   earlier only when their CA cannot sign and their certificate must be replaced (expired, for
+ *   another server name, or not lasting into the next period by the renewal margin);
  * - the serving certificate is renewed in each new renewal period, on a new server name, when it
- *   has expired, and when the proxies move; never with a CA whose key was not kept.
+ *   has expired, and when the proxies move; only by a CA that can sign.
  */
 export function planStep(view: TlsView | undefined, now: Date, period: string, policy: TlsPolicy): TlsStep {
     if (view === undefined) {
@@ -166,13 +167,16 @@ export function planStep(view: TlsView | undefined, now: Date, period: string, p
 
     const signing = cas[signer];
     const caAgeDays = days(nowMs - Date.parse(signing.notBefore));
-    const issueCa =
-        cas.length === 1 && (!signing.hasKey || caAgeDays >= renewalPeriodDays(policy.caValidityDays));
+    // A CA signs only while a whole serving certificate fits in what is left of its life.
+    const canSign = signing.hasKey && Date.parse(signing.notAfter) >= nowMs + policy.validityDays * DAY_MS;
+    const issueCa = cas.length === 1 && (!canSign || caAgeDays >= renewalPeriodDays(policy.caValidityDays));
     if (issueCa) {
         reasons.push(
-            signing.hasKey
-                ? "a new CA joins the bundle (the CA has lived two thirds of its validity)"
-                : "a new CA joins the bundle (the current CA's key was not kept)",
+            !signing.hasKey
+                ? "a new CA joins the bundle (the current CA's key was not kept)"
+                : !canSign
+                  ? "a new CA joins the bundle (the current CA ends too soon to sign)"
+                  : "a new CA joins the bundle (the CA has lived two thirds of its validity)",
         );
     }
 
@@ -192,15 +196,15 @@ export function planStep(view: TlsView | undefined, now: Date, period: string, p
         if (publishedDays >= caOverlapDays(policy)) {
             switchSigner = true;
             reasons.push(`the proxies move to the new CA (bundle published ${Math.floor(publishedDays)} days ago)`);
-        } else if (!signing.hasKey && mustReplace) {
+        } else if (!canSign && mustReplace) {
             switchSigner = true;
             reasons.push(
-                "the proxies move to the new CA early: the old CA's key was not kept and their certificate must be replaced",
+                "the proxies move to the new CA early: the old CA cannot sign and their certificate must be replaced",
             );
         }
     }
 
-    const renewServing = switchSigner || (renewalDue && signing.hasKey);
+    const renewServing = switchSigner || (renewalDue && canSign);
     if (renewServing && !switchSigner) {
         reasons.push(
             servingExpired

@@ -74,8 +74,10 @@ export interface TolerationSetting {
 export interface ProxyTlsOptions {
     /** The name clients verify the proxy's certificate against. Defaults to `<namespace>-metrics-proxy`. */
     serverName?: string;
-    /** The certificate's validity, from 2 to 3650 days. Defaults to `365`. */
+    /** The serving certificate's validity, from 3 to 3650 days; `pulumi up` re-issues it at two thirds of it. Defaults to `90`. */
     validityDays?: number;
+    /** The CA's validity, from 27 to 36500 days and at least 9 times `validityDays`; replaced from two thirds of it on. Defaults to `3650`. */
+    caValidityDays?: number;
 }
 
 /** haproxy's limit on failed authentications per source address (README "What a client without credentials costs"). */

@@ -39,7 +39,7 @@ export const DEFAULTS = {
     serverTimeoutSeconds: 30,
     /** 20 a minute: a reader whose token expired fails once per scrape (every 15-60 s) and is never refused. */
     authFailureLimit: { failures: 20, periodSeconds: 60 },
-    tls: { validityDays: 365 },
+    tls: { validityDays: 90, caValidityDays: 3650 },
     rolloutTimeoutMinutes: 10,
     verify: { enabled: true, timeoutSeconds: 120, concurrency: 8, mode: "cluster" as VerificationMode },
     readersMayNotExistYet: false,
@@ -60,7 +60,8 @@ export const RANGES = {
     serverTimeoutSeconds: [PROMETHEUS_SCRAPE_TIMEOUT_SECONDS, 300],
     "authFailureLimit.failures": [1, 10000],
     "authFailureLimit.periodSeconds": [1, 3600],
-    "tls.validityDays": [2, 3650],
+    "tls.validityDays": [3, 3650],
+    "tls.caValidityDays": [27, 36500],
     rolloutTimeoutMinutes: [1, 120],
     "verify.timeoutSeconds": [10, 3600],
     "verify.concurrency": [1, 64],
@@ -137,8 +138,8 @@ export const CONFIG_SCHEMA: { readonly [K in keyof Required<MetricsStackArgs>]: 
     },
     tls: {
         type: "object",
-        defaultText: `\`{serverName: <namespace>-metrics-proxy, validityDays: ${DEFAULTS.tls.validityDays}}\``,
-        doc: "the name clients verify, and the certificate's validity; it is re-issued on the first `pulumi up` after two thirds of it (at most 30 days before expiry)",
+        defaultText: `\`{serverName: <namespace>-metrics-proxy, validityDays: ${DEFAULTS.tls.validityDays}, caValidityDays: ${DEFAULTS.tls.caValidityDays}}\``,
+        doc: "the name clients verify; the serving certificate's validity (re-issued by the first `pulumi up` of each renewal period, two thirds of it) and the CA's (replaced through a bundle from two thirds of it on; at least 9 times `validityDays`): see [Certificates and renewals](#certificates-and-renewals)",
     },
     rolloutTimeoutMinutes: {
         type: "integer",

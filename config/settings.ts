@@ -38,6 +38,7 @@ export interface Settings {
     authFailureLimit: { failures: number; periodSeconds: number };
     tlsServerName: string;
     tlsValidityDays: number;
+    tlsCaValidityDays: number;
     rolloutTimeoutMinutes: number;
     verify: {
         enabled: boolean;
@@ -837,6 +838,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
 
     let tlsServerName = `${DEFAULT_NAMESPACE}-metrics-proxy`;
     let tlsValidityDays: number = DEFAULTS.tls.validityDays;
+    let tlsCaValidityDays: number = DEFAULTS.tls.caValidityDays;
     if (options.tls !== undefined) {
         if (!isPlainObject(options.tls)) {
             problems.add(
@@ -845,7 +847,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
                 'Write e.g. {"serverName": "metrics-proxy.example.internal"}',
             );
         } else {
-            checkKnownKeys(problems, "tls", options.tls, ["serverName", "validityDays"]);
+            checkKnownKeys(problems, "tls", options.tls, ["serverName", "validityDays", "caValidityDays"]);
             tlsValidityDays = checkInteger(
                 problems,
                 "tls.validityDays",
@@ -853,6 +855,21 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
                 RANGES["tls.validityDays"],
                 DEFAULTS.tls.validityDays,
             );
+            tlsCaValidityDays = checkInteger(
+                problems,
+                "tls.caValidityDays",
+                options.tls.caValidityDays,
+                RANGES["tls.caValidityDays"],
+                DEFAULTS.tls.caValidityDays,
+            );
+            // A CA replacement (from two thirds of the CA's life) needs the overlap, two renewal periods and a whole serving certificate.
+            if (tlsCaValidityDays < 9 * tlsValidityDays) {
+                problems.add(
+                    "tls.caValidityDays",
+                    `${tlsCaValidityDays} is less than 9 times tls.validityDays (${tlsValidityDays}): a CA replacement would not finish before the CA ends`,
+                    `Set at least ${9 * tlsValidityDays}, or shorten tls.validityDays`,
+                );
+            }
             const serverName: unknown = options.tls.serverName;
             if (serverName !== undefined) {
                 tlsServerName = serverName as string;
@@ -922,6 +939,7 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         authFailureLimit,
         tlsServerName,
         tlsValidityDays,
+        tlsCaValidityDays,
         rolloutTimeoutMinutes,
         verify,
         prometheus,

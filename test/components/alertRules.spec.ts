@@ -109,7 +109,10 @@ describe("alert rules", () => {
             labels: { server_name: "eksa-metrics-metrics-proxy" },
         });
         assert.equal(alert.alert, "EksaMetricsProxyCaExpiring");
-        assert.equal(alert.expr, `${CA_NOT_AFTER_SERIES}{server_name="eksa-metrics-metrics-proxy"} - time() < ${210 * 86400}`);
+        assert.equal(
+            alert.expr,
+            `${CA_NOT_AFTER_SERIES}{server_name="eksa-metrics-metrics-proxy"} - time() < ${210 * 86400}`,
+        );
         assert.throws(
             () => rules({ ca: { notAfter: "later", warningDays: 1 } }),
             /CA notAfter "later" is not an ISO-8601 time/,

@@ -17,11 +17,28 @@ interface Registered {
 }
 
 const registered: Registered[] = [];
+// The certificate command's stored state (components/tls.ts TlsState).
 const FAKE_CERT = {
-    caCertificate: "CA-PEM\n",
-    certificate: "CERT-PEM\n",
-    privateKey: "KEY-PEM\n",
-    notAfter: "2027-01-01T00:00:00.000Z",
+    version: 2,
+    cas: [
+        {
+            certificate: "CA-PEM\n",
+            privateKey: "CA-KEY-PEM\n",
+            notBefore: "2026-01-01T00:00:00.000Z",
+            notAfter: "2036-01-01T00:00:00.000Z",
+            publishedAt: "2026-01-01T00:00:00.000Z",
+            hasKey: true,
+        },
+    ],
+    signer: 0,
+    serving: {
+        certificate: "CERT-PEM\n",
+        privateKey: "KEY-PEM\n",
+        notBefore: "2026-11-01T00:00:00.000Z",
+        notAfter: "2027-01-01T00:00:00.000Z",
+        serverName: "eksa-metrics-metrics-proxy",
+        period: "60d#1",
+    },
 };
 
 pulumi.runtime.setMocks(
@@ -148,7 +165,7 @@ describe("MetricsStack (mocked engine)", function () {
         const groups = (yaml.load(await output(stack.alertRules)) as { groups: any[] }).groups;
         assert.deepEqual(
             groups[0].rules.find((r: any) => r.record).expr,
-            `vector(${Date.parse(FAKE_CERT.notAfter) / 1000})`,
+            `vector(${Date.parse(FAKE_CERT.serving.notAfter) / 1000})`,
         );
         const rule = one(resources, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "metrics-alerts").inputs;
         assert.deepEqual(
@@ -378,6 +395,36 @@ describe("MetricsStack (mocked engine)", function () {
             command.create,
             /^node --require ts-node\/register\/transpile-only components\/issueCertificate\.ts$/,
         );
+        // The same script on update, which hands it the stored state; the period, not the time, as input.
+        assert.equal(command.update, command.create);
+        assert.deepEqual(command.environment, {
+            SERVER_NAME: "eksa-metrics-metrics-proxy",
+            VALIDITY_DAYS: "90",
+            CA_VALIDITY_DAYS: "3650",
+            PERIOD: command.environment.PERIOD,
+        });
+        assert.match(command.environment.PERIOD, /^60d#\d+$/);
+        assert.equal(command.triggers, undefined);
+        assert.deepEqual(issuing.opts.ignoreChanges, ["triggers"], "a stack of the previous version updates");
+    });
+
+    it("publishes when the next up renews and when each certificate expires, plainly, with no key anywhere public", async () => {
+        const { stack } = await build({ kubeconfig: KUBECONFIG });
+        const renewal = await output(stack.tlsRenewal);
+        assert.equal(await pulumi.isSecret(stack.tlsRenewal), false);
+        assert.equal(renewal.phase, "single CA");
+        assert.deepEqual(
+            [renewal.servingCertificate.notAfter, renewal.ca.notAfter],
+            ["2027-01-01T00:00:00.000Z", "2036-01-01T00:00:00.000Z"],
+        );
+        assert.match(renewal.nextRenewal.at, /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
+        const published = JSON.stringify([
+            await output(stack.caCertificate),
+            renewal,
+            await output(stack.alertRules),
+            await output(stack.verificationPlan),
+        ]);
+        assert.doesNotMatch(published, /KEY-PEM/);
     });
 
     it("publishes the CA certificate and the verification table as plain outputs (the private key stays secret)", async () => {

@@ -8,7 +8,14 @@ import { registerPrometheusObjects } from "../../components/prometheus";
 const INPUT = {
     readerRoleName: "metrics-metrics-reader-abc123",
     caCertificate: "CA-PEM\n",
-    certificateNotAfter: "2027-01-01T00:00:00.000Z",
+    tlsAlertInput: {
+        certificate: {
+            serverName: "eksa-metrics-metrics-proxy",
+            notAfter: "2027-01-01T00:00:00.000Z",
+            validityDays: 90,
+        },
+        ca: { notAfter: "2036-01-01T00:00:00.000Z", warningDays: 210 },
+    },
 };
 
 describe("registerPrometheusObjects", function () {
@@ -71,7 +78,7 @@ describe("registerPrometheusObjects", function () {
             registerPrometheusObjects(
                 "metrics",
                 settings,
-                { ...INPUT, certificateNotAfter: pulumi.output(INPUT.certificateNotAfter) },
+                { ...INPUT, tlsAlertInput: pulumi.output(INPUT.tlsAlertInput) },
                 opts,
             ),
         );

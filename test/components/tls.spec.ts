@@ -30,7 +30,10 @@ function assertServes(state: TlsState, bundlePem: string): X509Certificate {
         certificates(bundlePem).some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey)),
         "the serving certificate is not signed by a CA of the bundle",
     );
-    const publicFromKey = createPublicKey(createPrivateKey(state.serving.privateKey)).export({ format: "der", type: "spki" });
+    const publicFromKey = createPublicKey(createPrivateKey(state.serving.privateKey)).export({
+        format: "der",
+        type: "spki",
+    });
     assert.deepEqual(publicFromKey, leaf.publicKey.export({ format: "der", type: "spki" }));
     return leaf;
 }
@@ -84,7 +87,10 @@ describe("proxy TLS: issuing and the stored state", function () {
             certificates(caBundle(s1)).map((c) => c.fingerprint256),
             [new X509Certificate(oldCa).fingerprint256, new X509Certificate(s1.cas[1].certificate).fingerprint256],
         );
-        assert.ok(new X509Certificate(s1.serving.certificate).checkIssued(new X509Certificate(oldCa)), "still the old CA's");
+        assert.ok(
+            new X509Certificate(s1.serving.certificate).checkIssued(new X509Certificate(oldCa)),
+            "still the old CA's",
+        );
         // A scraper that pinned only the old CA still verifies the proxies here.
         assertServes(s1, oldCa);
         const s2 = await run(s1, 360, short);
@@ -127,13 +133,19 @@ describe("proxy TLS: issuing and the stored state", function () {
         const node = ["--require", "ts-node/register/transpile-only", script];
         const first = JSON.parse(execFileSync("node", node, { env, encoding: "utf8" })) as TlsState;
         assert.equal(first.serving.period, env.PERIOD);
-        assert.equal(new Date(new X509Certificate(first.serving.certificate).validFrom).getTime(), at(0).getTime() - 5 * 60 * 1000);
+        assert.equal(
+            new Date(new X509Certificate(first.serving.certificate).validFrom).getTime(),
+            at(0).getTime() - 5 * 60 * 1000,
+        );
         const broken = spawnSync("node", node, {
             env: { ...env, PULUMI_COMMAND_STDOUT: JSON.stringify({ ...first, version: 3 }) },
             encoding: "utf8",
         });
         assert.equal(broken.status, 1);
         assert.equal(broken.stdout, "");
-        assert.equal(broken.stderr, "issueCertificate: the stored TLS state is neither this version's nor the previous one's\n");
+        assert.equal(
+            broken.stderr,
+            "issueCertificate: the stored TLS state is neither this version's nor the previous one's\n",
+        );
     });
 });

@@ -40,7 +40,12 @@ function bundle(view: TlsView, publishedDay: number): TlsView {
         ...view,
         cas: [
             ...view.cas,
-            { notBefore: iso(publishedDay), notAfter: iso(publishedDay + 3650), publishedAt: iso(publishedDay), hasKey: true },
+            {
+                notBefore: iso(publishedDay),
+                notAfter: iso(publishedDay + 3650),
+                publishedAt: iso(publishedDay),
+                hasKey: true,
+            },
         ],
     };
 }
@@ -120,10 +125,28 @@ describe("TLS schedule (pure)", () => {
         assert.equal(step.renewServing, true);
     });
 
+    it("replaces a CA that ends too soon to sign at once, and moves the proxies when their certificate must go", () => {
+        // A 100-day CA cannot sign a 90-day certificate after day 10.
+        const ending = steady(0, 0, 100);
+        const step = planStep(ending, at(60), period(60), policy);
+        assert.equal(step.issueCa, true);
+        // Their certificate ends on day 90, before the next period (day 120) and its margin: no overlap possible.
+        assert.equal(step.switchSigner, true);
+        assert.equal(step.renewServing, true);
+        assert.match(step.reasons.join(), /ends too soon to sign.*cannot sign/);
+    });
+
     describe("a stack deployed before the CA's key was kept", () => {
         // Its CA signed its serving certificate (365 days, as that version's default) and its key is gone.
         const legacy = (servingDay: number): TlsView => ({
-            cas: [{ notBefore: iso(servingDay), notAfter: iso(servingDay + 365), publishedAt: iso(servingDay), hasKey: false }],
+            cas: [
+                {
+                    notBefore: iso(servingDay),
+                    notAfter: iso(servingDay + 365),
+                    publishedAt: iso(servingDay),
+                    hasKey: false,
+                },
+            ],
             signer: 0,
             serving: {
                 notBefore: iso(servingDay),
@@ -173,7 +196,10 @@ describe("TLS schedule (pure)", () => {
             `proxy TLS: the serving certificate expires ${iso(90).slice(0, 10)} (in 70 days), the CA ${iso(3650).slice(0, 10)} (in 3630 days; single CA); the first pulumi up from ${iso(60).slice(0, 10)} (in 40 days) renews the serving certificate and leaves the CA`,
         );
         // The up that will publish a bundle says so beforehand.
-        assert.equal(forecast(steady(0, 2400), at(2410), policy).nextRenewal.caStep, "publishes a bundle with a new CA");
+        assert.equal(
+            forecast(steady(0, 2400), at(2410), policy).nextRenewal.caStep,
+            "publishes a bundle with a new CA",
+        );
         const published = bundle(steady(0, 2400), 2440);
         assert.equal(forecast(published, at(2470), policy).nextRenewal.caStep, "moves the proxies to the new CA");
     });
@@ -181,6 +207,9 @@ describe("TLS schedule (pure)", () => {
     it("reads now from the real clock, or from the test clock", () => {
         assert.equal(tlsNow({ [TEST_CLOCK_ENV]: "2030-01-02T03:04:05Z" }).toISOString(), "2030-01-02T03:04:05.000Z");
         assert.ok(Math.abs(tlsNow({}).getTime() - Date.now()) < 1000);
-        assert.throws(() => tlsNow({ [TEST_CLOCK_ENV]: "tomorrow" }), /EKSA_METRICS_TEST_NOW="tomorrow" is not an ISO-8601 time/);
+        assert.throws(
+            () => tlsNow({ [TEST_CLOCK_ENV]: "tomorrow" }),
+            /EKSA_METRICS_TEST_NOW="tomorrow" is not an ISO-8601 time/,
+        );
     });
 });
