@@ -251,10 +251,11 @@ export function forecast(view: TlsView, now: Date, policy: TlsPolicy): TlsForeca
 /** The preview's and up's log line. */
 export function describeForecast(f: TlsForecast): string {
     const date = (iso: string) => iso.slice(0, 10);
+    const within = (n: number) => `in ${n} day${n === 1 ? "" : "s"}`;
     return [
-        `proxy TLS: the serving certificate expires ${date(f.servingCertificate.notAfter)} (in ${f.servingCertificate.expiresInDays} days),`,
-        `the CA ${date(f.ca.notAfter)} (in ${f.ca.expiresInDays} days; ${f.phase});`,
-        `the first pulumi up from ${date(f.nextRenewal.at)} (in ${f.nextRenewal.inDays} days) renews the serving certificate`,
+        `proxy TLS: the serving certificate expires ${date(f.servingCertificate.notAfter)} (${within(f.servingCertificate.expiresInDays)}),`,
+        `the CA ${date(f.ca.notAfter)} (${within(f.ca.expiresInDays)}; ${f.phase});`,
+        `the first pulumi up from ${date(f.nextRenewal.at)} (${within(f.nextRenewal.inDays)}) renews the serving certificate`,
         f.nextRenewal.caStep ? `and ${f.nextRenewal.caStep}` : "and leaves the CA",
     ].join(" ");
 }

@@ -24,6 +24,7 @@ describe("settings", () => {
             periodSeconds: 300,
         });
         assert.equal(s.tlsServerName, "eksa-metrics-metrics-proxy");
+        assert.deepEqual([s.tlsValidityDays, s.tlsCaValidityDays], [90, 3650]);
         assert.deepEqual(s.verify, {
             enabled: true,
             timeoutSeconds: 120,
@@ -227,6 +228,11 @@ describe("settings", () => {
             "an auth failure limit with an unknown key",
             { authFailureLimit: { perMinute: 5 } as never },
             /^authFailureLimit/,
+        ],
+        [
+            "a CA that would end before its replacement finishes",
+            { tls: { validityDays: 90, caValidityDays: 365 } },
+            /^tls\.caValidityDays: 365 is less than 9 times tls\.validityDays \(90\): a CA replacement would not finish before the CA ends\. Set at least 810, or shorten tls\.validityDays/,
         ],
         [
             "a bad TLS server name",

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { issueProxyCertificate } from "../../../components/tls";
+import { advanceTls } from "../../../components/tls";
+import { renewalPeriod } from "../../../components/tlsSchedule";
 
 export type Manifest = Record<string, any>;
 
@@ -26,7 +27,11 @@ async function render(): Promise<Manifest[]> {
         const argsFile = path.join(dir, "args.json");
         const certFile = path.join(dir, "cert.json");
         fs.writeFileSync(argsFile, JSON.stringify({ kubeconfig: "apiVersion: v1\nkind: Config\n" }));
-        fs.writeFileSync(certFile, JSON.stringify(await issueProxyCertificate({ serverName: "x", validityDays: 2 })));
+        // What the certificate command stores (its stdout).
+        const now = new Date();
+        const policy = { serverName: "x", validityDays: 90, caValidityDays: 3650 };
+        const { state } = await advanceTls(undefined, now, renewalPeriod(90, now), policy);
+        fs.writeFileSync(certFile, JSON.stringify(state));
         // A process of its own: the renderer sets Pulumi's (process-wide) mocks.
         const { stdout } = await promisify(execFile)(
             "node",
@@ -39,7 +44,8 @@ async function render(): Promise<Manifest[]> {
             ],
             { cwd: path.resolve(__dirname, "../../.."), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
         );
-        return JSON.parse(stdout).manifests;
+        // The last line: the program's log lines (the TLS forecast) come first.
+        return JSON.parse(stdout.trim().split("\n").pop()!).manifests;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
