@@ -8,3 +8,4 @@ export { EndpointNodes } from "./endpoints";
 export { EtcdTopology, ReaderKind, TaintEffect, TolerationOperator, VerificationMode } from "../config/args";
 export type * from "../config/args";
 export { DEFAULT_IMAGES } from "../core/versions";
+export type { TlsForecast } from "./tlsSchedule";

@@ -60,6 +60,10 @@ export function renewalPeriod(validityDays: number, now: Date): string {
     return `${renewalPeriodDays(validityDays)}d#${Math.floor(now.getTime() / lengthMs)}`;
 }
 
+function periodIndex(validityDays: number, at: Date): number {
+    return Math.floor(at.getTime() / (renewalPeriodDays(validityDays) * DAY_MS));
+}
+
 /** When the period after the one `now` is in begins. */
 export function nextPeriodStart(validityDays: number, now: Date): Date {
     const lengthMs = renewalPeriodDays(validityDays) * DAY_MS;
@@ -68,7 +72,8 @@ export function nextPeriodStart(validityDays: number, now: Date): Date {
 
 /**
  * How long the bundle of old and new CA is published before the proxies move to the new CA, at
- * least: one renewal period, so every scraper that re-reads its CA file in that time keeps scraping.
+ * least: one renewal period (they move in the second period after the one it was published in), so
+ * every scraper that re-reads its CA file in that time keeps scraping.
  */
 export function caOverlapDays(policy: TlsPolicy): number {
     return renewalPeriodDays(policy.validityDays);
@@ -143,7 +148,8 @@ function days(ms: number): number {
  *   when it cannot sign (its key was not kept, by a stack deployed before this version, or a whole
  *   serving certificate no longer fits in its life): the first step of a replacement publishes the
  *   bundle and changes no serving certificate;
- * - the proxies move to the newest CA once the bundle has been published for `caOverlapDays`,
+ * - the proxies move to the newest CA in the second period after the one the bundle was published in
+ *   (so for at least `caOverlapDays`),
  *   earlier only when their CA cannot sign and their certificate must be replaced (expired, for
  *   another server name, or not lasting into the next period by the renewal margin);
  * - the serving certificate is renewed in each new renewal period, on a new server name, when it
@@ -192,8 +198,11 @@ export function planStep(view: TlsView | undefined, now: Date, period: string, p
 
     let switchSigner = false;
     if (issueCa || signer < cas.length - 1) {
-        const publishedDays = issueCa ? 0 : days(nowMs - Date.parse(cas[cas.length - 1].publishedAt));
-        if (publishedDays >= caOverlapDays(policy)) {
+        const publishedAt = issueCa ? now : new Date(cas[cas.length - 1].publishedAt);
+        const publishedDays = days(nowMs - publishedAt.getTime());
+        // Counted in whole periods, so the first up of a period decides the same wherever in it it runs:
+        // a bundle published in period k has been out for at least the overlap in period k + 2.
+        if (periodIndex(policy.validityDays, now) - periodIndex(policy.validityDays, publishedAt) >= 2) {
             switchSigner = true;
             reasons.push(`the proxies move to the new CA (bundle published ${Math.floor(publishedDays)} days ago)`);
         } else if (!canSign && mustReplace) {

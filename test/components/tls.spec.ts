@@ -78,10 +78,10 @@ describe("proxy TLS: issuing and the stored state", function () {
     });
 
     it("replaces the CA through a bundle: publish, then move the proxies, then drop the old CA", async () => {
-        const short: TlsPolicy = { ...policy, caValidityDays: 400 }; // replaced from day 266.7
+        const short: TlsPolicy = { ...policy, caValidityDays: 810 }; // replaced from day 540
         const s0 = await run(undefined, 0, short);
         const oldCa = signingCa(s0);
-        const s1 = await run(s0, 300, short);
+        const s1 = await run(s0, 540, short);
         assert.equal(phaseOf(viewOf(s1)), "bundle published");
         assert.deepEqual(
             certificates(caBundle(s1)).map((c) => c.fingerprint256),
@@ -91,13 +91,16 @@ describe("proxy TLS: issuing and the stored state", function () {
             new X509Certificate(s1.serving.certificate).checkIssued(new X509Certificate(oldCa)),
             "still the old CA's",
         );
-        // A scraper that pinned only the old CA still verifies the proxies here.
+        // A scraper that pinned only the old CA still verifies the proxies here, and through the next period.
         assertServes(s1, oldCa);
-        const s2 = await run(s1, 360, short);
+        const overlap = await run(s1, 600, short);
+        assert.equal(phaseOf(viewOf(overlap)), "bundle published");
+        assertServes(overlap, oldCa);
+        const s2 = await run(overlap, 660, short);
         assert.equal(phaseOf(viewOf(s2)), "moved to the new CA");
         assert.equal(caBundle(s2), caBundle(s1), "the bundle is unchanged when the proxies move");
         assertServes(s2, s1.cas[1].certificate);
-        const s3 = await run(s2, 420, short);
+        const s3 = await run(s2, 720, short);
         assert.equal(phaseOf(viewOf(s3)), "single CA");
         assert.equal(caBundle(s3), s1.cas[1].certificate);
         assertServes(s3, caBundle(s3));
@@ -115,7 +118,7 @@ describe("proxy TLS: issuing and the stored state", function () {
         assert.equal(state.serving.privateKey, legacy.privateKey);
         assertServes(state, legacy.caCertificate);
         // After the overlap they move to the new CA.
-        const moved = await run(state, 60);
+        const moved = await run(state, 120);
         assertServes(moved, state.cas[1].certificate);
     });
 

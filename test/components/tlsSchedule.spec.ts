@@ -110,8 +110,9 @@ describe("TLS schedule (pure)", () => {
         assert.equal(late.switchSigner, true);
         assert.equal(late.renewServing, true);
         assert.match(late.reasons.join(), /move to the new CA \(bundle published 80 days ago\)/);
-        // Even a run in the same period, once the overlap is over, moves (a config change runs the command).
-        assert.equal(planStep(published, at(2501), period(2460), policy).switchSigner, true);
+        // Whole periods: anywhere in the period after the bundle's, still not; the first up of the one after, whenever.
+        assert.equal(planStep(published, at(2519), period(2519), policy).switchSigner, false);
+        assert.equal(planStep(published, at(2579), period(2579), policy).switchSigner, true);
     });
 
     it("drops the old CA in a period after the move, not in the period of the move", () => {
@@ -167,8 +168,9 @@ describe("TLS schedule (pure)", () => {
 
         it("moves after the overlap, like any CA replacement", () => {
             const published = bundle(legacy(-100), 0);
-            assert.equal(planStep(published, at(60), period(60), policy).switchSigner, true);
             assert.ok(changesNothing(planStep(published, at(30), period(30), policy)));
+            assert.equal(planStep(published, at(60), period(60), policy).switchSigner, false);
+            assert.equal(planStep(published, at(120), period(120), policy).switchSigner, true);
         });
 
         it("moves early only when today's certificate would not last into the next period by a third of the validity", () => {
