@@ -18,14 +18,6 @@ export interface TlsState extends TlsView {
     serving: TlsView["serving"] & { certificate: string; privateKey: string };
 }
 
-/** What the command stored before the CA's key was kept (one CA per serving certificate, no CA key). */
-interface LegacyIssuedCertificate {
-    caCertificate: string;
-    certificate: string;
-    privateKey: string;
-    notAfter: string;
-}
-
 const EC_KEY: webcrypto.EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 const EC_SIGNING: webcrypto.EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
 /** Tolerate small clock skew between the machine that issues and the clients. */
@@ -138,9 +130,32 @@ export async function issueServing(
     };
 }
 
+/** A CA and one serving certificate at once, in the shape the command stored before the CA's key was kept. */
+export interface IssuedCertificate {
+    caCertificate: string;
+    certificate: string;
+    privateKey: string;
+    notAfter: string;
+}
+
+/** A fresh CA and one serving certificate it signed: the harness's and the proxy tests' certificates. */
+export async function issueProxyCertificate(
+    request: { serverName: string; validityDays: number },
+    now = new Date(),
+): Promise<IssuedCertificate> {
+    const ca = await issueCa(request.serverName, request.validityDays, now);
+    const serving = await issueServing(ca, request.serverName, request.validityDays, now);
+    return {
+        caCertificate: ca.certificate,
+        certificate: serving.certificate,
+        privateKey: serving.privateKey,
+        notAfter: serving.notAfter,
+    };
+}
+
 /** A stored state as `advanceTls` reads it: today's format, or the one-CA-per-certificate format before it. */
 export function parseStoredTls(stored: string): TlsState {
-    const parsed = JSON.parse(stored) as Partial<TlsState> & Partial<LegacyIssuedCertificate>;
+    const parsed = JSON.parse(stored) as Partial<TlsState> & Partial<IssuedCertificate>;
     if (parsed.version === 2) {
         return parsed as TlsState;
     }

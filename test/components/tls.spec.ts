@@ -2,9 +2,17 @@ import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import { X509Certificate, createPrivateKey, createPublicKey } from "crypto";
 import * as path from "path";
-import { advanceTls, caBundle, issueCa, issueServing, signingCa, TlsState, viewOf } from "../../components/tls";
+import {
+    advanceTls,
+    caBundle,
+    issueCa,
+    issueProxyCertificate,
+    issueServing,
+    signingCa,
+    TlsState,
+    viewOf,
+} from "../../components/tls";
 import { phaseOf, renewalPeriod, TlsPolicy } from "../../components/tlsSchedule";
-import { issueProxyCertificate } from "../support/certificates";
 
 const DAY = 24 * 3600 * 1000;
 const policy: TlsPolicy = { serverName: "eksa-metrics-metrics-proxy", validityDays: 90, caValidityDays: 3650 };

@@ -7,7 +7,7 @@ import * as path from "path";
 import { COMPONENT_NAMES, componentsFor, NODE_ROLES } from "../../core/catalogue";
 import { HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
 import { resolveSettings } from "../../config/settings";
-import { issueProxyCertificate } from "../support/certificates";
+import { issueProxyCertificate } from "../../components/tls";
 import { mountScratch } from "../support/sandbox";
 
 function haproxyCheck(file: string): Promise<{ code: number; output: string }> {
