@@ -50,19 +50,13 @@ export function verificationVerdict(report: string): string | undefined {
 }
 
 /**
- * Days until the stack's serving certificate is renewed, from its outputs, where the program
- * exports them: `certificateRenewal.daysUntilRenewal` (a number), or `certificateRenewal.renewAfter`
- * (an RFC 3339 time, counted from `now`). Undefined when the stack does not say.
+ * Days until the stack's serving certificate is renewed, from its `tlsRenewal` output (the first `up` from
+ * `nextRenewal.at` renews it; components/tlsSchedule.ts), counted from `now`: 0 or less once it is due.
+ * Undefined when the stack does not say (a stack of an earlier version).
  */
 export function renewalDays(outputs: Record<string, unknown>, now = Date.now()): number | undefined {
-    const renewal = outputs.certificateRenewal as { daysUntilRenewal?: unknown; renewAfter?: unknown } | undefined;
-    if (typeof renewal !== "object" || renewal === null) {
-        return undefined;
-    }
-    if (typeof renewal.daysUntilRenewal === "number" && Number.isFinite(renewal.daysUntilRenewal)) {
-        return renewal.daysUntilRenewal;
-    }
-    const at = typeof renewal.renewAfter === "string" ? Date.parse(renewal.renewAfter) : NaN;
+    const renewal = outputs.tlsRenewal as { nextRenewal?: { at?: unknown } } | undefined;
+    const at = typeof renewal?.nextRenewal?.at === "string" ? Date.parse(renewal.nextRenewal.at) : NaN;
     return Number.isNaN(at) ? undefined : Math.floor((at - now) / 86_400_000);
 }
 

@@ -95,7 +95,7 @@ describe(`certificate renewals through the real engine (command provider: ${comm
         await cluster.down();
     });
 
-    let first: { bundle: X509Certificate[]; leaf: X509Certificate };
+    let first: { bundle: X509Certificate[]; leaf: X509Certificate; out: string };
 
     it("issues a CA and a serving certificate; the log line and tlsRenewal say when the next up renews", async () => {
         first = await upAt(1);

@@ -183,9 +183,9 @@ describe("fleet summary", () => {
         );
         assert.equal(verificationVerdict("no verdict"), undefined);
         const now = Date.parse("2026-12-07T12:00:00Z");
-        assert.equal(renewalDays({ certificateRenewal: { daysUntilRenewal: 41 } }, now), 41);
-        assert.equal(renewalDays({ certificateRenewal: { renewAfter: "2026-12-17T13:00:00Z" } }, now), 10);
-        assert.equal(renewalDays({ certificateRenewal: { renewAfter: "soon" } }, now), undefined);
+        assert.equal(renewalDays({ tlsRenewal: { nextRenewal: { at: "2026-12-17T13:00:00Z", inDays: 3 } } }, now), 10);
+        assert.equal(renewalDays({ tlsRenewal: { nextRenewal: { at: "2026-12-01T00:00:00Z" } } }, now)! <= 0, true);
+        assert.equal(renewalDays({ tlsRenewal: { nextRenewal: { at: "soon" } } }, now), undefined);
         assert.equal(renewalDays({}, now), undefined);
     });
 
