@@ -74,9 +74,9 @@ export interface TolerationSetting {
 export interface ProxyTlsOptions {
     /** The name clients verify the proxy's certificate against. Defaults to `<namespace>-metrics-proxy`. */
     serverName?: string;
-    /** The serving certificate's validity, from 3 to 3650 days; `pulumi up` re-issues it at two thirds of it. Defaults to `90`. */
+    /** The serving certificate's validity, from 3 to 405 days; `pulumi up` re-issues it at two thirds of it. Defaults to `90`. */
     validityDays?: number;
-    /** The CA's validity, from 27 to 36500 days and at least 9 times `validityDays`; replaced from two thirds of it on. Defaults to `3650`. */
+    /** The CA's validity, from 810 to 36500 days and at least 9 times `validityDays`; replaced from two thirds of it on. Defaults to `3650`. */
     caValidityDays?: number;
 }
 
@@ -165,7 +165,7 @@ export interface StackOptions {
     healthPort?: number;
     /** How long haproxy waits for a component, from Prometheus' 10 s scrape timeout to 300 s. Defaults to `30`. */
     serverTimeoutSeconds?: number;
-    /** The name clients verify, and the certificate's validity; it is re-issued on the first `pulumi up` after two thirds of it (at most 30 days before expiry). Defaults to `{serverName: <namespace>-metrics-proxy, validityDays: 365}`. */
+    /** The name clients verify; the serving certificate's validity (re-issued by the first `pulumi up` of each renewal period, two thirds of it) and the CA's (replaced through a bundle from two thirds of it on; at least 9 times `validityDays`): see Certificates and renewals. Defaults to `{serverName: <namespace>-metrics-proxy, validityDays: 90, caValidityDays: 3650}`. */
     tls?: ProxyTlsOptions;
     /** How many failed authentications (401, or no bearer JWT) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes, see What a client without credentials costs. Defaults to `{failures: 20, periodSeconds: 60}`. */
     authFailureLimit?: AuthFailureLimitOptions;

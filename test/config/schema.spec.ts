@@ -171,7 +171,7 @@ describe("config schema: one entry per key", () => {
         assert.equal(settings.healthPort, 10263);
         assert.equal(settings.serverTimeoutSeconds, 30);
         assert.deepEqual(settings.authFailureLimit, { failures: 20, periodSeconds: 60 });
-        assert.equal(settings.tlsValidityDays, 365);
+        assert.deepEqual([settings.tlsValidityDays, settings.tlsCaValidityDays], [90, 3650]);
         assert.equal(settings.rolloutTimeoutMinutes, 10);
         assert.deepEqual(settings.verify, {
             enabled: true,
@@ -215,6 +215,7 @@ describe("config schema: one entry per key", () => {
                 RANGES["authFailureLimit.periodSeconds"],
             ],
             ["ProxyTlsOptions", "validityDays", DEFAULTS.tls.validityDays, RANGES["tls.validityDays"]],
+            ["ProxyTlsOptions", "caValidityDays", DEFAULTS.tls.caValidityDays, RANGES["tls.caValidityDays"]],
             ["VerifyOptions", "enabled", DEFAULTS.verify.enabled],
             ["VerifyOptions", "timeoutSeconds", DEFAULTS.verify.timeoutSeconds, RANGES["verify.timeoutSeconds"]],
             ["VerifyOptions", "concurrency", DEFAULTS.verify.concurrency, RANGES["verify.concurrency"]],

@@ -231,8 +231,8 @@ describe("settings", () => {
         ],
         [
             "a CA that would end before its replacement finishes",
-            { tls: { validityDays: 90, caValidityDays: 365 } },
-            /^tls\.caValidityDays: 365 is less than 9 times tls\.validityDays \(90\): a CA replacement would not finish before the CA ends\. Set at least 810, or shorten tls\.validityDays/,
+            { tls: { validityDays: 100, caValidityDays: 810 } },
+            /^tls\.caValidityDays: 810 is less than 9 times tls\.validityDays \(100\): a CA replacement would not finish before the CA ends\. Set at least 900, or shorten tls\.validityDays/,
         ],
         [
             "a bad TLS server name",

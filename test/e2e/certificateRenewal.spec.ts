@@ -2,8 +2,8 @@
  * Certificate renewals through the real engine on the local control plane: the project's program, the
  * real kubernetes provider, the certificate command run by the command provider, the proxy pods' real
  * haproxy and kube-rbac-proxy. The clock moves through EKSA_METRICS_TEST_NOW (the test clock the README
- * documents for tests only), with short validities (serving 30 days: 20-day periods; CA 270 days:
- * replaced from day 180): a serving renewal keeps caCertificate. (The CA replacement's steps are proven on
+ * documents for tests only), with short validities (serving 30 days: 20-day periods; CA 810 days:
+ * replaced from day 540): a serving renewal keeps caCertificate. (The CA replacement's steps are proven on
  * the stored state by test/components/tls.spec.ts.) Certificates dated in the future fail a client's date
  * check, so the stack's verification is off and this test checks the chain itself: the certificate each
  * proxy serves is the stored one and is signed by a CA of the published bundle.
@@ -85,7 +85,7 @@ describe(`certificate renewals through the real engine (command provider: ${comm
         await cluster.up();
         await cluster.createDefaultReaders();
         await stack.init(cluster.kubeconfig(), {
-            tls: { validityDays: 30, caValidityDays: 270 },
+            tls: { validityDays: 30, caValidityDays: 810 },
             verify: { enabled: false },
         });
     });
@@ -103,7 +103,7 @@ describe(`certificate renewals through the real engine (command provider: ${comm
         assert.match(
             first.out,
             new RegExp(
-                `proxy TLS: the serving certificate expires ${day(31).slice(0, 10)} \\(in 30 days\\), the CA ${day(271).slice(0, 10)} \\(in 270 days; single CA\\); the first pulumi up from ${day(20).slice(0, 10)} \\(in 19 days\\) renews the serving certificate and leaves the CA`,
+                `proxy TLS: the serving certificate expires ${day(31).slice(0, 10)} \\(in 30 days\\), the CA ${day(811).slice(0, 10)} \\(in 810 days; single CA\\); the first pulumi up from ${day(20).slice(0, 10)} \\(in 19 days\\) renews the serving certificate and leaves the CA`,
             ),
         );
         const renewal = JSON.parse(await stack.mustPulumi(["stack", "output", "tlsRenewal", "--json"]));
