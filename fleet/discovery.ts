@@ -123,6 +123,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 const describe = (value: unknown) => (value === undefined ? "missing" : JSON.stringify(value));
 
+/** Why a file the fleet names cannot be used, for its problem line. */
+export function unreadable(error: Error): string {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${error.message})`;
+}
+
 /** Validates the `discover:` section; pushes every problem and returns the spec when there is none. */
 export function parseDiscover(value: unknown, ctx: DiscoverContext, problems: string[]): DiscoverSpec | undefined {
     const before = problems.length;
@@ -149,12 +154,8 @@ export function parseDiscover(value: unknown, ctx: DiscoverContext, problems: st
         kubeconfigPath = ctx.resolve(value.kubeconfig);
         const content = ctx.readFile(kubeconfigPath);
         if (content instanceof Error) {
-            const reason =
-                (content as NodeJS.ErrnoException).code === "ENOENT"
-                    ? "does not exist"
-                    : `cannot be read (${content.message})`;
             problems.push(
-                `discover.kubeconfig: ${kubeconfigPath} ${reason}. Give the management cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`,
+                `discover.kubeconfig: ${kubeconfigPath} ${unreadable(content)}. Give the management cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`,
             );
         } else {
             kubeconfig = content;

@@ -12,7 +12,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { SettingsError } from "../config/settings";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, kubeconfigProblems, readStackConfig } from "../config/stackConfig";
-import { DiscoverSpec, parseDiscover } from "./discovery";
+import { DiscoverSpec, parseDiscover, unreadable } from "./discovery";
 
 export const DEFAULT_CONCURRENCY = 2;
 export const DEFAULT_POLICY_PACKS = ["policy"];
@@ -290,12 +290,8 @@ export function readFleet(
             kubeconfigPath = expandPath(entry.kubeconfig, fleetDir, ctx.homeDir);
             const content = ctx.readFile(kubeconfigPath);
             if (content instanceof Error) {
-                const reason =
-                    (content as NodeJS.ErrnoException).code === "ENOENT"
-                        ? "does not exist"
-                        : `cannot be read (${content.message})`;
                 problems.push(
-                    `${label}.kubeconfig: ${kubeconfigPath} ${reason}. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`,
+                    `${label}.kubeconfig: ${kubeconfigPath} ${unreadable(content)}. Give the path of the cluster's kubeconfig (relative to the fleet file's directory, or ~/...)`,
                 );
             } else {
                 kubeconfig = content;

@@ -6,6 +6,7 @@ import { strict as assert } from "assert";
 import { checkedElsewhere } from "../../cluster/preflightRun";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { FAKE_CERTIFICATE } from "../support/fakeCertificate";
 import { isSecret, unwrapSecrets as unwrap } from "../support/mockSecrets";
 
 interface Registered {
@@ -17,29 +18,6 @@ interface Registered {
 }
 
 const registered: Registered[] = [];
-// The certificate command's stored state (components/tls.ts TlsState).
-const FAKE_CERT = {
-    version: 2,
-    cas: [
-        {
-            certificate: "CA-PEM\n",
-            privateKey: "CA-KEY-PEM\n",
-            notBefore: "2026-01-01T00:00:00.000Z",
-            notAfter: "2036-01-01T00:00:00.000Z",
-            publishedAt: "2026-01-01T00:00:00.000Z",
-            hasKey: true,
-        },
-    ],
-    signer: 0,
-    serving: {
-        certificate: "CERT-PEM\n",
-        privateKey: "KEY-PEM\n",
-        notBefore: "2026-11-01T00:00:00.000Z",
-        notAfter: "2027-01-01T00:00:00.000Z",
-        serverName: "eksa-metrics-metrics-proxy",
-        period: "60d#1",
-    },
-};
 
 pulumi.runtime.setMocks(
     {
@@ -48,7 +26,7 @@ pulumi.runtime.setMocks(
             const state: any = unwrap(args.inputs);
             if (args.type === "command:local:Command") {
                 state.stdout = args.name.endsWith("-certificate")
-                    ? JSON.stringify(FAKE_CERT)
+                    ? JSON.stringify(FAKE_CERTIFICATE)
                     : "verified: 15 checks passed";
                 state.stderr = "";
             }
@@ -165,7 +143,7 @@ describe("MetricsStack (mocked engine)", function () {
         const groups = (yaml.load(await output(stack.alertRules)) as { groups: any[] }).groups;
         assert.deepEqual(
             groups[0].rules.find((r: any) => r.record).expr,
-            `vector(${Date.parse(FAKE_CERT.serving.notAfter) / 1000})`,
+            `vector(${Date.parse(FAKE_CERTIFICATE.serving.notAfter) / 1000})`,
         );
         const rule = one(resources, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "metrics-alerts").inputs;
         assert.deepEqual(

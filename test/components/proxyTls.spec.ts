@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { FAKE_CERTIFICATE, only, registerUnder, valueOf } from "../support/mockEngine";
+import { FAKE_CERTIFICATE } from "../support/fakeCertificate";
+import { only, registerUnder, valueOf } from "../support/mockEngine";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveSettings } from "../../config/settings";
 import { registerProxyTls } from "../../components/proxyTls";

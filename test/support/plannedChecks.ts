@@ -4,33 +4,16 @@
  * written by hand that every new component or node would have to update.
  */
 import { strict as assert } from "assert";
-import { parseControllerPods, parseNodes } from "../../core/kubectl";
-import { labelSelector } from "../../core/labels";
+import { listControllerPods, listNodes } from "../../core/kubectl";
 import { LocalCluster, ProgramStack } from "../../dev/localcluster/driver";
 import { planChecks, VerificationPlan } from "../../verify/plan";
 
 /** The number of checks the verification of `stack` makes on `cluster` as it stands. */
 export async function plannedCheckCount(stack: ProgramStack, cluster: LocalCluster): Promise<number> {
     const plan: VerificationPlan = await stack.output("verificationPlan");
-    const nodes = parseNodes(await cluster.mustKubectl(["get", "nodes", "--output", "json"]));
-    const pods = await Promise.all(
-        plan.controllers.map(async (controller) =>
-            parseControllerPods(
-                controller,
-                await cluster.mustKubectl([
-                    "get",
-                    "pods",
-                    "--namespace",
-                    controller.namespace,
-                    "--selector",
-                    labelSelector(controller.selector),
-                    "--output",
-                    "json",
-                ]),
-            ),
-        ),
-    );
-    const count = planChecks(plan, nodes, pods.flat()).checks.length;
+    const nodes = await listNodes(cluster.kubeconfigFile);
+    const pods = await listControllerPods(cluster.kubeconfigFile, plan.controllers);
+    const count = planChecks(plan, nodes, pods).checks.length;
     assert.ok(count > 0, "the plan checks something");
     return count;
 }
