@@ -106,14 +106,20 @@ export interface TlsView {
     switchedInPeriod?: string;
 }
 
-export type TlsPhase = "single CA" | "bundle published" | "moved to the new CA";
+/** The step of a CA replacement a stack is in (a named enum, as Pulumi's schema inference reads them). */
+export const TlsPhase = {
+    SingleCa: "single CA",
+    BundlePublished: "bundle published",
+    MovedToNewCa: "moved to the new CA",
+} as const;
+export type TlsPhase = (typeof TlsPhase)[keyof typeof TlsPhase];
 
 /** Which step of a CA replacement a stored state is in. */
 export function phaseOf(view: TlsView): TlsPhase {
     if (view.cas.length === 1) {
-        return "single CA";
+        return TlsPhase.SingleCa;
     }
-    return view.signer === view.cas.length - 1 ? "moved to the new CA" : "bundle published";
+    return view.signer === view.cas.length - 1 ? TlsPhase.MovedToNewCa : TlsPhase.BundlePublished;
 }
 
 export interface TlsStep {
@@ -228,12 +234,32 @@ export function planStep(view: TlsView | undefined, now: Date, period: string, p
 
 /** The public face of the schedule: what the next `up` does and when each certificate expires. */
 export interface TlsForecast {
+    /** The step of a CA replacement the stack is in. */
     phase: TlsPhase;
-    servingCertificate: { notAfter: string; expiresInDays: number };
+    /** The proxies' serving certificate. */
+    servingCertificate: CertificateExpiry;
     /** The signing CA. */
-    ca: { notAfter: string; expiresInDays: number };
+    ca: CertificateExpiry;
     /** The first `up` from `at` renews the serving certificate, and takes `caStep` when there is one. */
-    nextRenewal: { at: string; inDays: number; caStep?: string };
+    nextRenewal: NextRenewal;
+}
+
+/** When a certificate expires. */
+export interface CertificateExpiry {
+    /** Its notAfter, ISO 8601. */
+    notAfter: string;
+    /** Whole days from the preview or `up` that computed it. */
+    expiresInDays: number;
+}
+
+/** The next renewal: the first `up` of the next renewal period. */
+export interface NextRenewal {
+    /** The start of the next renewal period, ISO 8601. */
+    at: string;
+    /** Whole days until then. */
+    inDays: number;
+    /** What that `up` does to the CA, if anything. */
+    caStep?: string;
 }
 
 /** A serving certificate that expires mid-period is renewed by that period's first `up` anyway. */

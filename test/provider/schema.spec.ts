@@ -65,6 +65,7 @@ describe("the component's schema (Pulumi's component schema inference)", functio
         assert.deepEqual(enumValues("EtcdTopology").sort(), ["external", "stacked"]);
         assert.deepEqual(enumValues("ReaderKind").sort(), ["Group", "ServiceAccount", "User"]);
         assert.equal(schema.types[`${PACKAGE_NAME}:index:VerifyOptions`].properties.mode.$ref, ref("VerificationMode"));
+        assert.deepEqual(enumValues("TlsPhase").sort(), ["bundle published", "moved to the new CA", "single CA"]);
     });
 
     it("types every output", () => {
@@ -78,6 +79,7 @@ describe("the component's schema (Pulumi's component schema inference)", functio
             caCertificate: { type: "string" },
             tlsServerName: { type: "string" },
             scrapeConfig: { type: "string" },
+            tlsRenewal: { $ref: ref("TlsForecast") },
             alertRules: { type: "string" },
             verificationPlan: { $ref: ref("VerificationPlan") },
             verificationReport: { type: "string", optional: true },
