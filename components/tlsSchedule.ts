@@ -64,6 +64,12 @@ function periodIndex(validityDays: number, at: Date): number {
     return Math.floor(at.getTime() / (renewalPeriodDays(validityDays) * DAY_MS));
 }
 
+/** When the period `now` is in began. */
+export function periodStart(validityDays: number, now: Date): Date {
+    const lengthMs = renewalPeriodDays(validityDays) * DAY_MS;
+    return new Date(Math.floor(now.getTime() / lengthMs) * lengthMs);
+}
+
 /** When the period after the one `now` is in begins. */
 export function nextPeriodStart(validityDays: number, now: Date): Date {
     const lengthMs = renewalPeriodDays(validityDays) * DAY_MS;
@@ -150,8 +156,8 @@ function days(ms: number): number {
  * stored yet) at `now` in renewal period `period`. Pure. In order:
  * - the CAs older than the signer leave the bundle in a period after the one the proxies moved in
  *   (their pods were replaced by the `up` that moved them);
- * - a new CA joins the bundle once the signing CA has lived two thirds of its validity, or at once
- *   when it cannot sign (its key was not kept, by a stack deployed before this version, or a whole
+ * - a new CA joins the bundle in the first period that begins once the signing CA has lived two thirds
+ *   of its validity (judged at the period's start), or at once when it cannot sign (its key was not kept, by a stack deployed before this version, or a whole
  *   serving certificate no longer fits in its life): the first step of a replacement publishes the
  *   bundle and changes no serving certificate;
  * - the proxies move to the newest CA in the second period after the one the bundle was published in
@@ -178,7 +184,9 @@ export function planStep(view: TlsView | undefined, now: Date, period: string, p
     }
 
     const signing = cas[signer];
-    const caAgeDays = days(nowMs - Date.parse(signing.notBefore));
+    // Judged at the start of the period, like the move: the first up of a period decides the same wherever
+    // in it it runs, and the forecast (made for the period's start) says what it does.
+    const caAgeDays = days(periodStart(policy.validityDays, now).getTime() - Date.parse(signing.notBefore));
     // A CA signs only while a whole serving certificate fits in what is left of its life.
     const canSign = signing.hasKey && Date.parse(signing.notAfter) >= nowMs + policy.validityDays * DAY_MS;
     const issueCa = cas.length === 1 && (!canSign || caAgeDays >= renewalPeriodDays(policy.caValidityDays));

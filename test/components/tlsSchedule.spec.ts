@@ -90,14 +90,42 @@ describe("TLS schedule (pure)", () => {
         assert.deepEqual(planStep(stale, at(2), period(2), policy).reasons, ["the serving certificate has expired"]);
     });
 
-    it("publishes a bundle with a new CA at two thirds of the CA's life, and keeps signing with the old one", () => {
-        // 3650 * 2/3 = 2433.3 days.
+    it("publishes a bundle with a new CA from two thirds of the CA's life on, and keeps signing with the old one", () => {
+        // 3650 * 2/3 = 2433.3 days, in the period of days 2400-2460: judged at a period's start, so from day 2460 on.
         assert.equal(planStep(steady(0, 2340), at(2430), period(2430), policy).issueCa, false);
-        const step = planStep(steady(0, 2340), at(2440), period(2440), policy);
+        assert.equal(planStep(steady(0, 2340), at(2459), period(2459), policy).issueCa, false);
+        const step = planStep(steady(0, 2340), at(2460), period(2460), policy);
         assert.equal(step.issueCa, true);
         assert.equal(step.switchSigner, false, "the proxies keep the old CA's certificate");
         assert.equal(step.renewServing, true, "a new period still renews, with the old CA");
-        assert.equal(phaseOf(bundle(steady(0, 2340), 2440)), "bundle published");
+        assert.equal(phaseOf(bundle(steady(0, 2340), 2460)), "bundle published");
+    });
+
+    it("decides the same wherever in a period its first up runs, as the forecast made for the period's start", () => {
+        const moved: TlsView = { ...bundle(steady(0, 2400), 2460), signer: 1, switchedInPeriod: period(2580) };
+        // Before, at and after the CA's two thirds (day 2433.3); the bundle's overlap; the move; the drop.
+        const states: [TlsView, number][] = [
+            [steady(0, 2340), 2400],
+            [steady(0, 2400), 2460],
+            [bundle(steady(0, 2460), 2460), 2520],
+            [bundle(steady(0, 2520), 2460), 2580],
+            [moved, 2640],
+        ];
+        for (const [view, start] of states) {
+            const expected = forecast(view, at(start - 1), policy).nextRenewal.caStep;
+            for (const d of [start, start + 0.5, start + 30, start + 59.9]) {
+                const step = planStep(view, at(d), period(d), policy);
+                const taken = step.issueCa
+                    ? "publishes a bundle with a new CA"
+                    : step.switchSigner
+                      ? "moves the proxies to the new CA"
+                      : step.dropOldCas
+                        ? "drops the old CA from the bundle"
+                        : undefined;
+                assert.equal(taken, expected, `day ${d}`);
+                assert.equal(step.renewServing, true, `day ${d}`);
+            }
+        }
     });
 
     it("moves the proxies to the new CA only once the bundle has been published for the overlap", () => {
