@@ -65,6 +65,7 @@ want curl "curl " "$(ver curl --version)"
 want openssl "OpenSSL" "$(ver openssl version)"
 want socat "socat" "$(socat -V 2>&1 | grep -m1 'socat version' || true)"
 want jq "jq-" "$(ver jq --version)"
+want faketime "faketime: Version" "$(faketime --version 2>&1 | grep -m1 'faketime: Version' || true)"
 
 # Kubernetes.
 for b in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do

@@ -10,8 +10,9 @@ NODE_MIN_MAJOR=22
 NODE_VERSION=24.21.0
 
 # Debian packages the project's scripts and tests use (installed when missing); iptables and
-# iproute2 are for localcluster/ (kube-proxy, network namespaces).
-APT_PACKAGES="haproxy curl openssl socat jq ca-certificates iptables iproute2"
+# iproute2 are for localcluster/ (kube-proxy, network namespaces); faketime runs a test's curl at the
+# test clock's time, so it accepts certificates issued under EKSA_METRICS_TEST_NOW.
+APT_PACKAGES="haproxy curl openssl socat jq ca-certificates iptables iproute2 faketime"
 
 # Kubernetes (k8s.io/kubernetes on the Go module proxy); toolchain/go/kubernetes/go.mod is
 # generated from it by gen-gomod.sh.
