@@ -26,10 +26,12 @@ export function run(argv: string[], options: ExecFileOptions & { input?: string 
             argv.slice(1),
             { maxBuffer: 256 * 1024 * 1024, cwd: REPO, ...options },
             (error, stdout, stderr) => {
+                // A command that could not start (ENOENT: not on PATH) has a string code and no output of its own.
+                const started = !error || typeof error.code === "number";
                 resolve({
                     code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
                     stdout: String(stdout),
-                    stderr: String(stderr),
+                    stderr: started ? String(stderr) : `${argv[0]}: ${error.message}\n${String(stderr)}`,
                 });
             },
         );
