@@ -172,7 +172,7 @@ async function keepV1beta1ClassReference(cluster: LocalCluster): Promise<void> {
     await cluster.mustKubectl(["replace", "-f", "-"], JSON.stringify(crd));
 }
 
-describe("the policy pack in real previews (pulumi preview --policy-pack policy)", function () {
+describe("the policy pack in real previews (pulumi preview --policy-pack policy; stand-ins: EKS Anywhere's Cluster CRD, Cluster API's conversion webhook)", function () {
     this.timeout(600_000);
     const cluster = new LocalCluster();
     const stack = new ProgramStack("definitions", { program: path.join(__dirname, "programs", "cluster-definitions") });
