@@ -10,6 +10,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import { commandProvider, LocalCluster, mustRun, ProgramStack, REPO, Result, run } from "../../dev/localcluster/driver";
 import { plannedCheckCount, verifiedPattern } from "../support/plannedChecks";
+import { availableProxyDaemonSets } from "../support/daemonSets";
 
 const CP = "eksa-cp-1 +127\\.0\\.0\\.2";
 const WORKER = "eksa-worker-1 +127\\.0\\.0\\.3";
@@ -104,12 +105,7 @@ describe(`end to end through the real engine (command provider: ${commandProvide
         assert.match(report, new RegExp(`^${WORKER} +kube-proxy +off-path +ok +404$`, "m"));
         assert.doesNotMatch(report, new RegExp(`^${WORKER} +(kube-controller-manager|kube-scheduler|etcd)`, "m"));
         // The provider awaited the rollout: every DaemonSet is fully available when up returns.
-        const daemonSets = JSON.parse(
-            await cluster.mustKubectl(["get", "daemonsets", "-n", "eksa-metrics", "-o", "json"]),
-        ).items;
-        assert.equal(daemonSets.length, 2);
-        for (const ds of daemonSets) {
-            assert.equal(ds.status.numberAvailable, ds.status.desiredNumberScheduled, ds.metadata.name);
+        for (const ds of await availableProxyDaemonSets(cluster, "eksa-metrics")) {
             assert.equal(ds.metadata.annotations?.["pulumi.com/skipAwait"], undefined);
         }
     });

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import { createRequire } from "module";
 import * as path from "path";
 import { commandProvider, LocalCluster, ProgramStack, REPO, Result, run } from "../../dev/localcluster/driver";
+import { availableProxyDaemonSets } from "../support/daemonSets";
 
 const CONSUMER = path.join(REPO, "test", "library", "consumer");
 const text = (r: Result) => `${r.stdout}\n${r.stderr}`;
@@ -102,13 +103,7 @@ describe(`the library in a user's own program, through the real engine (command 
         const report: string = await stack.output("verificationReport");
         assert.match(report, /verified: \d+ checks passed/);
         assert.doesNotMatch(report, /FAIL/);
-        const daemonSets = JSON.parse(
-            await cluster.mustKubectl(["get", "daemonsets", "-n", await stack.output("namespace"), "-o", "json"]),
-        ).items;
-        assert.equal(daemonSets.length, 2);
-        for (const ds of daemonSets) {
-            assert.equal(ds.status.numberAvailable, ds.status.desiredNumberScheduled, ds.metadata.name);
-        }
+        await availableProxyDaemonSets(cluster, await stack.output("namespace"));
     });
 
     it("a second pulumi up changes nothing", async () => {

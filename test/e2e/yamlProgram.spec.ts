@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { commandProvider, LocalCluster, ProgramStack, REPO, Result, run } from "../../dev/localcluster/driver";
+import { availableProxyDaemonSets } from "../support/daemonSets";
 import { plannedCheckCount, verifiedPattern } from "../support/plannedChecks";
 
 const PROGRAM = path.join(REPO, "test", "library", "yaml-consumer");
@@ -62,13 +63,7 @@ describe(`the component in a Pulumi YAML program, through the real engine (comma
         const report: string = await stack.output("verificationReport");
         assert.match(report, verifiedPattern(await plannedCheckCount(stack, cluster)));
         assert.doesNotMatch(report, /FAIL/);
-        const daemonSets = JSON.parse(
-            await cluster.mustKubectl(["get", "daemonsets", "-n", await stack.output("namespace"), "-o", "json"]),
-        ).items;
-        assert.equal(daemonSets.length, 2);
-        for (const ds of daemonSets) {
-            assert.equal(ds.status.numberAvailable, ds.status.desiredNumberScheduled, ds.metadata.name);
-        }
+        await availableProxyDaemonSets(cluster, await stack.output("namespace"));
     });
 
     it("a second pulumi up changes nothing", async () => {
