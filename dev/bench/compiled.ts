@@ -65,23 +65,36 @@ const WALL_PARTS = [
     "blocked: verification script",
     "blocked: certificate script",
     "blocked: other (API calls, plugin and engine start)",
+    "span: DaemonSets' rollout (the CLI's first creating to last created)",
+    "span: verification script running",
+    "span: certificate script running",
 ] as const;
 
 /**
  * Splits a command's wall time. Per sample interval, the tree's CPU plus its threads' runqueue wait (at most
  * the interval) is "running or runnable"; the rest is blocked, on the verification while its script is
  * alive, else on the rollout while a DaemonSet is being created (between the CLI's `creating` and `created`
- * lines), else on the certificate script, else other.
+ * lines), else on the certificate script, else other. The spans (not part of the split) are how long each of
+ * those phases lasted, running or not.
  */
 function wallParts(intervals: Interval[], rollout: [number, number] | undefined): Map<string, number> {
     const parts = new Map<string, number>(WALL_PARTS.map((p) => [p, 0]));
     const add = (part: (typeof WALL_PARTS)[number], s: number) => parts.set(part, parts.get(part)! + s);
+    if (rollout) {
+        add("span: DaemonSets' rollout (the CLI's first creating to last created)", rollout[1] - rollout[0]);
+    }
     for (const i of intervals) {
+        const alive = [...i.alive];
+        if (alive.some((k) => k.startsWith("verification script"))) {
+            add("span: verification script running", i.seconds);
+        }
+        if (alive.some((k) => k.startsWith("certificate script"))) {
+            add("span: certificate script running", i.seconds);
+        }
         const busy = Math.min(i.seconds, i.cpu + i.runqueue);
         add("running or runnable", busy);
         add("  of which waiting for a CPU", Math.min(busy, i.runqueue));
         const blocked = i.seconds - busy;
-        const alive = [...i.alive];
         if (alive.some((k) => k.startsWith("verification script"))) {
             add("blocked: verification script", blocked);
         } else if (rollout && i.at > rollout[0] && i.at - i.seconds < rollout[1]) {
