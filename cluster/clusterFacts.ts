@@ -19,6 +19,7 @@ import {
 } from "./preflight";
 import { Settings } from "../config/settings";
 import { kubectlSync, parseNodes, privateKubeconfigFile } from "../core/kubectl";
+import { RegistryMirror, registryMirrorOf } from "../core/images";
 
 /** An unreachable server should fail a preview in seconds, not in kubectl's default minute. */
 const REQUEST_TIMEOUT_SECONDS = 10;
@@ -90,6 +91,35 @@ export function daemonSetFact(item: Item): DaemonSetFact {
         hostNetwork: podSpec?.hostNetwork === true,
         configMaps: (podSpec?.volumes ?? []).filter((v: any) => v.configMap?.name).map((v: any) => v.configMap.name),
     };
+}
+
+/** EKS Anywhere's API group and version, where its Cluster objects are. */
+export const EKSA_API = "anywhere.eks.amazonaws.com/v1alpha1";
+
+/** Whether /apis/<EKSA_API>'s discovery document (an APIResourceList) lists the Cluster resource. Pure. */
+export function servesEksaClusters(discoveryJson: string): boolean {
+    const resources = (JSON.parse(discoveryJson) as { resources?: { name?: string }[] }).resources ?? [];
+    return resources.some((r) => r.name === "clusters");
+}
+
+/**
+ * The registry mirrors in `kubectl get clusters.anywhere.eks.amazonaws.com --all-namespaces --output
+ * json`: those of the cluster's own Cluster objects (self-managed: no spec.managementCluster, or it
+ * names the object itself). A management cluster also holds its workload clusters' objects, whose
+ * mirrors are theirs, not its own. Pure.
+ */
+export function parseRegistryMirrors(listJson: string): RegistryMirror[] {
+    return (JSON.parse(listJson) as { items: Item[] }).items.flatMap((item) => {
+        const manager = item.spec?.managementCluster?.name;
+        if (manager !== undefined && manager !== item.metadata.name) {
+            return [];
+        }
+        const mirror = registryMirrorOf(
+            `Cluster ${item.metadata.namespace ?? ""}/${item.metadata.name}`,
+            item.spec?.registryMirrorConfiguration,
+        );
+        return mirror ? [mirror] : [];
+    });
 }
 
 /** The Deployments in `kubectl get deployments.apps --all-namespaces --output json`. Pure. */
@@ -166,6 +196,30 @@ export function parseFacts(
     };
 }
 
+/**
+ * The registry mirrors of the cluster's EKS Anywhere Cluster objects, when it serves them: first
+ * the group's discovery (any authenticated user may read it; a 404 means no EKS Anywhere CRDs),
+ * then the objects. A refusal is no stop: the preflight warns that the mirror was not checked.
+ */
+function readMirrors(
+    ask: (args: string[]) => { stdout: string; error?: Error },
+): Pick<ClusterFacts, "registryMirrors" | "registryMirrorsUnreadable"> {
+    const discovery = ask(["get", "--raw", `/apis/${EKSA_API}`]);
+    if (discovery.error) {
+        return /\(NotFound\)/.test(discovery.error.message)
+            ? { registryMirrors: [] }
+            : { registryMirrorsUnreadable: discovery.error.message };
+    }
+    if (!servesEksaClusters(discovery.stdout)) {
+        return { registryMirrors: [] };
+    }
+    const [group, version] = EKSA_API.split("/");
+    const listed = ask(["get", `clusters.${version}.${group}`, "--all-namespaces", "--output", "json"]);
+    return listed.error
+        ? { registryMirrorsUnreadable: listed.error.message }
+        : { registryMirrors: parseRegistryMirrors(listed.stdout) };
+}
+
 /** The cluster's facts, or why they could not be read. */
 export function readClusterFacts(
     kubeconfigText: string,
@@ -219,7 +273,14 @@ export function readClusterFacts(
                 ? { deploymentsUnreadable: listed.error.message }
                 : { deployments: parseDeployments(listed.stdout) };
         }
-        return { facts: { ...parseFacts(list.stdout, version.stdout, permissions), crds, ...deployments } };
+        return {
+            facts: {
+                ...parseFacts(list.stdout, version.stdout, permissions),
+                crds,
+                ...deployments,
+                ...readMirrors(ask),
+            },
+        };
     } finally {
         kubeconfig.remove();
     }

@@ -17,6 +17,7 @@ import {
 import { labelSelector, PROXY_APP_LABEL, STACK_LABEL } from "../core/labels";
 import { Settings, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
 import { ClusterNode, CONTROL_PLANE_LABEL, isControlPlane, NO_INTERNAL_IP, whyNotScheduled } from "../core/kubernetes";
+import { parseImageReference, pullSource, RegistryMirror } from "../core/images";
 
 /** Kubernetes minors the proxy is built for and tested on (EKS Anywhere's releases). */
 /** The CRDs the objects need, by name. */
@@ -123,6 +124,49 @@ export interface ClusterFacts {
     deployments?: DeploymentFact[];
     /** Why the Deployments could not be listed (e.g. RBAC). */
     deploymentsUnreadable?: string;
+    /**
+     * The registry mirrors the cluster's own EKS Anywhere Cluster objects declare
+     * (spec.registryMirrorConfiguration); read only when the cluster serves anywhere.eks.amazonaws.com.
+     */
+    registryMirrors?: RegistryMirror[];
+    /** Why the EKS Anywhere Cluster objects could not be read (e.g. RBAC). */
+    registryMirrorsUnreadable?: string;
+}
+
+/** An image the stack runs, and the config key that sets it. */
+export interface StackImage {
+    key: string;
+    image: string;
+}
+
+/**
+ * The preflight's warnings for images that a node of a cluster with a registry mirror would pull
+ * from elsewhere (neither the mirror nor a registry it mirrors): on an air-gapped cluster that pull
+ * fails, and the rollout or the verification with it. `mirrorKey` is the key that rewrites the
+ * registry of every default image.
+ */
+export function mirrorWarnings(
+    images: readonly StackImage[],
+    mirrors: readonly RegistryMirror[],
+    mirrorKey: string,
+    key = (k: string) => k,
+): string[] {
+    const warnings: string[] = [];
+    for (const mirror of mirrors) {
+        const mirrored = Object.keys(mirror.mirrored).join(", ");
+        for (const { key: imageKey, image } of images) {
+            if (pullSource(image, mirror) !== "elsewhere") {
+                continue;
+            }
+            const parsed = parseImageReference(image);
+            const from = "invalid" in parsed ? "nowhere (it is no image reference)" : parsed.registry;
+            const copy = "invalid" in parsed ? "" : ` (copy ${parsed.repository}${parsed.suffix} into it first)`;
+            warnings.push(
+                `${key(imageKey)}: image ${image} would be pulled from ${from}, but the cluster's ${mirror.declaredBy} declares the registry mirror ${mirror.registry} (spec.registryMirrorConfiguration; it serves ${mirror.registry} and mirrors ${mirrored}): on an air-gapped cluster that pull fails. Set ${key(mirrorKey)} ${mirror.registry} to pull every default image from the mirror${copy}, or set ${key(imageKey)} to an image it serves`,
+            );
+        }
+    }
+    return warnings;
 }
 
 export interface StackIdentity {
@@ -625,6 +669,11 @@ export function preflight(settings: Settings, facts: ClusterFacts, identity: Sta
     checkExternalEtcd(settings, facts, key, errors);
     errors.push(...operatorCrdProblems(settings.prometheusOperator.enabled, facts.crds ?? [], key));
     const controllers = checkControllers(settings, facts, key, errors, warnings);
+    if (facts.registryMirrorsUnreadable !== undefined) {
+        warnings.push(
+            `the cluster's EKS Anywhere Cluster objects could not be read (${facts.registryMirrorsUnreadable}), so the images were not checked against a registry mirror it may declare. Grant the kubeconfig's user list on clusters.anywhere.eks.amazonaws.com`,
+        );
+    }
     if (settings.replaceDocsMetricsProxy && docsProxies.length === 0) {
         warnings.push(
             `${key("replaceDocsMetricsProxy")}: the cluster has no ${DOCS_PROXY_NAME} DaemonSet of the EKS Anywhere docs page, so there is nothing to replace. Remove the key once the migration is done`,

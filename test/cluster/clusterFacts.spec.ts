@@ -5,6 +5,8 @@ import {
     parseAccessReviews,
     parseDeployments,
     parseFacts,
+    parseRegistryMirrors,
+    servesEksaClusters,
 } from "../../cluster/clusterFacts";
 import { isDocsProxy, Permission } from "../../cluster/preflight";
 
@@ -220,5 +222,49 @@ describe("cluster facts", () => {
                 podSpec,
             },
         ]);
+    });
+});
+
+describe("the EKS Anywhere registry mirror in the cluster's facts", () => {
+    /** Shaped like `kubectl get clusters.v1alpha1.anywhere.eks.amazonaws.com -A -o json` on a management cluster. */
+    const clusters = {
+        kind: "List",
+        items: [
+            {
+                kind: "Cluster",
+                metadata: { name: "mgmt", namespace: "default" },
+                spec: {
+                    managementCluster: { name: "mgmt" },
+                    registryMirrorConfiguration: { endpoint: "10.0.0.5", port: "5000", authenticate: true },
+                },
+            },
+            {
+                // A workload cluster's object: its mirror is not this cluster's.
+                kind: "Cluster",
+                metadata: { name: "workload-1", namespace: "default" },
+                spec: {
+                    managementCluster: { name: "mgmt" },
+                    registryMirrorConfiguration: { endpoint: "other.example" },
+                },
+            },
+            { kind: "Cluster", metadata: { name: "no-mirror", namespace: "default" }, spec: {} },
+        ],
+    };
+
+    it("are those of the cluster's own (self-managed) Cluster objects", () => {
+        assert.deepEqual(parseRegistryMirrors(JSON.stringify(clusters)), [
+            { declaredBy: "Cluster default/mgmt", registry: "10.0.0.5:5000", mirrored: { "public.ecr.aws": "" } },
+        ]);
+    });
+
+    it("are read only when the API server serves EKS Anywhere's clusters", () => {
+        const discovery = (names: string[]) =>
+            JSON.stringify({
+                kind: "APIResourceList",
+                groupVersion: "anywhere.eks.amazonaws.com/v1alpha1",
+                resources: names.map((name) => ({ name, namespaced: true, kind: "X", verbs: ["list"] })),
+            });
+        assert.equal(servesEksaClusters(discovery(["clusters", "clusters/status", "vspheredatacenterconfigs"])), true);
+        assert.equal(servesEksaClusters(discovery(["vspheredatacenterconfigs"])), false);
     });
 });

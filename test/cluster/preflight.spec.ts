@@ -5,6 +5,7 @@ import {
     describePlacement,
     docsProxyRemovalCommands,
     hostPortsOf,
+    mirrorWarnings,
     PermissionAnswer,
     PodFact,
     preflight,
@@ -15,6 +16,7 @@ import {
 import { resolveSettings, StackOptions } from "../../config/settings";
 import { settingsProblems } from "../config/settingsProblems";
 import { ClusterNode } from "../../core/kubernetes";
+import { registryMirrorOf } from "../../core/images";
 
 const CP_LABEL = "node-role.kubernetes.io/control-plane";
 const cp: ClusterNode = {
@@ -652,5 +654,48 @@ describe("preflight", () => {
             "kubectl delete daemonset metrics-proxy --namespace default --cascade=foreground --wait --ignore-not-found",
             "kubectl delete configmap metrics-proxy --namespace default --ignore-not-found",
         ]);
+    });
+});
+
+describe("preflight: images against the cluster's registry mirror", () => {
+    const mirror = registryMirrorOf("Cluster default/mgmt", { endpoint: "10.0.0.5", port: "5000" })!;
+    const key = (k: string) => `eksa-metrics:${k}`;
+
+    it("warns about each image a node would pull from elsewhere, naming the image, the mirror and the key", () => {
+        const warnings = mirrorWarnings(
+            [
+                {
+                    key: "proxyImage",
+                    image: "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54",
+                },
+                { key: "gateImage", image: "quay.io/brancz/kube-rbac-proxy:v0.19.1" },
+                { key: "verify.image", image: "curlimages/curl:8.11.1" },
+            ],
+            [mirror],
+            "imageRegistry",
+            key,
+        );
+        // public.ecr.aws goes through the mirror (EKS Anywhere's default mapping): no warning.
+        assert.deepEqual(warnings, [
+            "eksa-metrics:gateImage: image quay.io/brancz/kube-rbac-proxy:v0.19.1 would be pulled from quay.io, but the cluster's Cluster default/mgmt declares the registry mirror 10.0.0.5:5000 (spec.registryMirrorConfiguration; it serves 10.0.0.5:5000 and mirrors public.ecr.aws): on an air-gapped cluster that pull fails. Set eksa-metrics:imageRegistry 10.0.0.5:5000 to pull every default image from the mirror (copy brancz/kube-rbac-proxy:v0.19.1 into it first), or set eksa-metrics:gateImage to an image it serves",
+            "eksa-metrics:verify.image: image curlimages/curl:8.11.1 would be pulled from docker.io, but the cluster's Cluster default/mgmt declares the registry mirror 10.0.0.5:5000 (spec.registryMirrorConfiguration; it serves 10.0.0.5:5000 and mirrors public.ecr.aws): on an air-gapped cluster that pull fails. Set eksa-metrics:imageRegistry 10.0.0.5:5000 to pull every default image from the mirror (copy curlimages/curl:8.11.1 into it first), or set eksa-metrics:verify.image to an image it serves",
+        ]);
+    });
+
+    it("is silent when every image names the mirror, or when there is no mirror", () => {
+        const images = [
+            { key: "gateImage", image: "10.0.0.5:5000/brancz/kube-rbac-proxy:v0.19.1" },
+            { key: "verify.image", image: "10.0.0.5:5000/curlimages/curl:8.11.1" },
+        ];
+        assert.deepEqual(mirrorWarnings(images, [mirror], "imageRegistry"), []);
+        assert.deepEqual(mirrorWarnings([{ key: "gateImage", image: "quay.io/a/b:1" }], [], "imageRegistry"), []);
+    });
+
+    it("warns that the mirror was not checked when the Cluster objects cannot be read", () => {
+        const { errors, warnings } = run({}, cluster({ registryMirrorsUnreadable: "forbidden" }));
+        assert.deepEqual(errors, []);
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0], /EKS Anywhere Cluster objects could not be read \(forbidden\)/);
+        assert.match(warnings[0], /list on clusters\.anywhere\.eks\.amazonaws\.com/);
     });
 });
