@@ -57,6 +57,7 @@ if (!pulumi.runtime.isDryRun()) {
         stackLabel,
         metrics.daemonSets,
         settings.rolloutTimeoutMinutes,
+        (k) => `${CONFIG_NAMESPACE}:${k}`,
     );
 }
 

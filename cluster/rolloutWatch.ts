@@ -7,21 +7,42 @@
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_LABEL } from "../core/labels";
 import { kubectl, privateKubeconfigFile } from "../core/kubectl";
+import { registryOf } from "../core/images";
 
 const POLL_MS = 10_000;
 /** What every starting container goes through: not a problem. */
 const STARTING = ["ContainerCreating", "PodInitializing"];
 
+/** Waiting reasons of a container whose image the node cannot pull (or may not, or cannot parse). */
+export const PULL_FAILURES = ["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"];
+/** The key that pulls every default image from a registry mirror, and the one for a registry's credentials. */
+export const MIRROR_KEY = "imageRegistry";
+export const PULL_SECRETS_KEY = "imagePullSecrets";
+
+/**
+ * After a pull failure's own message: which image, from which registry, and the keys that fix it
+ * on a cluster without internet or with a private registry. Pure.
+ */
+export function imagePullHint(image: string, key: (k: string) => string = (k) => k): string {
+    const registry = registryOf(image);
+    return `the nodes cannot pull image ${image}${registry ? ` from ${registry}` : ""}. Without internet access (an air-gapped cluster), set ${key(MIRROR_KEY)} to your registry mirror, which must hold the image: every default image is then pulled from it; for a registry that asks for credentials, name a pull secret in ${key(PULL_SECRETS_KEY)}`;
+}
+
 interface PodItem {
     metadata: { name: string; namespace: string };
+    spec?: { containers?: { name: string; image?: string }[] };
     status?: {
         conditions?: { type: string; status: string; reason?: string; message?: string }[];
-        containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+        containerStatuses?: {
+            name: string;
+            image?: string;
+            state?: { waiting?: { reason?: string; message?: string } };
+        }[];
     };
 }
 
-/** One line per problem of a pod in `kubectl get pods --output json`. Pure. */
-export function podProblems(podListJson: string): string[] {
+/** One line per problem of a pod in `kubectl get pods --output json`; `key` spells a config key. Pure. */
+export function podProblems(podListJson: string, key: (k: string) => string = (k) => k): string[] {
     const problems: string[] = [];
     for (const pod of (JSON.parse(podListJson) as { items: PodItem[] }).items) {
         const name = `pod ${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -34,8 +55,10 @@ export function podProblems(podListJson: string): string[] {
         for (const container of pod.status?.containerStatuses ?? []) {
             const waiting = container.state?.waiting;
             if (waiting?.reason && !STARTING.includes(waiting.reason)) {
+                const image = pod.spec?.containers?.find((c) => c.name === container.name)?.image ?? container.image;
+                const hint = PULL_FAILURES.includes(waiting.reason) && image ? `; ${imagePullHint(image, key)}` : "";
                 problems.push(
-                    `${name}, container ${container.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`,
+                    `${name}, container ${container.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}${hint}`,
                 );
             }
         }
@@ -53,6 +76,7 @@ export function watchRollout(
     stackLabel: string,
     daemonSets: pulumi.Resource[],
     timeoutMinutes: number,
+    key: (k: string) => string = (k) => k,
 ): void {
     const kubeconfig = privateKubeconfigFile(kubeconfigText);
     // The file holds credentials: gone when the watch ends, or with the program whatever happens.
@@ -76,7 +100,7 @@ export function watchRollout(
                 "--output",
                 "json",
             ]);
-            for (const line of podProblems(pods).filter((l) => !reported.has(l))) {
+            for (const line of podProblems(pods, key).filter((l) => !reported.has(l))) {
                 reported.add(line);
                 if (!done) {
                     pulumi.log.warn(`rollout: ${line}`);

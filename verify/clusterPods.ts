@@ -6,6 +6,8 @@
 import { Answer, Check, Credential, VerificationPlan } from "./plan";
 import { curlAnswer, curlArguments, ProbeFiles } from "./probe";
 import { CONTROL_PLANE_LABELS } from "../core/kubernetes";
+import { imagePullHint, PULL_FAILURES } from "../cluster/rolloutWatch";
+import { CONFIG_NAMESPACE } from "../config/stackConfig";
 
 export const VERIFICATION_POD_LABEL = "app.kubernetes.io/name";
 export const VERIFICATION_POD_NAME = "eksa-metrics-verification";
@@ -242,6 +244,7 @@ export function parsePodLog(log: string, run: PodRun, missing: string): Map<numb
 }
 
 interface PodStatusJson {
+    spec?: { containers?: { image?: string }[] };
     status?: {
         phase?: string;
         reason?: string;
@@ -269,7 +272,8 @@ export type PodProgress =
 
 /** Where a verification pod is, from `kubectl get pod -o json`. */
 export function podProgress(json: string): PodProgress {
-    const status = (JSON.parse(json) as PodStatusJson).status ?? {};
+    const pod = JSON.parse(json) as PodStatusJson;
+    const status = pod.status ?? {};
     const phase = status.phase ?? "Pending";
     if (phase === "Succeeded" || phase === "Failed") {
         return {
@@ -280,7 +284,12 @@ export function podProgress(json: string): PodProgress {
     }
     const waiting = status.containerStatuses?.[0]?.state?.waiting;
     if (waiting?.reason && CANNOT_START.includes(waiting.reason)) {
-        return { state: "cannot-run", why: [waiting.reason, waiting.message].filter(Boolean).join(": ") };
+        const image = pod.spec?.containers?.[0]?.image;
+        const hint =
+            PULL_FAILURES.includes(waiting.reason) && image
+                ? `; ${imagePullHint(image, (k) => `${CONFIG_NAMESPACE}:${k}`)}`
+                : "";
+        return { state: "cannot-run", why: [waiting.reason, waiting.message].filter(Boolean).join(": ") + hint };
     }
     const scheduled = status.conditions?.find((c) => c.type === "PodScheduled");
     if (scheduled?.status === "False") {

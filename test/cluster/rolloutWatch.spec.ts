@@ -44,6 +44,35 @@ describe("rollout watch", () => {
         ]);
     });
 
+    it("says which image a container cannot pull, from where, and that a mirror key exists", () => {
+        const waiting = (reason: string) => ({
+            metadata: { name: "eksa-metrics-workers-x", namespace: "eksa-metrics" },
+            spec: { containers: [{ name: "kube-proxy-gate", image: "quay.io/brancz/kube-rbac-proxy:v0.19.1" }] },
+            status: {
+                conditions: [{ type: "PodScheduled", status: "True" }],
+                containerStatuses: [
+                    {
+                        name: "kube-proxy-gate",
+                        image: "quay.io/brancz/kube-rbac-proxy:v0.19.1",
+                        state: { waiting: { reason, message: "lookup quay.io: no such host" } },
+                    },
+                ],
+            },
+        });
+        const hint =
+            "the nodes cannot pull image quay.io/brancz/kube-rbac-proxy:v0.19.1 from quay.io. Without internet access (an air-gapped cluster), set eksa-metrics:imageRegistry to your registry mirror, which must hold the image: every default image is then pulled from it; for a registry that asks for credentials, name a pull secret in eksa-metrics:imagePullSecrets";
+        const list = { items: ["ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff"].map(waiting) };
+        assert.deepEqual(
+            podProblems(JSON.stringify(list), (k) => `eksa-metrics:${k}`),
+            [
+                `pod eksa-metrics/eksa-metrics-workers-x, container kube-proxy-gate: ErrImagePull: lookup quay.io: no such host; ${hint}`,
+                `pod eksa-metrics/eksa-metrics-workers-x, container kube-proxy-gate: ImagePullBackOff: lookup quay.io: no such host; ${hint}`,
+                // Not a pull failure: no hint.
+                "pod eksa-metrics/eksa-metrics-workers-x, container kube-proxy-gate: CrashLoopBackOff: lookup quay.io: no such host",
+            ],
+        );
+    });
+
     it("is silent on running and starting pods", () => {
         const list = {
             items: [

@@ -282,6 +282,24 @@ describe("cluster mode: pods, script, logs", () => {
             ),
             { state: "cannot-run", why: "ErrImagePull: not found" },
         );
+        // With the pod's spec, as `kubectl get pod -o json` gives it: the image and the mirror key.
+        assert.deepEqual(
+            podProgress(
+                JSON.stringify({
+                    spec: { containers: [{ name: "curl", image: "curlimages/curl:8.11.1" }] },
+                    status: {
+                        phase: "Pending",
+                        containerStatuses: [
+                            { state: { waiting: { reason: "ImagePullBackOff", message: "Back-off" } } },
+                        ],
+                    },
+                }),
+            ),
+            {
+                state: "cannot-run",
+                why: "ImagePullBackOff: Back-off; the nodes cannot pull image curlimages/curl:8.11.1 from docker.io. Without internet access (an air-gapped cluster), set eksa-metrics:imageRegistry to your registry mirror, which must hold the image: every default image is then pulled from it; for a registry that asks for credentials, name a pull secret in eksa-metrics:imagePullSecrets",
+            },
+        );
         assert.deepEqual(
             podProgress(
                 pod({
