@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stackLabelValue } from "./core/labels";
 import { MetricsStack } from "./components/metricsStack";
 import { programPreflight } from "./cluster/preflightRun";
+import { knownImages, stackImages } from "./config/images";
 import { watchRollout } from "./cluster/rolloutWatch";
 import { SettingsError } from "./config/settings";
 import { CONFIG_NAMESPACE, readStackConfig, StackConfig } from "./config/stackConfig";
@@ -28,11 +29,12 @@ const { args, settings } = stackConfig();
 // `up` stops here, read from the cluster with the stack's kubeconfig (readStackConfig has checked that
 // it is set, as text), before anything is registered. The controllers to scrape: controllers.expect,
 // by default those the preflight found.
-const expect = programPreflight(args.kubeconfig as string, settings, {
-    stackLabel,
-    dryRun: pulumi.runtime.isDryRun(),
-    keyPrefix: `${CONFIG_NAMESPACE}:`,
-});
+const expect = programPreflight(
+    args.kubeconfig as string,
+    settings,
+    { stackLabel, dryRun: pulumi.runtime.isDryRun(), keyPrefix: `${CONFIG_NAMESPACE}:` },
+    knownImages(stackImages(args, settings.imageRegistry)),
+);
 
 const cluster = new k8s.Provider("cluster", {
     kubeconfig: pulumi.secret(args.kubeconfig!),

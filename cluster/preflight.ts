@@ -18,6 +18,7 @@ import { labelSelector, PROXY_APP_LABEL, STACK_LABEL } from "../core/labels";
 import { Settings, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
 import { ClusterNode, CONTROL_PLANE_LABEL, isControlPlane, NO_INTERNAL_IP, whyNotScheduled } from "../core/kubernetes";
 import { parseImageReference, pullSource, RegistryMirror } from "../core/images";
+import { MIRROR_KEY } from "../config/images";
 
 /** Kubernetes minors the proxy is built for and tested on (EKS Anywhere's releases). */
 /** The CRDs the objects need, by name. */
@@ -654,7 +655,13 @@ function checkControllers(
     return presence.found;
 }
 
-export function preflight(settings: Settings, facts: ClusterFacts, identity: StackIdentity): PreflightResult {
+/** `images`: the stack's images known as text, checked against the cluster's registry mirror. */
+export function preflight(
+    settings: Settings,
+    facts: ClusterFacts,
+    identity: StackIdentity,
+    images: readonly StackImage[] = [],
+): PreflightResult {
     const key = (k: string) => `${identity.keyPrefix}${k}`;
     const errors: string[] = [];
     const warnings: string[] = [];
@@ -669,6 +676,7 @@ export function preflight(settings: Settings, facts: ClusterFacts, identity: Sta
     checkExternalEtcd(settings, facts, key, errors);
     errors.push(...operatorCrdProblems(settings.prometheusOperator.enabled, facts.crds ?? [], key));
     const controllers = checkControllers(settings, facts, key, errors, warnings);
+    warnings.push(...mirrorWarnings(images, facts.registryMirrors ?? [], MIRROR_KEY, key));
     if (facts.registryMirrorsUnreadable !== undefined) {
         warnings.push(
             `the cluster's EKS Anywhere Cluster objects could not be read (${facts.registryMirrorsUnreadable}), so the images were not checked against a registry mirror it may declare. Grant the kubeconfig's user list on clusters.anywhere.eks.amazonaws.com`,

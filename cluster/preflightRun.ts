@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expectedControllers } from "../config/controllers";
 import { Settings, SettingsError } from "../config/settings";
 import { readClusterFacts } from "./clusterFacts";
-import { describePlacement, preflight, StackIdentity, unreadable } from "./preflight";
+import { describePlacement, preflight, StackIdentity, StackImage, unreadable } from "./preflight";
 
 /** When the preflight runs: in the preview, at the start of `up`, or (kubeconfig unknown in the preview) deferred to `up`. */
 export type PreflightMoment = "preview" | "up" | "deferred";
@@ -37,16 +37,22 @@ export function checkedElsewhere(kubeconfig: string): void {
     checkedByProgram.add(kubeconfig);
 }
 
-/** Reads the cluster, checks it and logs the result; the problems and the controllers to scrape. */
+/**
+ * Reads the cluster, checks it (`images`: the stack's images known as text, against its registry mirror)
+ * and logs the result; the problems and the controllers to scrape.
+ */
 function check(
     kubeconfig: string,
     settings: Settings,
     identity: StackIdentity,
+    images: readonly StackImage[],
     resource?: pulumi.Resource,
 ): { errors: string[]; expect: string[] } {
     const read = readClusterFacts(kubeconfig, settings);
     const result =
-        "facts" in read ? preflight(settings, read.facts, identity) : unreadable(settings, read.unreadable, identity);
+        "facts" in read
+            ? preflight(settings, read.facts, identity, images)
+            : unreadable(settings, read.unreadable, identity);
     pulumi.log.info(preflightNote(identity.dryRun ? "preview" : "up"), resource);
     for (const line of describePlacement(result)) {
         pulumi.log.info(`preflight: ${line}`, resource);
@@ -66,8 +72,13 @@ function failure(errors: string[]): string {
  * The program's preflight, before it registers anything: throws a RunError (its message alone is printed)
  * on a problem; returns the controllers to scrape (controllers.expect, by default those found).
  */
-export function programPreflight(kubeconfig: string, settings: Settings, identity: StackIdentity): string[] {
-    const { errors, expect } = check(kubeconfig, settings, identity);
+export function programPreflight(
+    kubeconfig: string,
+    settings: Settings,
+    identity: StackIdentity,
+    images: readonly StackImage[],
+): string[] {
+    const { errors, expect } = check(kubeconfig, settings, identity, images);
     if (errors.length > 0) {
         throw new pulumi.RunError(failure(errors));
     }
@@ -83,12 +94,13 @@ export function componentPreflight(
     kubeconfig: string,
     settings: Settings,
     identity: StackIdentity,
+    images: readonly StackImage[],
     component: pulumi.Resource,
 ): void {
     if (checkedByProgram.has(kubeconfig)) {
         return;
     }
-    const { errors } = check(kubeconfig, settings, identity, component);
+    const { errors } = check(kubeconfig, settings, identity, images, component);
     if (errors.length > 0) {
         throw new pulumi.ResourceError(failure(errors), component, true);
     }

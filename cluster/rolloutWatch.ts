@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { STACK_LABEL } from "../core/labels";
 import { kubectl, privateKubeconfigFile } from "../core/kubectl";
 import { registryOf } from "../core/images";
+import { MIRROR_KEY, PULL_SECRETS_KEY } from "../config/images";
 
 const POLL_MS = 10_000;
 /** What every starting container goes through: not a problem. */
@@ -15,9 +16,6 @@ const STARTING = ["ContainerCreating", "PodInitializing"];
 
 /** Waiting reasons of a container whose image the node cannot pull (or may not, or cannot parse). */
 export const PULL_FAILURES = ["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"];
-/** The key that pulls every default image from a registry mirror, and the one for a registry's credentials. */
-export const MIRROR_KEY = "imageRegistry";
-export const PULL_SECRETS_KEY = "imagePullSecrets";
 
 /**
  * After a pull failure's own message: which image, from which registry, and the keys that fix it

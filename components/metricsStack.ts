@@ -7,10 +7,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { imageProblems, knownImages, stackImages } from "../config/images";
 import { STACK_LABEL, stackLabelValue } from "../core/labels";
 import { MetricsStackArgs, resolveSettings, Settings, SettingsError, stackOptionsOf } from "../config/settings";
 import { DEFAULTS } from "../config/schema";
-import { DEFAULT_IMAGES } from "../core/versions";
 import type { VerificationPlan } from "../verify/plan";
 import { registerDocsProxyRemoval, registerProxyDaemonSets } from "./daemonSets";
 import { EndpointInfo, endpointsOf } from "./endpoints";
@@ -32,12 +32,21 @@ export const DEFAULT_PROXY_IMAGE = DEFAULTS.proxyImage;
 /** The kube-rbac-proxy release the tests run (toolchain/go/kube-rbac-proxy/go.mod). */
 export const DEFAULT_GATE_IMAGE = DEFAULTS.gateImage;
 /** The curl image of the verification's pods in cluster mode. */
-export const DEFAULT_VERIFY_IMAGE = DEFAULT_IMAGES.curl;
+export const DEFAULT_VERIFY_IMAGE = DEFAULTS.verifyImage;
 
 /** Checks the arguments before anything is registered: a bad value must not leave half a stack behind. */
 function settingsOf(args: MetricsStackArgs): Settings {
     const { kubeconfig } = args;
-    const settings = resolveSettings(stackOptionsOf(args));
+    const images = imageProblems(args);
+    let settings: Settings;
+    try {
+        settings = resolveSettings(stackOptionsOf(args));
+    } catch (err) {
+        throw err instanceof SettingsError ? new SettingsError([...err.problems, ...images]) : err;
+    }
+    if (images.length > 0) {
+        throw new SettingsError(images);
+    }
     if (settings.verify.enabled && kubeconfig === undefined) {
         throw new SettingsError([
             "kubeconfig: is required for the verification. Pass the cluster's kubeconfig, or set verify.enabled to false",
@@ -79,12 +88,18 @@ export class MetricsStack extends pulumi.ComponentResource {
         const settings = settingsOf(args);
         super("eksa-metrics:index:MetricsStack", name, {}, opts);
         const stackLabelText = stackLabelValue(pulumi.getProject(), pulumi.getStack());
+        const { verifyImage, ...proxyImages } = stackImages(args, settings.imageRegistry);
         // Every child waits for the preflight, which runs once the kubeconfig is known (preflightGate.ts).
-        const preflight = preflightGate(args.kubeconfig, settings, { stackLabel: stackLabelText, keyPrefix: "" }, this);
+        const preflight = preflightGate(
+            args.kubeconfig,
+            settings,
+            { stackLabel: stackLabelText, keyPrefix: "" },
+            knownImages({ verifyImage, ...proxyImages }),
+            this,
+        );
         const parent = { parent: this, dependsOn: preflight };
         const images = {
-            proxyImage: args.proxyImage ?? DEFAULT_PROXY_IMAGE,
-            gateImage: args.gateImage ?? DEFAULT_GATE_IMAGE,
+            ...proxyImages,
             proxyResources: args.proxyResources ?? DEFAULT_PROXY_RESOURCES,
             gateResources: args.gateResources ?? DEFAULT_GATE_RESOURCES,
         };
@@ -125,6 +140,7 @@ export class MetricsStack extends pulumi.ComponentResource {
             tlsSecretName: tls.tlsSecret.metadata.name,
             haproxyConfigMapNames: proxy.haproxyConfigMapNames,
             ...images,
+            verifyImage,
             rbacUids: [
                 rbac.readerRole.metadata.uid,
                 rbac.readerBinding.metadata.uid,

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { componentPreflight, preflightNote } from "../cluster/preflightRun";
-import { StackIdentity } from "../cluster/preflight";
+import { StackIdentity, StackImage } from "../cluster/preflight";
 import { Settings } from "../config/settings";
 
 /** Whether an output's value is known in this preview (the SDK's Output carries isKnown; its typings do not). */
@@ -15,13 +15,15 @@ function isKnown(output: pulumi.Output<unknown>): Promise<boolean> {
 }
 
 /**
- * What the component's children depend on: nothing once the preflight has passed. Without a kubeconfig
+ * What the component's children depend on: nothing once the preflight has passed (`images`: those known as
+ * text, checked against the cluster's registry mirror). Without a kubeconfig
  * (the verification off) there is no cluster to read, and nothing to wait for.
  */
 export function preflightGate(
     kubeconfig: pulumi.Input<string> | undefined,
     settings: Settings,
     identity: Omit<StackIdentity, "dryRun">,
+    images: readonly StackImage[],
     component: pulumi.Resource,
 ): pulumi.Input<pulumi.Resource[]> {
     if (kubeconfig === undefined) {
@@ -37,7 +39,7 @@ export function preflightGate(
         });
     }
     return value.apply((text): pulumi.Resource[] => {
-        componentPreflight(text, settings, { ...identity, dryRun }, component);
+        componentPreflight(text, settings, { ...identity, dryRun }, images, component);
         return [];
     });
 }

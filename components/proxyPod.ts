@@ -221,6 +221,9 @@ export function proxyPodTemplate(input: ProxyPodInput): PodTemplate {
                 seccompProfile: { type: "RuntimeDefault" },
             },
             ...placement(input),
+            ...(input.settings.imagePullSecrets.length > 0
+                ? { imagePullSecrets: input.settings.imagePullSecrets.map((name) => ({ name })) }
+                : {}),
             containers,
             volumes: volumes(input, fronted.length > 0, gated.length > 0),
         },

@@ -18,6 +18,8 @@ export interface VerificationPlanInput {
     haproxyConfigMapNames: pulumi.Input<string>[];
     proxyImage: pulumi.Input<string>;
     gateImage: pulumi.Input<string>;
+    /** curl, of the cluster mode's pods. */
+    verifyImage: pulumi.Input<string>;
     proxyResources: pulumi.Input<ResourceRequirements>;
     gateResources: pulumi.Input<ResourceRequirements>;
     /** The RBAC objects' uids ("" for one the stack does not create). */
@@ -34,13 +36,15 @@ export function verificationPlan(settings: Settings, input: VerificationPlanInpu
             pulumi.output(input.proxyResources),
             pulumi.output(input.gateResources),
             pulumi.all(input.rbacUids),
+            input.verifyImage,
         ])
-        .apply(([caCertificate, tlsSecretName, haproxyConfigMapNames, images, proxy, gate, rbacUids]) =>
+        .apply(([caCertificate, tlsSecretName, haproxyConfigMapNames, images, proxy, gate, rbacUids, verifyImage]) =>
             planOf(settings, {
                 caCertificate,
                 tlsSecretName,
                 haproxyConfigMapNames,
                 images,
+                verifyImage,
                 resources: [proxy, gate],
                 rbacUids,
             }),

@@ -185,6 +185,10 @@ export interface StackOptions {
     prometheusOperator?: PrometheusOperatorOptions;
     /** The controllers scraped on their diagnostics endpoint (see Controllers). `expect`: catalogue names; defaults to the catalogue controllers the preflight finds in the cluster, `[]` for none; a listed one that is absent stops the preview. `extra: [{name, namespace, selector, port}]`: other controller-runtime managers, by namespace and pod labels (`port` defaults to 8443; `name` is the job and must not be a catalogue or component job). `tls: {caCertificate, serverName}`: a PEM CA that signs the controllers' serving certificates, pinned in the scrape jobs and the verification, and the name to verify (only with `caCertificate`); defaults to none: the certificates are not verified. Defaults to `{expect: <those present>, extra: [], tls: {}}`. */
     controllers?: ControllersOptions;
+    /** A registry mirror as images name it, `host[:port]` or `host[:port]/path` (no scheme, no trailing `/`): every default image is pulled from it, repository and tag kept (`quay.io/brancz/kube-rbac-proxy:v0.19.1` becomes `<imageRegistry>/brancz/kube-rbac-proxy:v0.19.1`); an image set by its own key is used as given (see Air-gapped clusters). Defaults to none: each image's own registry. */
+    imageRegistry?: string;
+    /** Names of pull secrets (`kubernetes.io/dockerconfigjson`, each a lower-case DNS name) for the proxy's and the verification's pods; each must exist in the stack's namespace and the reader's. Defaults to `[]`. */
+    imagePullSecrets?: string[];
 }
 
 /** The component's arguments: the options, the kubeconfig, and the proxy images and resources. */
@@ -195,6 +199,8 @@ export interface MetricsStackArgs extends StackOptions {
     proxyImage?: pulumi.Input<string>;
     /** Kube-rbac-proxy image, the token check in front of kube-proxy and etcd (the release the tests run). Defaults to `quay.io/brancz/kube-rbac-proxy:v0.19.1`. */
     gateImage?: pulumi.Input<string>;
+    /** Curl image of the verification's pods (cluster mode). Defaults to `curlimages/curl:8.11.1`. */
+    verifyImage?: pulumi.Input<string>;
     /** Haproxy's container resources. Defaults to requests 10m/32Mi, limit 128Mi. */
     proxyResources?: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
     /** Kube-rbac-proxy's container resources. Defaults to requests 5m/24Mi, limit 96Mi. */

@@ -7,6 +7,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { COMPONENT_NAMES, DIAGNOSTICS_PORT } from "../core/catalogue";
+import { withRegistry } from "../core/images";
 import { DEFAULT_IMAGES } from "../core/versions";
 import type { MetricsStackArgs, ReaderSubject, VerificationMode } from "./args";
 
@@ -48,8 +49,10 @@ export const DEFAULTS = {
     prometheus: { alertForSeconds: 900 },
     prometheusOperator: { enabled: false, namespace: "monitoring" },
     controllers: { extraPort: DIAGNOSTICS_PORT },
+    imagePullSecrets: [] as string[],
     proxyImage: DEFAULT_IMAGES.haproxy,
     gateImage: DEFAULT_IMAGES.kubeRbacProxy,
+    verifyImage: DEFAULT_IMAGES.curl,
     proxyResources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } } as ResourceRequirements,
     gateResources: { requests: { cpu: "5m", memory: "24Mi" }, limits: { memory: "96Mi" } } as ResourceRequirements,
 } as const;
@@ -181,6 +184,16 @@ export const CONFIG_SCHEMA: { readonly [K in keyof Required<MetricsStackArgs>]: 
         defaultText: code(DEFAULTS.replaceDocsMetricsProxy),
         doc: "the migration from the EKS Anywhere docs page's manual install: `true` lets `pulumi up` delete its `metrics-proxy` DaemonSet (waiting for its pods to go) and ConfigMap before our proxy rolls out (see [Preflight](#preflight))",
     },
+    imageRegistry: {
+        type: "string",
+        defaultText: "none: each image's own registry",
+        doc: `a registry mirror as images name it, \`host[:port]\` or \`host[:port]/path\` (no scheme, no trailing \`/\`): every default image is pulled from it, repository and tag kept (\`${DEFAULTS.gateImage}\` becomes \`${withRegistry(DEFAULTS.gateImage, "<imageRegistry>")}\`); an image set by its own key is used as given (see [Air-gapped clusters](#air-gapped-clusters-a-registry-mirror))`,
+    },
+    imagePullSecrets: {
+        type: "object",
+        defaultText: `\`[${DEFAULTS.imagePullSecrets.join(", ")}]\``,
+        doc: "names of pull secrets (`kubernetes.io/dockerconfigjson`, each a lower-case DNS name) for the proxy's and the verification's pods; each must exist in the stack's namespace and the reader's",
+    },
     proxyImage: {
         type: "string",
         argument: true,
@@ -192,6 +205,12 @@ export const CONFIG_SCHEMA: { readonly [K in keyof Required<MetricsStackArgs>]: 
         argument: true,
         defaultText: code(DEFAULTS.gateImage),
         doc: "kube-rbac-proxy image, the token check in front of kube-proxy and etcd (the release the tests run)",
+    },
+    verifyImage: {
+        type: "string",
+        argument: true,
+        defaultText: code(DEFAULTS.verifyImage),
+        doc: "curl image of the verification's pods (cluster mode)",
     },
     proxyResources: {
         type: "object",

@@ -22,6 +22,7 @@ import {
     VerificationMode,
 } from "./args";
 import { CONFIG_SCHEMA, ConfigKey, DEFAULTS, OPTION_KEYS, PROMETHEUS_SCRAPE_TIMEOUT_SECONDS, RANGES } from "./schema";
+import { parseRegistryPrefix } from "../core/images";
 
 export * from "./args";
 
@@ -56,6 +57,9 @@ export interface Settings {
     prometheusOperator: { enabled: boolean; namespace: string; labels: Record<string, string> };
     /** `expect` undefined: not said (index.ts fills in the controllers present; MetricsStack scrapes none). */
     controllers: { expect?: string[]; extra: ControllerTarget[]; tls: { caCertificate?: string; serverName?: string } };
+    /** The registry mirror every default image is pulled from (a valid registry prefix), or none. */
+    imageRegistry?: string;
+    imagePullSecrets: string[];
 }
 
 export const DEFAULT_READERS: ReaderSubject[] = DEFAULTS.readers;
@@ -918,6 +922,8 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
     const prometheus = resolvePrometheus(problems, options.prometheus);
     const prometheusOperator = resolvePrometheusOperator(problems, options.prometheusOperator);
     const controllers = resolveControllers(problems, options.controllers, Object.values(prometheus.jobNames));
+    const imageRegistry = resolveImageRegistry(problems, options.imageRegistry);
+    const imagePullSecrets = resolveImagePullSecrets(problems, options.imagePullSecrets);
 
     if (problems.list.length > 0) {
         throw new SettingsError(problems.list);
@@ -945,5 +951,52 @@ export function resolveSettings(options: StackOptions, keyPrefix = ""): Settings
         prometheus,
         prometheusOperator,
         controllers,
+        ...(imageRegistry !== undefined ? { imageRegistry } : {}),
+        imagePullSecrets,
     };
+}
+
+const MIRROR_FIX = "Set it to your registry mirror, which holds the stack's images";
+
+function resolveImageRegistry(problems: Problems, value: unknown): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    if (typeof value !== "string") {
+        problems.add("imageRegistry", `${JSON.stringify(value)} is not a registry`, MIRROR_FIX);
+        return undefined;
+    }
+    const parsed = parseRegistryPrefix(value);
+    if ("invalid" in parsed) {
+        problems.add("imageRegistry", parsed.invalid, MIRROR_FIX);
+        return undefined;
+    }
+    return parsed.prefix;
+}
+
+function resolveImagePullSecrets(problems: Problems, value: unknown): string[] {
+    if (value === undefined) {
+        return [...DEFAULTS.imagePullSecrets];
+    }
+    if (!Array.isArray(value)) {
+        problems.add(
+            "imagePullSecrets",
+            `${JSON.stringify(value)} is not a list`,
+            "List the pull secrets' names, e.g. [mirror-pull]",
+        );
+        return [];
+    }
+    value.forEach((name, i) => {
+        if (typeof name !== "string" || !DNS_SUBDOMAIN.test(name)) {
+            problems.add(
+                `imagePullSecrets[${i}]`,
+                `${JSON.stringify(name)} is not a Secret's name`,
+                "Name a kubernetes.io/dockerconfigjson Secret (a lower-case DNS name) in the stack's namespace and the reader's",
+            );
+        }
+    });
+    for (const name of duplicates(value)) {
+        problems.add("imagePullSecrets", `lists ${JSON.stringify(name)} twice`, "List each pull secret once");
+    }
+    return value.filter((name): name is string => typeof name === "string");
 }

@@ -6,6 +6,7 @@
 import * as yaml from "js-yaml";
 import { CONFIG_KEY_NAMES, CONFIG_SCHEMA, ConfigKey, ValueKind } from "./schema";
 import { MetricsStackArgs, resolveSettings, SettingsError, Settings, stackOptionsOf } from "./settings";
+import { imageProblems } from "./images";
 
 export const CONFIG_NAMESPACE = "eksa-metrics";
 
@@ -130,6 +131,7 @@ export function readStackConfig(raw: Record<string, string>): StackConfig {
             `${prefix}kubeconfig: is not set (the program deploys to that cluster). Set the cluster's kubeconfig with: pulumi config set --secret ${prefix}kubeconfig < kubeconfig`,
         );
     }
+    problems.push(...imageProblems(typed, prefix));
     const options = stackOptionsOf(typed);
     let settings: Settings | undefined;
     try {

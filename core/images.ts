@@ -76,14 +76,17 @@ export function registryOf(reference: string): string | undefined {
 
 /**
  * A registry prefix: "host[:port]" or "host[:port]/path" (a project or namespace of the mirror).
- * Returns the prefix without a trailing "/", or why it is not one.
+ * Returns the prefix, or why it is not one (a scheme, a trailing "/", no registry host, a bad path).
  */
 export function parseRegistryPrefix(value: string): { prefix: string } | { invalid: string } {
-    const trimmed = value.replace(/\/+$/, "");
-    if (/^[a-z]+:\/\//i.test(trimmed)) {
+    if (/^[a-z]+:\/\//i.test(value)) {
         return { invalid: `"${value}" has a scheme: give the registry as images name it, e.g. mirror.example:5000` };
     }
-    const [host, ...path] = trimmed.split("/");
+    // Refused rather than trimmed: the key's value is what the images' names start with, exactly.
+    if (value.endsWith("/")) {
+        return { invalid: `"${value}" ends with "/": give the registry without it, e.g. mirror.example:5000` };
+    }
+    const [host, ...path] = value.split("/");
     if (!HOST.test(host) || !isRegistry(host)) {
         return {
             invalid: `"${host}" is not a registry host (a name with a dot, an IP or localhost, optionally :port), e.g. mirror.example:5000`,

@@ -120,6 +120,7 @@ export interface PodManifestInput {
     plan: Pick<
         VerificationPlan,
         | "image"
+        | "imagePullSecrets"
         | "caCertificate"
         | "controllerTls"
         | "tlsServerName"
@@ -160,6 +161,9 @@ export function podManifest({
             serviceAccountName: run.serviceAccount,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
+            ...(plan.imagePullSecrets?.length
+                ? { imagePullSecrets: plan.imagePullSecrets.map((name) => ({ name })) }
+                : {}),
             restartPolicy: "Never",
             activeDeadlineSeconds,
             terminationGracePeriodSeconds: 1,

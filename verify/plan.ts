@@ -5,7 +5,6 @@
 import { Authenticator, ComponentName, ControllerTarget, Placement, REFUSAL_HEADER } from "../core/catalogue";
 import { labelSelector } from "../core/labels";
 import { ClusterNode, ControllerPod, isControlPlane, whyNotScheduled } from "../core/kubernetes";
-import { DEFAULT_IMAGES } from "../core/versions";
 import { ControllersTlsOptions, ServiceAccountRef, TolerationSetting, VerificationMode } from "../config/args";
 import { controllerTargets } from "../config/controllers";
 import { Settings, UNBOUND_SERVICE_ACCOUNT } from "../config/settings";
@@ -37,6 +36,8 @@ export interface VerificationPlan {
     mode: VerificationMode;
     /** The curl image of the cluster mode's pods. */
     image: string;
+    /** The pull secrets of the cluster mode's pods (in both namespaces they run in); absent in the plans of earlier releases. */
+    imagePullSecrets?: string[];
     /** The name the proxy's certificate is verified against. */
     tlsServerName: string;
     /** The proxy's CA (public), to verify its certificate. */
@@ -67,6 +68,8 @@ export interface DeployedProxy {
     tlsSecretName: string;
     haproxyConfigMapNames: string[];
     images: { proxyImage: string; gateImage: string };
+    /** The curl image of the cluster mode's pods. */
+    verifyImage: string;
     /** The proxy's and the gate's container resources, as given. */
     resources: [unknown, unknown];
     /** The RBAC objects' uids: one recreated (say after an out-of-band delete and a refresh) is verified again. */
@@ -79,7 +82,8 @@ export function planOf(settings: Settings, deployed: DeployedProxy): Verificatio
         serviceAccount: settings.verify.serviceAccount ?? { name: "", namespace: "" },
         unboundServiceAccount: { name: UNBOUND_SERVICE_ACCOUNT, namespace: settings.namespace },
         mode: settings.verify.mode,
-        image: DEFAULT_IMAGES.curl,
+        image: deployed.verifyImage,
+        imagePullSecrets: settings.imagePullSecrets,
         tlsServerName: settings.tlsServerName,
         caCertificate: deployed.caCertificate,
         components: settings.components.map(({ name, port, placement, authenticator }) => ({

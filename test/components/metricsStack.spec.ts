@@ -612,6 +612,47 @@ describe("MetricsStack (mocked engine)", function () {
         assert.throws(() => new MetricsStack("bad", {}), /kubeconfig: is required for the verification/);
         assert.equal(registered.length, 0);
     });
+
+    it("pulls every default image from imageRegistry, with the pull secrets, in the proxy's pods and the verification's; an image's own key wins", async () => {
+        const images = async (args: MetricsStackArgs) => {
+            const { resources } = await build({ kubeconfig: KUBECONFIG, ...args });
+            const pods = byType(resources, "kubernetes:apps/v1:DaemonSet").map((d) => d.inputs.spec.template.spec);
+            const plan = JSON.parse(
+                one(resources, "command:local:Command", "metrics-verify").inputs.environment.EKSA_METRICS_VERIFY_PLAN,
+            );
+            return {
+                proxy: [...new Set(pods.flatMap((p: any) => p.containers.map((c: any) => c.image)))].sort(),
+                pullSecrets: pods.map((p: any) => p.imagePullSecrets),
+                verify: plan.image,
+                verifyPullSecrets: plan.imagePullSecrets,
+            };
+        };
+        assert.deepEqual(await images({}), {
+            proxy: [
+                "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54",
+                "quay.io/brancz/kube-rbac-proxy:v0.19.1",
+            ],
+            pullSecrets: [undefined, undefined],
+            verify: "curlimages/curl:8.11.1",
+            verifyPullSecrets: [],
+        });
+        assert.deepEqual(await images({ imageRegistry: "mirror.example:5000", imagePullSecrets: ["mirror-pull"] }), {
+            proxy: [
+                "mirror.example:5000/brancz/kube-rbac-proxy:v0.19.1",
+                "mirror.example:5000/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54",
+            ],
+            pullSecrets: [[{ name: "mirror-pull" }], [{ name: "mirror-pull" }]],
+            verify: "mirror.example:5000/curlimages/curl:8.11.1",
+            verifyPullSecrets: ["mirror-pull"],
+        });
+        const own = await images({
+            imageRegistry: "mirror.example:5000",
+            gateImage: "other.example/kube-rbac-proxy:v0.19.1",
+            verifyImage: pulumi.output("other.example/curl:8"),
+        });
+        assert.ok(own.proxy.includes("other.example/kube-rbac-proxy:v0.19.1"));
+        assert.equal(own.verify, "other.example/curl:8");
+    });
 });
 
 describe("MetricsStack for the preflight (mocked engine)", function () {

@@ -127,8 +127,11 @@ describe("config schema: one entry per key", () => {
             controllers: "object",
             prometheusOperator: "object",
             replaceDocsMetricsProxy: "boolean",
+            imageRegistry: "string",
+            imagePullSecrets: "object",
             proxyImage: "string",
             gateImage: "string",
+            verifyImage: "string",
             proxyResources: "object",
             gateResources: "object",
         });
@@ -161,6 +164,8 @@ describe("config schema: one entry per key", () => {
             "controllers",
             "prometheusOperator",
             "replaceDocsMetricsProxy",
+            "imageRegistry",
+            "imagePullSecrets",
         ]);
     });
 
@@ -186,6 +191,7 @@ describe("config schema: one entry per key", () => {
             [settings.readersMayNotExistYet, settings.offlinePreview, settings.replaceDocsMetricsProxy],
             [false, false, false],
         );
+        assert.deepEqual([settings.imageRegistry, settings.imagePullSecrets], [undefined, []]);
     });
 
     it("checks every whole number against its range: the ends pass, one beyond fails naming the range", () => {

@@ -398,3 +398,36 @@ describe("settings", () => {
         assert.match(new SettingsError(problems).message, /^invalid eksa-metrics configuration:\n {2}- eksa-metrics:/);
     });
 });
+
+describe("settings: a registry mirror and pull secrets", () => {
+    it("take none by default, and a mirror as images name it", () => {
+        const s = resolveSettings({});
+        assert.equal(s.imageRegistry, undefined);
+        assert.deepEqual(s.imagePullSecrets, []);
+        const mirrored = resolveSettings({ imageRegistry: "mirror.example:5000", imagePullSecrets: ["mirror-pull"] });
+        assert.equal(mirrored.imageRegistry, "mirror.example:5000");
+        assert.deepEqual(mirrored.imagePullSecrets, ["mirror-pull"]);
+    });
+
+    it("refuse what is no registry or no Secret's name, naming the key and the fix", () => {
+        assert.deepEqual(
+            problemsOf(
+                { imageRegistry: "https://mirror.example", imagePullSecrets: ["Mirror_Pull", "a", "a"] },
+                "eksa-metrics:",
+            ),
+            [
+                `eksa-metrics:imageRegistry: "https://mirror.example" has a scheme: give the registry as images name it, e.g. mirror.example:5000. Set it to your registry mirror, which holds the stack's images`,
+                `eksa-metrics:imagePullSecrets[0]: "Mirror_Pull" is not a Secret's name. Name a kubernetes.io/dockerconfigjson Secret (a lower-case DNS name) in the stack's namespace and the reader's`,
+                'eksa-metrics:imagePullSecrets: lists "a" twice. List each pull secret once',
+            ],
+        );
+        assert.match(problemsOf({ imageRegistry: "mirror" })[0], /^imageRegistry: "mirror" is not a registry host/);
+        assert.deepEqual(problemsOf({ imageRegistry: "mirror.example:5000/" }), [
+            `imageRegistry: "mirror.example:5000/" ends with "/": give the registry without it, e.g. mirror.example:5000. Set it to your registry mirror, which holds the stack's images`,
+        ]);
+        assert.match(
+            problemsOf({ imagePullSecrets: "mirror-pull" as never })[0],
+            /^imagePullSecrets: "mirror-pull" is not a list/,
+        );
+    });
+});

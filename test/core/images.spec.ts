@@ -61,8 +61,9 @@ describe("image references", () => {
         }
     });
 
-    it("take a registry prefix as images name it, and refuse schemes and non-hosts", () => {
-        assert.deepEqual(parseRegistryPrefix("mirror.example:5000/"), { prefix: "mirror.example:5000" });
+    it("take a registry prefix as images name it, and refuse schemes, a trailing slash and non-hosts", () => {
+        assert.deepEqual(parseRegistryPrefix("mirror.example:5000"), { prefix: "mirror.example:5000" });
+        assert.match((parseRegistryPrefix("mirror.example:5000/") as { invalid: string }).invalid, /ends with "\/"/);
         assert.deepEqual(parseRegistryPrefix("harbor.example/eks-metrics"), { prefix: "harbor.example/eks-metrics" });
         assert.deepEqual(parseRegistryPrefix("localhost:5000"), { prefix: "localhost:5000" });
         assert.match((parseRegistryPrefix("https://mirror.example") as { invalid: string }).invalid, /scheme/);

@@ -7,6 +7,7 @@ const DEPLOYED: DeployedProxy = {
     tlsSecretName: "metrics-tls-abc123",
     haproxyConfigMapNames: ["metrics-control-plane-haproxy-abc123"],
     images: { proxyImage: "h:1", gateImage: "g:1" },
+    verifyImage: "curlimages/curl:8.11.1",
     resources: [{ requests: { cpu: "1m" } }, { requests: { cpu: "2m" } }],
     rbacUids: ["u1", "u2", ""],
 };
@@ -29,6 +30,7 @@ describe("planOf: the verification's plan from the settings and the deployed obj
             unboundServiceAccount: { name: "eksa-metrics-unbound", namespace: "obs" },
             mode: "local",
             image: "curlimages/curl:8.11.1",
+            imagePullSecrets: [],
             tlsServerName: "obs-metrics-proxy",
             caCertificate: "CA-PEM\n",
             components: [
