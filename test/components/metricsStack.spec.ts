@@ -610,6 +610,18 @@ describe("MetricsStack (mocked engine)", function () {
             /components\.kubelet: is not a component this stack exposes/,
         );
         assert.throws(() => new MetricsStack("bad", {}), /kubeconfig: is required for the verification/);
+        // An image given as text that no node could pull, with a registry mirror given with a scheme: both named.
+        assert.throws(
+            () =>
+                new MetricsStack("bad", {
+                    kubeconfig: KUBECONFIG,
+                    imageRegistry: "https://mirror.example",
+                    verifyImage: "Curl:8",
+                }),
+            (err: Error) =>
+                /imageRegistry: "https:\/\/mirror\.example" has a scheme/.test(err.message) &&
+                /verifyImage: "Curl:8" is not an image reference/.test(err.message),
+        );
         assert.equal(registered.length, 0);
     });
 
