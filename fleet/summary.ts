@@ -256,7 +256,7 @@ export function jsonSummary(
         gone: findings.gone.map(({ stack, cluster, reason }) => ({ stack, cluster, reason })),
         notes: [
             "verification is null when no up ran or the stack exports no verificationReport (verify.enabled false)",
-            "certificateRenewalDays is null when the stack exports no certificateRenewal output",
+            "certificateRenewalDays is null when the stack exports no tlsRenewal output (an earlier version)",
         ],
     };
 }
