@@ -3,7 +3,7 @@
 # `bash dev/toolchain/setup.sh` once (needs root). See dev/bench/README.md for each one.
 #
 #   bash dev/bench/run.sh scrape [--requests N] [--warmup N] [--concurrency 1,16] [--block N] [--gzip true|false]
-#   bash dev/bench/run.sh fleet [ROUNDS]
+#   bash dev/bench/run.sh fleet [ROUNDS] [--stacks N] [--modes loop,fleet-1,fleet-2,fleet-4,fleet-8]
 #   bash dev/bench/run.sh NAME [ARGS...]    any other dev/bench/NAME.ts
 #
 # Exits non-zero if the benchmark failed (e.g. a request of the scrape benchmark failed).
