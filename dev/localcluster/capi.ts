@@ -389,11 +389,58 @@ export async function removeCapiManager(cluster: LocalCluster, options: { keepCr
         ...clusterScoped.map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`),
     ]);
     if (!options.keepCrds) {
-        await cluster.mustKubectl([
-            "delete",
-            "--ignore-not-found",
-            "-f",
-            path.join(moduleDir, "core", "config", "crd", "bases"),
-        ]);
+        await deleteCrds(cluster, path.join(moduleDir, "core", "config", "crd", "bases"));
+    }
+}
+
+interface CrdState {
+    metadata: { name: string };
+    status?: { conditions?: { type: string; reason?: string; message?: string }[] };
+}
+
+/** How long the CRDs may take to go; kubectl's own wait had no limit. */
+const CRD_DELETION_SECONDS = 120;
+
+/**
+ * Deletes the CRDs in `dir` and waits until they are gone. A CRD deleted soon after it was created can
+ * stay Terminating with "could not list instances: storage is (re)initializing": the API server's CRD
+ * finalizer failed once and retries only after its back-off, minutes later (seen here for 3 minutes;
+ * operator-framework/operator-controller#1437). Touching the CRD queues it for the finalizer again at once.
+ */
+async function deleteCrds(cluster: LocalCluster, dir: string): Promise<void> {
+    await cluster.mustKubectl(["delete", "--ignore-not-found", "--wait=false", "-f", dir]);
+    const deadline = Date.now() + CRD_DELETION_SECONDS * 1000;
+    for (;;) {
+        // Nothing at all once every CRD is gone; the one left, or a List of those left, otherwise.
+        const listed = (await cluster.mustKubectl(["get", "--ignore-not-found", "-f", dir, "-o", "json"])).trim();
+        const parsed = listed === "" ? { kind: "List", items: [] } : JSON.parse(listed);
+        const left: CrdState[] = parsed.kind === "List" ? parsed.items : [parsed];
+        if (left.length === 0) {
+            return;
+        }
+        const stuck = left.filter((crd) =>
+            crd.status?.conditions?.some((c) => c.type === "Terminating" && c.reason === "InstanceDeletionFailed"),
+        );
+        if (Date.now() >= deadline) {
+            throw new Error(
+                `CRDs still there ${CRD_DELETION_SECONDS} s after their deletion: ${left
+                    .map(
+                        (crd) =>
+                            `${crd.metadata.name} (${crd.status?.conditions?.find((c) => c.type === "Terminating")?.message ?? "not terminating"})`,
+                    )
+                    .join(", ")}`,
+            );
+        }
+        for (const crd of stuck) {
+            // Not mustKubectl: the CRD may be gone by now, which is what we wait for.
+            await cluster.kubectl([
+                "annotate",
+                "--overwrite",
+                "crd",
+                crd.metadata.name,
+                `eksa-metrics.dev/requeued-at=${Date.now()}`,
+            ]);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2000));
     }
 }
