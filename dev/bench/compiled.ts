@@ -23,6 +23,7 @@ import * as yaml from "js-yaml";
 import { spawn } from "child_process";
 import { LocalCluster, ProgramStack, REPO } from "../localcluster/driver";
 import { Interval, TreeSampler, TreeUsage } from "./lib/processTree";
+import { runMain } from "./lib/runMain";
 
 const WAYS = ["ts-node", "compiled"] as const;
 type Way = (typeof WAYS)[number];
@@ -301,12 +302,4 @@ async function main(): Promise<number> {
     }
 }
 
-main().then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (err: Error) => {
-        process.stderr.write(`bench failed: ${err.message}\n`);
-        process.exitCode = 1;
-    },
-);
+runMain(main);

@@ -25,6 +25,7 @@ import { CATALOGUE } from "../../core/catalogue";
 import { DEFAULTS } from "../../config/schema";
 import { LocalCluster, ProgramStack, REPO, STACK_PASSPHRASE, writeProjectMirror } from "../localcluster/driver";
 import { main } from "../../fleet/main";
+import { runMain } from "./lib/runMain";
 
 const MODES = ["loop", "fleet-1", "fleet-2", "fleet-4", "fleet-8"] as const;
 type Mode = (typeof MODES)[number];
@@ -378,12 +379,4 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     });
 }
 
-main_().then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (err: Error) => {
-        process.stderr.write(`bench failed: ${err.message}\n`);
-        process.exitCode = 1;
-    },
-);
+runMain(main_);

@@ -14,6 +14,7 @@ import { readClusterFacts } from "../../cluster/clusterFacts";
 import { preflight } from "../../cluster/preflight";
 import { resolveSettings } from "../../config/settings";
 import { fixed, percentile, table } from "./lib/stats";
+import { runMain } from "./lib/runMain";
 
 const PREFLIGHT_CALL = /^checkCluster\(.*\);\n/m;
 const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
@@ -102,12 +103,4 @@ async function main(): Promise<number> {
     }
 }
 
-main().then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (err: Error) => {
-        process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
-        process.exitCode = 1;
-    },
-);
+runMain(main);

@@ -8,6 +8,7 @@
  */
 import * as path from "path";
 import { LocalCluster, ProgramStack, REPO, Result } from "../localcluster/driver";
+import { runMain } from "./lib/runMain";
 
 const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
@@ -64,12 +65,4 @@ async function main(): Promise<number> {
     }
 }
 
-main().then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (err: Error) => {
-        process.stderr.write(`bench failed: ${err.message}\n`);
-        process.exitCode = 1;
-    },
-);
+runMain(main);
