@@ -2,6 +2,7 @@
 // own compliance-policies tests — we build ResourceValidationArgs ourselves and collect reports.
 // Props go through @pulumi/policy's own unknownCheckingProxy, exactly as its analyzer server does.
 
+import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -219,4 +220,15 @@ export function withValue(
     }
     current[at[at.length - 1]] = value;
     return copy;
+}
+
+/** Asserts the violations found, in order: each on `resource`, its message holding every part. */
+export function assertFindings(found: StackViolation[], expected: [resource: string, ...parts: string[]][]): void {
+    assert.strictEqual(found.length, expected.length, found.map((f) => f.message).join("\n"));
+    expected.forEach(([resource, ...parts], i) => {
+        assert.strictEqual(found[i].resource, resource, found[i].message);
+        for (const part of parts) {
+            assert.ok(found[i].message.includes(part), `${found[i].message}\nlacks ${part}`);
+        }
+    });
 }

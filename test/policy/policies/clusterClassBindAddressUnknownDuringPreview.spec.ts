@@ -9,9 +9,9 @@ import {
     fixtureDocuments,
     RegisteredResource,
     runStackPolicy,
-    StackViolation,
     UNKNOWN_DURING_PREVIEW as SENTINEL,
     withValue,
+    assertFindings,
 } from "../harness";
 
 const CC1 = "kubernetes:cluster.x-k8s.io/v1beta1:ClusterClass";
@@ -21,16 +21,6 @@ const mandatory = (resources: RegisteredResource[]) =>
     runStackPolicy(clusterClassControlPlaneMetricsNotOnAllInterfaces, resources);
 const advisory = (resources: RegisteredResource[]) =>
     runStackPolicy(clusterClassBindAddressUnknownDuringPreview, resources);
-
-function assertFindings(found: StackViolation[], expected: [resource: string, ...parts: string[]][]): void {
-    assert.strictEqual(found.length, expected.length, found.map((f) => f.message).join("\n"));
-    expected.forEach(([resource, ...parts], i) => {
-        assert.strictEqual(found[i].resource, resource, found[i].message);
-        for (const part of parts) {
-            assert.ok(found[i].message.includes(part), `${found[i].message}\nlacks ${part}`);
-        }
-    });
-}
 
 /** The run-time fixture's class with one patch edited. */
 function runTimeClass(edit: (cc: RegisteredResource) => Record<string, unknown>): RegisteredResource[] {

@@ -9,8 +9,8 @@ import {
     fixtureDocuments,
     RegisteredResource,
     runStackPolicy,
-    StackViolation,
     withValue,
+    assertFindings,
 } from "../harness";
 
 const CC1 = "kubernetes:cluster.x-k8s.io/v1beta1:ClusterClass";
@@ -22,16 +22,6 @@ const mandatory = (resources: RegisteredResource[]) =>
     runStackPolicy(clusterClassControlPlaneMetricsNotOnAllInterfaces, resources);
 const advisory = (resources: RegisteredResource[]) =>
     runStackPolicy(clusterClassBindAddressUnknownDuringPreview, resources);
-
-function assertFindings(found: StackViolation[], expected: [resource: string, ...parts: string[]][]): void {
-    assert.strictEqual(found.length, expected.length, found.map((f) => f.message).join("\n"));
-    expected.forEach(([resource, ...parts], i) => {
-        assert.strictEqual(found[i].resource, resource, found[i].message);
-        for (const part of parts) {
-            assert.ok(found[i].message.includes(part), `${found[i].message}\nlacks ${part}`);
-        }
-    });
-}
 
 describe(`policy ${CLUSTER_CLASS_BIND_ADDRESS}`, () => {
     it("catches each exposed form: a literal (v1beta2 list), a variable default (v1beta1 map), a Cluster that switches a patch on with its value, a Cluster that sets the variable", async () => {
