@@ -1,22 +1,27 @@
 /**
- * The thin Automation API layer of the fleet runner. The decisions (fleet file, arguments, error
- * lines, summary) are pure functions in the other files; this one only drives the Pulumi CLI:
+ * The thin CLI layer of the fleet runner. The decisions (fleet file, arguments, error lines,
+ * summary) are pure functions in the other files; this one only drives the Pulumi CLI:
  *
- *  1. one LocalWorkspace on the project directory;
- *  2. at most `concurrency` stacks at once, each: created or selected (ONE AT A TIME: createOrSelect
- *     changes the workspace's current stack), configured (`pulumi config --stack` writes its own
- *     Pulumi.<stack>.yaml), `preview` with the policy packs (`up` runs with --skip-preview, so this
- *     preview is the gate), and only when it succeeds, and not --preview-only, `up` with the same
- *     packs. Every operation names its stack (--stack), so none depends on the current stack;
+ *  1. one LocalWorkspace on the project directory, and one list of its stacks;
+ *  2. at most `concurrency` stacks at once, each: created when the project has no such stack (ONE
+ *     AT A TIME: `stack init` changes the workspace's current stack), configured (`pulumi config
+ *     --stack` writes its own Pulumi.<stack>.yaml; keys already as the fleet file says are not set
+ *     again), then ONE `pulumi up --yes` with the policy packs, as a user runs it: the CLI previews
+ *     with the packs first and changes nothing when that preview fails (a mandatory violation, an
+ *     error), so its preview is the gate; then it updates. With --preview-only, `pulumi preview`
+ *     with the packs. The runner reads the preview's and the update's results and the stack's
+ *     outputs from the CLI's engine events (engineEvents.ts), not from more CLI calls. Every
+ *     operation names its stack (--stack), so none depends on the current stack;
  *  3. with --prune, each gone stack: a preview of its destroy, the destroy, the stack removed.
  *
  * Each stack's output goes to its own log file; a stack's failure is recorded in its result and
- * never stops the others; its steps are events for the overview.
+ * never stops the others; its steps (setup, preview, up) are events for the overview.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, foldEngineEvents, listenForEngineEvents } from "./engineEvents";
 import { CONFIG_NAMESPACE } from "../config/stackConfig";
 import { CLUSTER_KEY, FLEET_CONFIG_NAMESPACE, GoneStack, MANAGEMENT_KEY } from "./discovery";
 import { FleetStack } from "./fleetFile";
@@ -103,62 +108,121 @@ function configJson(config: Record<string, unknown>): string {
     return JSON.stringify(json);
 }
 
+/** The environment of the runner's own pulumi commands, as the Automation API gives its own. */
+function cliEnv(ws: LocalWorkspace, envVars: Record<string, string>): NodeJS.ProcessEnv {
+    return {
+        ...process.env,
+        ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}),
+        ...envVars,
+        PULUMI_AUTOMATION_API: "true",
+    };
+}
+
+/**
+ * Runs `pulumi ARGS` in the project, `input` on its standard input, its output to `onOutput` as it
+ * comes; resolves with its exit code and output. In a process group of its own, so a Ctrl-C on the
+ * runner's terminal reaches it only through `signal`: once that aborts, it gets one SIGINT (the CLI
+ * then cancels its operation and leaves the stack consistent; a second would kill it at once).
+ */
+function runCli(
+    ws: LocalWorkspace,
+    args: string[],
+    opts: {
+        env: NodeJS.ProcessEnv;
+        input?: string;
+        onOutput?: (chunk: string) => void;
+        signal?: AbortSignal;
+    },
+): Promise<{ code: number; output: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(ws.pulumiCommand.command, args, {
+            cwd: ws.workDir,
+            env: opts.env,
+            stdio: ["pipe", "pipe", "pipe"],
+            detached: true,
+        });
+        let output = "";
+        const collect = (chunk: Buffer) => {
+            const text = chunk.toString();
+            output += text;
+            opts.onOutput?.(text);
+        };
+        child.stdout.on("data", collect);
+        child.stderr.on("data", collect);
+        const cancel = () => child.kill("SIGINT");
+        if (opts.signal?.aborted) {
+            cancel();
+        }
+        opts.signal?.addEventListener("abort", cancel, { once: true });
+        child.on("error", (err) => {
+            opts.signal?.removeEventListener("abort", cancel);
+            reject(err);
+        });
+        child.on("close", (code, signal) => {
+            opts.signal?.removeEventListener("abort", cancel);
+            resolve({ code: code ?? (signal ? 128 : 1), output });
+        });
+        child.stdin.end(opts.input ?? "");
+    });
+}
+
 /**
  * Stores the kubeconfig as the stack's secret `eksa-metrics:kubeconfig`. Its content goes through
  * the CLI's standard input (`pulumi config set --secret` reads a missing value from it), not
  * through argv as `setAllConfig` would: a command line is readable by every local user.
  */
-function setKubeconfig(
+async function setKubeconfig(
     ws: LocalWorkspace,
     stackName: string,
     kubeconfig: string,
     envVars: Record<string, string>,
 ): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(
-            ws.pulumiCommand.command,
-            [
-                "config",
-                "set",
-                "--secret",
-                "--raw",
-                "--stack",
-                stackName,
-                "--non-interactive",
-                `${CONFIG_NAMESPACE}:kubeconfig`,
-            ],
-            {
-                cwd: ws.workDir,
-                env: {
-                    ...process.env,
-                    ...(ws.pulumiHome ? { PULUMI_HOME: ws.pulumiHome } : {}),
-                    ...envVars,
-                    PULUMI_AUTOMATION_API: "true",
-                },
-                stdio: ["pipe", "pipe", "pipe"],
-            },
-        );
-        let output = "";
-        child.stdout.on("data", (d) => (output += d));
-        child.stderr.on("data", (d) => (output += d));
-        child.on("error", reject);
-        child.on("close", (code) =>
-            code === 0
-                ? resolve()
-                : reject(
-                      new Error(
-                          `pulumi config set --secret ${CONFIG_NAMESPACE}:kubeconfig exited with ${code}: ${output.trim()}`,
-                      ),
-                  ),
-        );
-        child.stdin.end(kubeconfig);
-    });
+    const key = `${CONFIG_NAMESPACE}:kubeconfig`;
+    const { code, output } = await runCli(
+        ws,
+        ["config", "set", "--secret", "--raw", "--stack", stackName, "--non-interactive", key],
+        { env: cliEnv(ws, envVars), input: kubeconfig },
+    );
+    if (code !== 0) {
+        throw new Error(`pulumi config set --secret ${key} exited with ${code}: ${output.trim()}`);
+    }
 }
 
-/** One at a time: selecting a stack (createOrSelect) changes the workspace's current stack. */
+/** JSON with object keys sorted: two values that are equal as config compare equal as text. */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        typeof v === "object" && v !== null && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+            : v,
+    );
+}
+
+/**
+ * The wanted config values the stack file does not already hold (as `config set-all --json` would
+ * store them: scalars as strings, structured values as YAML maps/lists), so a run whose fleet file
+ * did not change sets none. `stored`: the stack file's config as read from its YAML.
+ */
+export function configToSet(stored: Record<string, unknown>, wanted: Record<string, unknown>): Record<string, unknown> {
+    return Object.fromEntries(
+        Object.entries(wanted).filter(([key, value]) => {
+            const current = stored[key];
+            if (current === undefined) {
+                return true;
+            }
+            return typeof value === "object" && value !== null
+                ? canonical(current) !== canonical(value)
+                : typeof current === "object" || String(current) !== String(value);
+        }),
+    );
+}
+
+/** One at a time: creating a stack (`stack init`) changes the workspace's current stack. */
 class Mutex {
     private tail: Promise<void> = Promise.resolve();
+    /** Whether any task ran (so the current stack may have changed). */
+    used = false;
     run<T>(task: () => Promise<T>): Promise<T> {
+        this.used = true;
         const result = this.tail.then(task);
         this.tail = result.then(
             () => undefined,
@@ -190,10 +254,11 @@ async function configure(
     };
     const wanted = new Set([`${CONFIG_NAMESPACE}:kubeconfig`, ...Object.keys(values)]);
     // The stack's file, read in process: no CLI call, and no secret decrypted.
-    const current = Object.keys((await ws.stackSettings(entry.name).catch(() => undefined))?.config ?? {});
-    const stale = current.filter((k) => prefixes.some((p) => k.startsWith(p)) && !wanted.has(k));
-    if (Object.keys(values).length > 0) {
-        await ws.setAllConfigJson(entry.name, configJson(values));
+    const stored = (await ws.stackSettings(entry.name).catch(() => undefined))?.config ?? {};
+    const stale = Object.keys(stored).filter((k) => prefixes.some((p) => k.startsWith(p)) && !wanted.has(k));
+    const changed = configToSet(stored, values);
+    if (Object.keys(changed).length > 0) {
+        await ws.setAllConfigJson(entry.name, configJson(changed));
     }
     await setKubeconfig(ws, entry.name, entry.kubeconfig, envVars);
     if (stale.length > 0) {
@@ -206,14 +271,18 @@ async function configure(
 }
 
 /** What a stack reports of itself in its outputs: the verification's verdict and, where it has one, the certificate renewal. */
-async function readOutputs(
-    outputs: Record<string, { value: unknown }>,
-): Promise<Pick<StackResult, "verification" | "renewalDays">> {
-    const report = outputs.verificationReport?.value;
+function readOutputs(outputs: Record<string, unknown>): Pick<StackResult, "verification" | "renewalDays"> {
+    const report = outputs.verificationReport;
     return {
         verification: typeof report === "string" ? verificationVerdict(report) : undefined,
-        renewalDays: renewalDays(Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]))),
+        renewalDays: renewalDays(outputs),
     };
+}
+
+/** The part of a `pulumi up`'s output that its update wrote (from its "Updating (stack):" header on). */
+function updateOutput(output: string): string {
+    const start = output.search(/^Updating \(/m);
+    return start < 0 ? output : output.slice(start);
 }
 
 interface Task {
@@ -222,13 +291,14 @@ interface Task {
     name: string;
 }
 
-/** A stack's whole run (setup, preview the gate, then up), as a result; never throws. */
+/** A stack's whole run (setup, then one `pulumi up` whose preview is the gate), as a result; never throws. */
 async function deploy(
     ws: LocalWorkspace,
     entry: FleetStack,
     log: StackLog,
     opts: RunnerOptions,
-    select: Mutex,
+    create: Mutex,
+    existing: Set<string>,
 ): Promise<StackResult> {
     const started = Date.now();
     const event = (phase: StackPhase, fields: Partial<StackEvent> = {}) =>
@@ -245,57 +315,84 @@ async function deploy(
         event("done", { result: r });
         return r;
     };
-    const streams = {
-        color: "never" as const,
-        suppressProgress: true,
-        policyPacks: opts.policyPacks,
-        onOutput: log.raw,
-        onError: log.raw,
-    };
 
     event("setup");
-    let stack: Stack;
     try {
-        log.line(`stack ${entry.name}: create or select (project ${opts.projectDir})`);
-        stack = await select.run(() => Stack.createOrSelect(entry.name, ws));
+        if (existing.has(entry.name)) {
+            log.line(`stack ${entry.name} (project ${opts.projectDir})`);
+        } else {
+            log.line(`stack ${entry.name}: created (project ${opts.projectDir})`);
+            await create.run(() => ws.createStack(entry.name));
+        }
         await configure(ws, entry, opts.envVars ?? {}, log);
     } catch (err) {
         const error = firstErrorLine(errorText(err));
         log.line(`setup failed: ${errorText(err)}`);
         return result({ preview: "not run", up: "skipped", error: `setup: ${error}` });
     }
+    if (opts.signal?.aborted) {
+        log.line("preview skipped: the run was cancelled");
+        return result({ preview: "not run", up: "skipped", error: "cancelled before up" });
+    }
 
+    const packs = opts.policyPacks.flatMap((pack) => ["--policy-pack", pack]);
+    const common = ["--non-interactive", "--color", "never", "--suppress-progress", ...packs, "--stack", entry.name];
+    let upStarted = false;
+    const events = await listenForEngineEvents((e: EngineEvent) => {
+        // The preview's summary arrives before the update starts: the overview's "up" phase begins here.
+        const summary = e.summaryEvent;
+        if (summary?.isPreview && summary.result === "succeeded" && !opts.previewOnly) {
+            upStarted = true;
+            log.line(`preview succeeded: ${formatChanges(summary.resourceChanges)}`);
+            log.line("up started");
+            event("up", { changes: summary.resourceChanges });
+        }
+    });
     log.line(`preview started (policy packs: ${opts.policyPacks.join(", ") || "none"})`);
     event("preview");
-    let changes: Record<string, number> | undefined;
+    let run: { code: number; output: string };
     try {
-        const preview = await stack.preview(streams);
-        changes = preview.changeSummary as Record<string, number>;
+        run = await runCli(
+            ws,
+            [...(opts.previewOnly ? ["preview"] : ["up", "--yes"]), ...common, "--event-log", events.address],
+            {
+                // --event-log is taken only with PULUMI_DEBUG_COMMANDS (the Automation API sets it likewise).
+                env: { ...cliEnv(ws, opts.envVars ?? {}), PULUMI_DEBUG_COMMANDS: "true" },
+                onOutput: log.raw,
+                signal: opts.signal,
+            },
+        );
     } catch (err) {
+        events.close();
         const error = firstErrorLine(errorText(err));
         log.line(`preview failed: ${error}`);
         return result({ preview: "failed", up: "skipped", error });
     }
-    log.line(`preview succeeded: ${formatChanges(changes)}`);
+    const outcome = foldEngineEvents(events.close());
+    const changes = outcome.preview?.changes;
+    if (!outcome.preview?.ok || (opts.previewOnly && run.code !== 0)) {
+        const error =
+            opts.signal?.aborted && !outcome.preview ? "cancelled during the preview" : firstErrorLine(run.output);
+        log.line(`preview failed: ${error}`);
+        return result({ preview: "failed", up: "skipped", error });
+    }
     if (opts.previewOnly) {
+        log.line(`preview succeeded: ${formatChanges(changes)}`);
         return result({ preview: "ok", up: "preview only", changes });
     }
-    if (opts.signal?.aborted) {
-        log.line("up skipped: the run was cancelled");
-        return result({ preview: "ok", up: "skipped", changes, error: "cancelled before up" });
+    if (!upStarted || !outcome.update) {
+        // The preview succeeded, but the CLI stopped before its update (cancelled, or killed).
+        const error = opts.signal?.aborted ? "cancelled before up" : firstErrorLine(updateOutput(run.output));
+        log.line(`up skipped: ${error}`);
+        return result({ preview: "ok", up: "skipped", changes, error });
     }
-
-    log.line("up started");
-    event("up", { changes });
-    try {
-        const up = await stack.up(streams);
-        log.line(`up succeeded: ${up.summary.result}`);
-        return result({ preview: "ok", up: "ok", changes, ...(await readOutputs(up.outputs)) });
-    } catch (err) {
-        const error = firstErrorLine(errorText(err));
+    if (!outcome.update.ok || run.code !== 0) {
+        const error = firstErrorLine(updateOutput(run.output));
         log.line(`up failed: ${error}`);
         return result({ preview: "ok", up: "failed", changes, error });
     }
+    log.line(`up succeeded: ${outcome.update.result}`);
+    return result({ preview: "ok", up: "ok", changes, ...readOutputs(outcome.outputs ?? {}) });
 }
 
 /**
@@ -396,12 +493,16 @@ export async function markedStacks(
 
 /**
  * Runs the stacks (in the given order), then prunes the gone stacks given; one result per stack,
- * in that order. At most `concurrency` at once; only the selection of a stack is serialized.
+ * in that order. At most `concurrency` at once; only the creation or selection of a stack is serialized.
  */
 export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promise<StackResult[]> {
     fs.mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
     const ws = await LocalWorkspace.create({ workDir: opts.projectDir, envVars: opts.envVars ?? {} });
-    const previouslySelected = await ws.stack();
+    // One `stack ls` for the run: the current stack (restored at the end) and the stacks that exist,
+    // which are neither created nor selected again.
+    const listed = stacks.length + (opts.prune ?? []).length > 0 ? await ws.listStacks() : [];
+    const previouslySelected = listed.find((summary) => summary.current);
+    const existing = new Set(listed.map((summary) => summary.name.split("/").pop()!));
     const tasks: Task[] = [
         ...stacks.map((entry) => ({ entry, name: entry.name })),
         ...(opts.prune ?? []).map((gone) => ({ gone, name: gone.stack })),
@@ -424,7 +525,7 @@ export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promi
             opts.concurrency,
             (t) =>
                 t.entry
-                    ? deploy(ws, t.entry, logs.get(t.name)!, opts, select)
+                    ? deploy(ws, t.entry, logs.get(t.name)!, opts, select, existing)
                     : prune(t.gone!.clusterDeleted ? unreachableWs : ws, t.gone!, logs.get(t.name)!, opts, select),
             (t): StackResult => {
                 logs.get(t.name)!.line("not started: the run was cancelled");
@@ -443,7 +544,7 @@ export async function runFleet(stacks: FleetStack[], opts: RunnerOptions): Promi
             opts.signal,
         );
     } finally {
-        if (previouslySelected !== undefined && tasks.length > 0) {
+        if (previouslySelected !== undefined && select.used) {
             // Leave the user's current stack as it was (the operations name their stack).
             await ws.selectStack(previouslySelected.name).catch(() => undefined);
         }

@@ -172,7 +172,14 @@ stacks:
             commandLines,
             /^config set --secret --raw --stack west --non-interactive eksa-metrics:kubeconfig$/m,
         );
-        assert.match(commandLines, /^preview --policy-pack \S+\/pack .*--stack kube-sys/m);
+        // One pulumi command per stack deploys it: `up` with the pack, its own preview first (the gate).
+        for (const stack of ["west", "kube-sys", "east"]) {
+            const operations = commandLines.split("\n").filter((l) => /^(up|preview|destroy)\b/.test(l));
+            const mine = operations.filter((l) => l.includes(`--stack ${stack} `));
+            assert.equal(mine.length, 1, `${stack}: ${mine.join("\n")}`);
+            assert.match(mine[0], /^up --yes .*--policy-pack \S+\/pack .*--stack \S+ --event-log tcp:/);
+            assert.doesNotMatch(mine[0], /--skip-preview/);
+        }
         assert.doesNotMatch(commandLines, /not-a-real-token|kind: Config/);
 
         // One log per stack, with its own output only; the refused stack's up never started.
@@ -204,6 +211,60 @@ stacks:
             byStack.east.start >= Math.min(byStack.west.end, byStack["kube-sys"].end),
             `east started before a slot was free: ${JSON.stringify(intervals)}`,
         );
+    });
+
+    it("a second run with nothing changed: no stack created or config value set again, the kubeconfig stored again, one up that changes nothing", async () => {
+        const before = fs.readFileSync(argvLog, "utf8").length;
+        const logDir = path.join(dir, "logs-again");
+        const json = path.join(dir, "again.json");
+        const { code, output } = await run([fleetFile, "--stacks", "east", "--log-dir", logDir, "--json", json]);
+        assert.equal(code, 0, output);
+        assert.match(output, /^east\s+ok \(no changes\)\s+ok\s+(?:\d+\.\d|\d+m\d\d)s$/m, output);
+        const commandLines = fs.readFileSync(argvLog, "utf8").slice(before);
+        assert.doesNotMatch(commandLines, /^(stack init|stack select|config set-all)/m, commandLines);
+        assert.match(
+            commandLines,
+            /^config set --secret --raw --stack east --non-interactive eksa-metrics:kubeconfig$/m,
+        );
+        assert.equal(commandLines.match(/^up --yes .*--stack east /gm)?.length, 1, commandLines);
+        const summary = JSON.parse(fs.readFileSync(json, "utf8"));
+        const east = summary.stacks.find((s: { stack: string }) => s.stack === "east");
+        assert.equal(east.status, "up", JSON.stringify(east));
+        assert.deepEqual(east.changes, { same: 2 });
+    });
+
+    it("cancelled while its pulumi command runs: the command gets SIGINT, cancels before any change, and the stack is reported failed", async () => {
+        fs.writeFileSync(
+            path.join(dir, "slow.yaml"),
+            "policyPacks: [../pack]\nstacks:\n  - { name: slow, kubeconfig: kube/west.kubeconfig, config: { namespace: slow } }\n",
+        );
+        const controller = new AbortController();
+        const lines: string[] = [];
+        const started = Date.now();
+        const code = await main([path.join(dir, "slow.yaml"), "--log-dir", path.join(dir, "logs-slow")], {
+            projectDir: project,
+            envVars,
+            signal: controller.signal,
+            out: (t) => {
+                lines.push(t);
+                // Aborted while its pulumi command previews (it loads the pack and runs the program for seconds).
+                if (/slow.*preview started/.test(t)) {
+                    setTimeout(() => controller.abort(), 1500);
+                }
+            },
+            err: (t) => lines.push(t),
+        });
+        const output = lines.join("\n");
+        assert.equal(code, 1, output);
+        assert.match(output, /^slow\s+failed\s+skipped\s/m, output);
+        const log = fs.readFileSync(path.join(dir, "logs-slow", "slow.log"), "utf8");
+        assert.match(log, /\^C received; cancelling/, log);
+        assert.match(log, /\[fleet\] preview failed: /, log);
+        assert.doesNotMatch(log, /Updating \(slow\)/, log);
+        const ws = await workspace();
+        assert.deepEqual((await ws.exportStack("slow")).deployment.resources ?? [], []);
+        assert.ok(Date.now() - started < 60_000, "the cancelled command ended at once");
+        await ws.removeStack("slow");
     });
 
     it("--preview-only --stacks: previews the chosen stack only, deploys nothing, and the fleet file is its whole eksa-metrics config", async () => {
