@@ -2,7 +2,7 @@
  * What the verification and the preflight ask the API server, through the user's own kubectl,
  * with the stack's kubeconfig in a file only this user can read.
  */
-import { execFile, spawnSync } from "child_process";
+import { execFile, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -44,6 +44,70 @@ export function kubectl(
         );
         child.stdin?.end(options.input ?? "");
     });
+}
+
+/**
+ * The complete JSON objects at the start of `text` (what `kubectl get --watch --output json` prints:
+ * one indented object per change, its closing brace alone on a line), and the incomplete rest.
+ */
+export function splitWatchedObjects(text: string): { objects: string[]; rest: string } {
+    const objects: string[] = [];
+    let start = 0;
+    for (let end = text.indexOf("\n}", start); end >= 0; end = text.indexOf("\n}", start)) {
+        const close = end + 2;
+        if (close < text.length && text[close] !== "\n") {
+            start = close; // a brace not alone on its line: not an object's end
+            continue;
+        }
+        objects.push(text.slice(text.indexOf("{", 0), close).trim());
+        text = text.slice(close);
+        start = 0;
+    }
+    return { objects, rest: text };
+}
+
+/**
+ * One `kubectl get ... --watch --output json` (`args`: what to get, without --watch/--output): each
+ * state of the object as it changes, to `onObject`, from one process instead of one per poll. Ends
+ * by itself after `requestTimeoutSeconds`; `stop()` ends it earlier. `ended` resolves when kubectl
+ * exits, rejecting with its error when it failed.
+ */
+export function kubectlWatch(
+    kubeconfig: string,
+    args: string[],
+    requestTimeoutSeconds: number,
+    onObject: (json: string) => void,
+): { stop: () => void; ended: Promise<void> } {
+    const child = spawn("kubectl", argv(kubeconfig, [...args, "--watch", "--output", "json"], requestTimeoutSeconds), {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let pending = "";
+    let stderr = "";
+    let stopped = false;
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+        const { objects, rest } = splitWatchedObjects(pending + chunk);
+        pending = rest;
+        for (const json of objects) {
+            if (!stopped) {
+                onObject(json);
+            }
+        }
+    });
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const ended = new Promise<void>((resolve, reject) => {
+        child.on("error", (err) => reject(failure(args, "", err.message)));
+        child.on("close", (code) =>
+            stopped || code === 0 ? resolve() : reject(failure(args, stderr, `exit status ${code}`)),
+        );
+    });
+    return {
+        stop: () => {
+            stopped = true;
+            child.kill("SIGKILL");
+        },
+        ended,
+    };
 }
 
 export interface KubectlAnswer {

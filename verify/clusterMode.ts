@@ -18,19 +18,18 @@ import {
     VERIFICATION_POD_NAME,
     VERIFICATION_RUN_LABEL,
 } from "./clusterPods";
-import { kubectl, kubectlSync } from "../core/kubectl";
+import { kubectl, kubectlSync, kubectlWatch } from "../core/kubectl";
 import { runRounds } from "./run";
 import { ClusterNode, ControllerPod } from "../core/kubernetes";
 
-const POLL_MS = 1000;
+/** How often the wait holds its limits against the pod's last state (no request: the watch brings the states). */
+const CHECK_MS = 1000;
 /** How long a pod may stay unschedulable before the run gives up on it (the scheduler retries meanwhile). */
 const UNSCHEDULABLE_GRACE_MS = 15_000;
 /** Per batch of checks: curl's --max-time and some. */
 const BATCH_SECONDS = 10;
 /** Starting the pod: scheduling, the image, the projected token. */
 const START_SECONDS = 60;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ClusterVerification {
     text: string;
@@ -62,34 +61,89 @@ const deleteArgs = (pod: MadePod) => [
     "--wait=false",
 ];
 
-async function waitForEnd(
+/**
+ * Waits for the pod to end, from one `kubectl get --watch` (each change of the pod as it happens)
+ * rather than a `kubectl get` every second. A timer (no process) holds the limits against the last
+ * state seen: unschedulable for UNSCHEDULABLE_GRACE_MS, or not ended within `limitSeconds`. A watch
+ * that ends early without an error (the API server closed it) is started again. `signal` (the run
+ * stopped) ends the watch, so no kubectl outlives the verification.
+ */
+function waitForEnd(
     kubeconfig: string,
     pod: MadePod,
     limitSeconds: number,
+    signal: AbortSignal,
 ): Promise<{ phase: string; reason?: string }> {
     const started = Date.now();
-    let unschedulableSince: number | undefined;
-    for (;;) {
-        const progress = podProgress(
-            await kubectl(kubeconfig, ["get", "pod", pod.name, "--namespace", pod.namespace, "--output", "json"]),
+    return new Promise((resolve, reject) => {
+        let unschedulableSince: number | undefined;
+        let why = "not seen yet";
+        let settled = false;
+        let watch: ReturnType<typeof kubectlWatch> | undefined;
+        const settle = (outcome: () => void) => {
+            if (!settled) {
+                settled = true;
+                clearInterval(timer);
+                watch?.stop();
+                outcome();
+            }
+        };
+        const onState = (json: string) => {
+            const progress = podProgress(json);
+            if (progress.state === "ended") {
+                settle(() => resolve(progress));
+            } else if (progress.state === "cannot-run") {
+                settle(() =>
+                    reject(new Error(`verification pod ${pod.namespace}/${pod.name} cannot run: ${progress.why}`)),
+                );
+            } else {
+                why = progress.why;
+                unschedulableSince = progress.unschedulable ? (unschedulableSince ?? Date.now()) : undefined;
+            }
+        };
+        const check = () => {
+            if (unschedulableSince !== undefined && Date.now() - unschedulableSince >= UNSCHEDULABLE_GRACE_MS) {
+                settle(() =>
+                    reject(new Error(`verification pod ${pod.namespace}/${pod.name} cannot be scheduled: ${why}`)),
+                );
+            } else if (Date.now() - started >= limitSeconds * 1000) {
+                settle(() =>
+                    reject(
+                        new Error(
+                            `verification pod ${pod.namespace}/${pod.name} did not finish within ${limitSeconds} s: ${why}`,
+                        ),
+                    ),
+                );
+            }
+        };
+        const timer = setInterval(check, CHECK_MS);
+        signal.addEventListener("abort", () =>
+            settle(() => reject(new Error(`verification stopped while pod ${pod.namespace}/${pod.name} ran`))),
         );
-        if (progress.state === "ended") {
-            return progress;
-        }
-        if (progress.state === "cannot-run") {
-            throw new Error(`verification pod ${pod.namespace}/${pod.name} cannot run: ${progress.why}`);
-        }
-        unschedulableSince = progress.unschedulable ? (unschedulableSince ?? Date.now()) : undefined;
-        if (unschedulableSince !== undefined && Date.now() - unschedulableSince >= UNSCHEDULABLE_GRACE_MS) {
-            throw new Error(`verification pod ${pod.namespace}/${pod.name} cannot be scheduled: ${progress.why}`);
-        }
-        if (Date.now() - started >= limitSeconds * 1000) {
-            throw new Error(
-                `verification pod ${pod.namespace}/${pod.name} did not finish within ${limitSeconds} s: ${progress.why}`,
+        const startWatch = () => {
+            // Its own request timeout a little past the limit: the timer, not kubectl, says when time is up.
+            const remaining = Math.max(1, Math.ceil(limitSeconds - (Date.now() - started) / 1000) + 5);
+            watch = kubectlWatch(
+                kubeconfig,
+                ["get", "pod", pod.name, "--namespace", pod.namespace],
+                remaining,
+                onState,
             );
+            watch.ended.then(
+                () => {
+                    if (!settled) {
+                        setTimeout(() => !settled && startWatch(), CHECK_MS);
+                    }
+                },
+                (err: Error) => settle(() => reject(err)),
+            );
+        };
+        if (signal.aborted) {
+            settle(() => reject(new Error(`verification stopped before pod ${pod.namespace}/${pod.name} ran`)));
+        } else {
+            startWatch();
         }
-        await sleep(POLL_MS);
-    }
+    });
 }
 
 /**
@@ -142,7 +196,7 @@ export async function verifyFromCluster(
         named(`${pod.namespace}/${pod.name} (token of ${run.namespace}/${run.serviceAccount})`);
         try {
             // The pod ends by itself at activeDeadlineSeconds; a little longer for its status to say so.
-            const end = await waitForEnd(kubeconfig, pod, activeDeadlineSeconds + 15);
+            const end = await waitForEnd(kubeconfig, pod, activeDeadlineSeconds + 15, stopping.signal);
             const missing = `pod ${pod.namespace}/${pod.name} ended (${end.phase}${end.reason ? `: ${end.reason}` : ""}) before answering`;
             const log = await kubectl(kubeconfig, [
                 "logs",
