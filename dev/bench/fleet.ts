@@ -26,6 +26,7 @@ import { DEFAULTS } from "../../config/schema";
 import { LocalCluster, ProgramStack, REPO, STACK_PASSPHRASE, writeProjectMirror } from "../localcluster/driver";
 import { main } from "../../fleet/main";
 import { runMain } from "./lib/runMain";
+import { kindOf, TreeSampler } from "./lib/processTree";
 
 const MODES = ["loop", "fleet-1", "fleet-2", "fleet-4", "fleet-8"] as const;
 type Mode = (typeof MODES)[number];
@@ -152,6 +153,29 @@ interface Measurement {
     peakRunnerBytes?: number;
     /** The most processes in the tree in one sample. */
     peakProcesses: number;
+    /** CPU seconds per process kind (fleetKind), sampled from /proc: also what no process waited for. */
+    kinds: Map<string, number>;
+    /** Of the sampled CPU, what no process of the tree waited for (so not in cpuSeconds): the pack's node. */
+    unwaitedSeconds: number;
+}
+
+/**
+ * What a process of a mode's tree is: processTree's kinds, with the pulumi CLI by its command (`up`,
+ * `config set`...) and fleet/main's own Node process named.
+ */
+export function fleetKind(argv: string[], parentKind: string | undefined): string {
+    const kind = kindOf(argv, parentKind);
+    if (kind === "pulumi CLI") {
+        const words = argv.slice(1).filter((a) => !a.startsWith("-"));
+        const command = ["config", "stack", "plugin", "policy"].includes(words[0])
+            ? words.slice(0, 2)
+            : words.slice(0, 1);
+        return `pulumi CLI: ${command.join(" ") || "(none)"}`;
+    }
+    if (kind === "other: node" && parentKind === "other: bash" && argv.includes("-e")) {
+        return "fleet/main (node)";
+    }
+    return kind;
 }
 
 const SAMPLE_MS = 200;
@@ -183,6 +207,7 @@ async function measure(
     );
     fs.closeSync(out);
     current = child.pid;
+    const sampler = new TreeSampler(child.pid!, SAMPLE_MS, fleetKind);
     let peakTreeBytes = 0;
     let peakProcesses = 0;
     let peakRunnerBytes: number | undefined;
@@ -210,6 +235,7 @@ async function measure(
         clearInterval(timer);
         current = undefined;
     });
+    const usage = await sampler.stop();
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0) {
         const tail = fs.readFileSync(opts.logFile, "utf8").trim().split("\n").slice(-15).join("\n");
@@ -228,7 +254,14 @@ async function measure(
         .flatMap((line) => line.trim().split(/\s+/))
         .map(seconds)
         .reduce((a, b) => a + b, 0);
-    const measured: Measurement = { wallSeconds, cpuSeconds, peakTreeBytes, peakProcesses };
+    const measured: Measurement = {
+        wallSeconds,
+        cpuSeconds,
+        peakTreeBytes,
+        peakProcesses,
+        kinds: usage.cpu,
+        unwaitedSeconds: [...usage.unwaited.values()].reduce((a, b) => a + b, 0),
+    };
     return peakRunnerBytes === undefined ? measured : { ...measured, peakRunnerBytes };
 }
 
@@ -321,7 +354,8 @@ async function main_(): Promise<number> {
 }
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const mean = (xs: number[]) => sum(xs) / xs.length;
 
 function renderTable(results: Map<Mode, Measurement[]>, stacks: number, rounds: number): string {
     const loop = results.get("loop");
@@ -331,6 +365,7 @@ function renderTable(results: Map<Mode, Measurement[]>, stacks: number, rounds: 
         "wall s",
         "/ loop",
         "CPU s per stack",
+        "sampled CPU s per stack",
         "peak RSS of the tree MiB",
         "processes at most",
         "fleet/main's Node MiB",
@@ -343,6 +378,7 @@ function renderTable(results: Map<Mode, Measurement[]>, stacks: number, rounds: 
             wall.toFixed(1),
             loopWall === undefined ? "-" : `${(wall / loopWall).toFixed(2)}x`,
             (mean(ms.map((m) => m.cpuSeconds)) / stacks).toFixed(1),
+            (mean(ms.map((m) => sum([...m.kinds.values()]))) / stacks).toFixed(1),
             mib(Math.max(...ms.map((m) => m.peakTreeBytes))),
             String(Math.max(...ms.map((m) => m.peakProcesses))),
             runner.length > 0 ? mib(Math.max(...runner)) : "-",
@@ -361,7 +397,33 @@ function renderTable(results: Map<Mode, Measurement[]>, stacks: number, rounds: 
         line(header),
         line(widths.map((w) => "-".repeat(w))),
         ...rows.map(line),
+        "",
+        breakdown(results, stacks),
     ].join("\n");
+}
+
+/** CPU seconds per stack by process kind, per mode (mean over rounds): where a stack's CPU goes. */
+function breakdown(results: Map<Mode, Measurement[]>, stacks: number): string {
+    const modes = [...results.keys()];
+    const kinds = [...new Set([...results.values()].flatMap((ms) => ms.flatMap((m) => [...m.kinds.keys()])))];
+    const perStack = (mode: Mode, kind: string) => mean(results.get(mode)!.map((m) => m.kinds.get(kind) ?? 0)) / stacks;
+    kinds.sort((a, b) => sum(modes.map((m) => perStack(m, b))) - sum(modes.map((m) => perStack(m, a))));
+    const header = ["CPU s per stack by process (sampled from /proc)", ...modes];
+    const rows = [
+        ...kinds.map((kind) => [kind, ...modes.map((m) => perStack(m, kind).toFixed(2))]),
+        [
+            "sum",
+            ...modes.map((m) => (mean(results.get(m)!.map((x) => sum([...x.kinds.values()]))) / stacks).toFixed(2)),
+        ],
+        [
+            "  of which no process waited for (not in CPU s per stack)",
+            ...modes.map((m) => (mean(results.get(m)!.map((x) => x.unwaitedSeconds)) / stacks).toFixed(2)),
+        ],
+    ];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) =>
+        cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 // Ctrl-C or a kill: stop the measured tree (its own session, so no terminal signal reaches it) and

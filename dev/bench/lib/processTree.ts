@@ -186,9 +186,11 @@ export class TreeSampler {
     private timer: NodeJS.Timeout | undefined;
     private readonly startCpu = process.cpuUsage();
 
+    /** `kind`: what a process is (kindOf unless a caller names its processes finer). */
     constructor(
         private readonly rootPid: number,
         periodMs = 100,
+        private readonly kind: (argv: string[], parentKind: string | undefined) => string = kindOf,
     ) {
         this.sample();
         this.timer = setInterval(() => this.sample(), periodMs);
@@ -254,7 +256,7 @@ export class TreeSampler {
                     ppid: stat.ppid,
                     start: stat.start,
                     comm: stat.comm,
-                    kind: kindOf(commandLine(pid, stat.comm), parentKind),
+                    kind: this.kind(commandLine(pid, stat.comm), parentKind),
                     self: 0,
                     children: stat.children,
                     orphan: false,
@@ -263,7 +265,7 @@ export class TreeSampler {
                 this.procs.set(pid, proc);
             } else if (proc.comm !== stat.comm) {
                 proc.comm = stat.comm; // it exec'd: what it is now
-                proc.kind = kindOf(commandLine(pid, stat.comm), parentKind);
+                proc.kind = this.kind(commandLine(pid, stat.comm), parentKind);
             }
             const used = stat.self - proc.self;
             this.add(proc.kind, used);
