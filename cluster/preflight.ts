@@ -232,8 +232,8 @@ export function docsProxyRemovalCommands(ds: DaemonSetFact): string[] {
 export function hostPortsOf(role: NodeRole, settings: Settings): Map<number, string> {
     const components = componentsFor(role, settings.components);
     const ports = new Map(components.map((c) => [c.port, `${c.name} metrics`] as [number, string]));
-    // haproxy serves its health endpoint only where it runs: on nodes with a component it fronts.
-    if (components.some((c) => c.authenticator === "upstream")) {
+    // haproxy fronts every port, so it runs, with its health endpoint, wherever a component does.
+    if (components.length > 0) {
         ports.set(settings.healthPort, "haproxy health");
     }
     return ports;

@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { componentsFor, NODE_ROLES, NodeRole } from "../core/catalogue";
+import { componentsFor, kubeRbacProxyHost, NODE_ROLES, NodeRole } from "../core/catalogue";
 import { PROXY_APP_LABEL } from "../core/labels";
 import { HAPROXY_CONFIG_FILE, renderHaproxyConfig } from "./haproxy";
 import { proxyPodTemplate } from "./proxyPod";
@@ -55,6 +55,11 @@ export function registerDocsProxyRemoval(
     );
 }
 
+/** kube-rbac-proxy's loopback address on the nodes of `role`. */
+export function kubeRbacProxyHostFor(name: string, role: NodeRole): string {
+    return kubeRbacProxyHost(`${name}/${role}`);
+}
+
 export function registerProxyDaemonSets(
     name: string,
     settings: Settings,
@@ -67,31 +72,30 @@ export function registerProxyDaemonSets(
         if (components.length === 0) {
             return [];
         }
-        const fronted = components.filter((c) => c.authenticator === "upstream");
-        const configMap =
-            fronted.length > 0
-                ? new k8s.core.v1.ConfigMap(
-                      `${name}-${role}-haproxy`,
-                      {
-                          metadata: { namespace: input.namespace },
-                          // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
-                          immutable: true,
-                          data: {
-                              [HAPROXY_CONFIG_FILE]: renderHaproxyConfig({
-                                  components: fronted,
-                                  healthPort: settings.healthPort,
-                                  serverTimeoutSeconds: settings.serverTimeoutSeconds,
-                                  authFailureLimit: settings.authFailureLimit,
-                                  description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
-                              }),
-                          },
-                      },
-                      opts,
-                  )
-                : undefined;
-        if (configMap) {
-            haproxyConfigMapNames.push(configMap.metadata.name);
-        }
+        // One per role: the two roles' pods share the network namespace of a node-less test cluster.
+        const kubeRbacProxyHost = components.some((c) => c.authenticator === "proxy")
+            ? kubeRbacProxyHostFor(name, role)
+            : undefined;
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-${role}-haproxy`,
+            {
+                metadata: { namespace: input.namespace },
+                // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
+                immutable: true,
+                data: {
+                    [HAPROXY_CONFIG_FILE]: renderHaproxyConfig({
+                        components,
+                        kubeRbacProxyHost,
+                        healthPort: settings.healthPort,
+                        serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                        authFailureLimit: settings.authFailureLimit,
+                        description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
+                    }),
+                },
+            },
+            opts,
+        );
+        haproxyConfigMapNames.push(configMap.metadata.name);
         const labels = {
             "app.kubernetes.io/name": PROXY_APP_LABEL,
             "app.kubernetes.io/instance": name,
@@ -113,7 +117,8 @@ export function registerProxyDaemonSets(
                             settings,
                             labels: stackLabels,
                             serviceAccountName: input.serviceAccountName,
-                            haproxyConfigMapName: configMap?.metadata.name,
+                            haproxyConfigMapName: configMap.metadata.name,
+                            kubeRbacProxyHost,
                             tlsSecretName: input.tlsSecretName,
                             proxyImage: input.proxyImage,
                             gateImage: input.gateImage,

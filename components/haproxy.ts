@@ -1,7 +1,9 @@
 /**
- * haproxy.cfg for the proxy pods. haproxy fronts the components that authenticate tokens
- * themselves: it terminates TLS on NODE_IP (never on all interfaces), lets only `GET /metrics`
- * through, and forwards the scrape, Authorization header included, to the component on 127.0.0.1.
+ * haproxy.cfg for the proxy pods. haproxy fronts every port of the node: it terminates TLS on NODE_IP
+ * (never on all interfaces), lets only `GET /metrics` with a bearer JWT through, limits the failed
+ * authentications of each source address, and forwards the scrape, Authorization header included,
+ * to the component on 127.0.0.1 when the component checks tokens itself (authenticator "upstream"),
+ * else to kube-rbac-proxy on its loopback address (authenticator "proxy"), which checks them.
  */
 import { CatalogueEntry, REFUSAL_HEADER, UPSTREAM_HOST } from "../core/catalogue";
 import { DEFAULT_AUTH_FAILURE_LIMIT } from "../config/settings";
@@ -17,11 +19,12 @@ export const HEALTH_PATH = "/healthz";
 /**
  * How many failed authentications one source address may cause per period before haproxy refuses its
  * requests (429) until its rate falls back under the limit: the bound on the TokenReviews a client
- * without credentials makes the API server serve through one node. Counted: the component's 401
- * (a token the API server rejected: one TokenReview each, as every distinct token misses the
- * component's cache) and haproxy's own refusals of requests without a bearer JWT. Not counted: 403
- * (a valid token without the right: its reviews are cached), so a reader that lost its binding is
- * reported as refused, not as rate-limited.
+ * without credentials makes the API server serve through one node. Counted: the 401 of the component
+ * or of kube-rbac-proxy (a token the API server rejected: one TokenReview each, as every distinct
+ * token misses their caches). Not counted: haproxy's own refusals of requests without a bearer JWT
+ * (they cost nothing, and the verification's anonymous checks, several per node and run, must not
+ * lock it out), nor 403 (a valid token without the right: its reviews are cached), so a reader that
+ * lost its binding is reported as refused, not as rate-limited.
  */
 export interface AuthFailureLimit {
     /** Failed authentications per source address per period. */
@@ -33,8 +36,13 @@ export interface AuthFailureLimit {
 export const AUTH_FAILURE_TABLE_SIZE = 100_000;
 
 export interface HaproxyConfigInput {
-    /** The components haproxy fronts on this kind of node (authenticator "upstream"). */
+    /** The components of this kind of node: haproxy fronts every one. */
     components: readonly CatalogueEntry[];
+    /**
+     * The loopback address kube-rbac-proxy listens on in this pod (`kubeRbacProxyHost`); required when
+     * a component authenticates nobody (authenticator "proxy").
+     */
+    kubeRbacProxyHost?: string;
     healthPort: number;
     serverTimeoutSeconds: number;
     /** A comment line naming what the config is for. */
@@ -58,44 +66,55 @@ function bindAddress(port: number): string {
     return `"\${NODE_IP}:${port}"`;
 }
 
-function frontendAndBackend(entry: CatalogueEntry, limit: AuthFailureLimit): string[] {
-    const upstreamTls =
-        entry.upstreamScheme === "https"
-            ? // The components serve a self-signed certificate generated at start-up, on loopback only.
-              " ssl verify none"
-            : "";
+/**
+ * Where haproxy sends a component's scrapes, and how it checks that the server is up. kube-rbac-proxy
+ * serves our own certificate, for the node's name, on loopback; the components a self-signed one
+ * generated at start-up, on loopback only: neither is verified on loopback.
+ */
+function server(entry: CatalogueEntry, kubeRbacProxyHost: string | undefined): string[] {
+    if (entry.authenticator === "proxy") {
+        if (kubeRbacProxyHost === undefined) {
+            throw new Error(`haproxy fronts ${entry.name} through kube-rbac-proxy, but has no kube-rbac-proxy address`);
+        }
+        // kube-rbac-proxy serves only /metrics: the check is a TLS handshake.
+        return [
+            `    server ${entry.name} ${kubeRbacProxyHost}:${entry.port} ssl verify none check inter 10s fall 3 rise 1`,
+        ];
+    }
+    const upstreamTls = entry.upstreamScheme === "https" ? " ssl verify none" : "";
+    return [
+        // The components answer /healthz to anyone, so the check needs no token.
+        "    option httpchk",
+        `    http-check send meth GET uri ${HEALTH_PATH}`,
+        "    http-check expect status 200",
+        `    server ${entry.name} ${UPSTREAM_HOST}:${entry.port}${upstreamTls} check inter 10s fall 3 rise 1`,
+    ];
+}
+
+function frontendAndBackend(entry: CatalogueEntry, limit: AuthFailureLimit, kubeRbacProxyHost?: string): string[] {
     return [
         `frontend ${entry.name}`,
         `    bind ${bindAddress(entry.port)} ssl crt ${TLS_DIR}/${HAPROXY_PEM_FILE} alpn http/1.1`,
         `    http-request track-sc0 src table ${AUTH_FAILURES_TABLE}`,
         `    http-request deny deny_status 429 content-type text/plain string "too many failed authentications from this address" hdr ${REFUSAL_HEADER} refused hdr Retry-After ${limit.periodSeconds} if { sc0_gpc0_rate ge ${limit.failures} }`,
         `    http-request deny deny_status 403 content-type text/plain string "only GET /metrics is served here" hdr ${REFUSAL_HEADER} refused unless { method GET } { path /metrics }`,
-        // Refused here, as the component would refuse them, without a TokenReview: no token (the
-        // component lets it in as system:anonymous, which RBAC denies: 403), or one that is no JWT (401).
+        // Refused here, without a TokenReview, with the status the port answered before haproxy
+        // checked: no token (the components let it in as system:anonymous, which RBAC denies: 403;
+        // kube-rbac-proxy answers 401), or one that is no JWT (401).
         `    acl has_authorization req.fhdr_cnt(authorization) gt 0`,
         `    acl bearer_jwt req.fhdr(authorization) -m reg '${BEARER_JWT}'`,
-        `    http-request sc-inc-gpc0(0) unless bearer_jwt`,
-        `    http-request deny deny_status 403 content-type text/plain string "no bearer token" hdr ${REFUSAL_HEADER} refused unless has_authorization`,
+        `    http-request deny deny_status ${entry.authenticator === "proxy" ? 401 : 403} content-type text/plain string "no bearer token" hdr ${REFUSAL_HEADER} refused unless has_authorization`,
         `    http-request deny deny_status 401 content-type text/plain string "not a bearer JWT" hdr ${REFUSAL_HEADER} refused unless bearer_jwt`,
         `    http-response sc-inc-gpc0(0) if { status 401 }`,
         `    default_backend ${entry.name}`,
         "",
         `backend ${entry.name}`,
-        // The components answer /healthz to anyone, so the check needs no token.
-        "    option httpchk",
-        `    http-check send meth GET uri ${HEALTH_PATH}`,
-        "    http-check expect status 200",
-        `    server ${entry.name} ${UPSTREAM_HOST}:${entry.port}${upstreamTls} check inter 10s fall 3 rise 1`,
+        ...server(entry, kubeRbacProxyHost),
         "",
     ];
 }
 
 export function renderHaproxyConfig(input: HaproxyConfigInput): string {
-    for (const entry of input.components) {
-        if (entry.authenticator !== "upstream") {
-            throw new Error(`${entry.name} does not authenticate tokens itself; haproxy must not front it`);
-        }
-    }
     if (input.components.length === 0) {
         throw new Error("haproxy has no component to front");
     }
@@ -143,7 +162,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
         `backend ${AUTH_FAILURES_TABLE}`,
         `    stick-table type ipv6 size ${AUTH_FAILURE_TABLE_SIZE} expire ${2 * limit.periodSeconds}s store gpc0,gpc0_rate(${limit.periodSeconds}s)`,
         "",
-        ...input.components.flatMap((entry) => frontendAndBackend(entry, limit)),
+        ...input.components.flatMap((entry) => frontendAndBackend(entry, limit, input.kubeRbacProxyHost)),
     ];
     return lines.join("\n");
 }

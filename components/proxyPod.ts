@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { CatalogueEntry, NodeRole, upstreamUrl } from "../core/catalogue";
+import { CatalogueEntry, isKubeRbacProxyHost, KUBE_RBAC_PROXY_NET, NodeRole, upstreamUrl } from "../core/catalogue";
 import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../core/kubernetes";
 import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, HEALTH_PATH, TLS_DIR } from "./haproxy";
 import { Settings } from "../config/settings";
@@ -29,8 +29,12 @@ export interface ProxyPodInput {
     settings: Settings;
     labels: Record<string, string>;
     serviceAccountName: pulumi.Input<string>;
-    /** Required when a component of this role is fronted by haproxy. */
-    haproxyConfigMapName?: pulumi.Input<string>;
+    haproxyConfigMapName: pulumi.Input<string>;
+    /**
+     * The loopback address kube-rbac-proxy listens on (`kubeRbacProxyHost`), the one haproxy.cfg
+     * forwards to; required when a component of this role authenticates nobody.
+     */
+    kubeRbacProxyHost?: string;
     tlsSecretName: pulumi.Input<string>;
     proxyImage: pulumi.Input<string>;
     gateImage: pulumi.Input<string>;
@@ -64,8 +68,8 @@ export function gateContainerName(entry: CatalogueEntry): string {
     return `rbac-proxy-${entry.name}`;
 }
 
-/** haproxy: TLS, path filter and forwarding for the components that check tokens themselves. */
-function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry[]): Container {
+/** haproxy: TLS, path and token filter, and forwarding, on every port of the node. */
+function haproxyContainer(input: ProxyPodInput): Container {
     return {
         name: "haproxy",
         image: input.proxyImage,
@@ -73,7 +77,7 @@ function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry
         command: ["haproxy", "-W", "-db", "-f", `${HAPROXY_CONFIG_DIR}/${HAPROXY_CONFIG_FILE}`],
         env: [nodeIpEnv],
         ports: [
-            ...fronted.map((e) => hostPort(e.portName, e.port)),
+            ...input.components.map((e) => hostPort(e.portName, e.port)),
             hostPort("proxy-health", input.settings.healthPort),
         ],
         ...probes({ httpGet: { path: HEALTH_PATH, port: input.settings.healthPort, scheme: "HTTP" } }),
@@ -88,24 +92,29 @@ function haproxyContainer(input: ProxyPodInput, fronted: readonly CatalogueEntry
 
 /**
  * kube-rbac-proxy for a component that serves anyone: it checks the token (TokenReview) and the
- * reader's right to GET /metrics (SubjectAccessReview) before it forwards the scrape.
+ * reader's right to GET /metrics (SubjectAccessReview) before it forwards the scrape. It listens on
+ * loopback, behind haproxy, and publishes no port of its own.
  */
 function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
+    const host = input.kubeRbacProxyHost;
+    if (host === undefined || !isKubeRbacProxyHost(host)) {
+        throw new Error(
+            `kube-rbac-proxy for ${entry.name} needs a loopback address of ${KUBE_RBAC_PROXY_NET}0.0/16 (got ${host})`,
+        );
+    }
     return {
         name: gateContainerName(entry),
         image: input.gateImage,
         command: ["kube-rbac-proxy"],
         args: [
-            `--secure-listen-address=$(NODE_IP):${entry.port}`,
+            `--secure-listen-address=${host}:${entry.port}`,
             `--upstream=${upstreamUrl(entry)}/`,
             "--allow-paths=/metrics",
             `--tls-cert-file=${TLS_DIR}/tls.crt`,
             `--tls-private-key-file=${TLS_DIR}/tls.key`,
             "--tls-min-version=VersionTLS12",
         ],
-        env: [nodeIpEnv],
-        ports: [hostPort(entry.portName, entry.port)],
-        ...probes({ tcpSocket: { port: entry.port } }),
+        ...probes({ tcpSocket: { host, port: entry.port } }),
         resources: input.gateResources,
         securityContext: lockedDown,
         volumeMounts: [
@@ -116,7 +125,7 @@ function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
     };
 }
 
-function volumes(input: ProxyPodInput, withHaproxy: boolean, withGates: boolean): Volume[] {
+function volumes(input: ProxyPodInput, withGates: boolean): Volume[] {
     const list: Volume[] = [
         {
             name: "tls",
@@ -131,12 +140,7 @@ function volumes(input: ProxyPodInput, withHaproxy: boolean, withGates: boolean)
             },
         },
     ];
-    if (withHaproxy) {
-        if (input.haproxyConfigMapName === undefined) {
-            throw new Error(`the ${input.role} proxy fronts components with haproxy but has no haproxy ConfigMap`);
-        }
-        list.push({ name: "haproxy-config", configMap: { name: input.haproxyConfigMapName, defaultMode: 0o444 } });
-    }
+    list.push({ name: "haproxy-config", configMap: { name: input.haproxyConfigMapName, defaultMode: 0o444 } });
     if (withGates) {
         list.push({
             name: "kube-api-access",
@@ -194,15 +198,11 @@ function placement(input: ProxyPodInput) {
 }
 
 export function proxyPodTemplate(input: ProxyPodInput): PodTemplate {
-    const fronted = input.components.filter((e) => e.authenticator === "upstream");
     const gated = input.components.filter((e) => e.authenticator === "proxy");
-    if (fronted.length + gated.length === 0) {
+    if (input.components.length === 0) {
         throw new Error(`no component runs on ${input.role} nodes`);
     }
-    const containers = [
-        ...(fronted.length > 0 ? [haproxyContainer(input, fronted)] : []),
-        ...gated.map((entry) => gateContainer(input, entry)),
-    ];
+    const containers = [haproxyContainer(input), ...gated.map((entry) => gateContainer(input, entry))];
     return {
         metadata: { labels: input.labels },
         spec: {
@@ -225,7 +225,7 @@ export function proxyPodTemplate(input: ProxyPodInput): PodTemplate {
                 ? { imagePullSecrets: input.settings.imagePullSecrets.map((name) => ({ name })) }
                 : {}),
             containers,
-            volumes: volumes(input, fronted.length > 0, gated.length > 0),
+            volumes: volumes(input, gated.length > 0),
         },
     };
 }

@@ -167,7 +167,7 @@ export interface StackOptions {
     serverTimeoutSeconds?: number;
     /** The name clients verify; the serving certificate's validity (re-issued by the first `pulumi up` of each renewal period, two thirds of it) and the CA's (replaced through a bundle from two thirds of it on; at least 9 times `validityDays`): see Certificates and renewals. Defaults to `{serverName: <namespace>-metrics-proxy, validityDays: 90, caValidityDays: 3650}`. */
     tls?: ProxyTlsOptions;
-    /** How many failed authentications (401, or no bearer JWT) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes, see What a client without credentials costs. Defaults to `{failures: 20, periodSeconds: 60}`. */
+    /** How many failed authentications (401s of a component or kube-rbac-proxy: TokenReviews that failed) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes, see What a client without credentials costs. Defaults to `{failures: 20, periodSeconds: 60}`. */
     authFailureLimit?: AuthFailureLimitOptions;
     /** How long Pulumi waits for the DaemonSets to be ready, from 1 to 120 minutes. Defaults to `10`. */
     rolloutTimeoutMinutes?: number;

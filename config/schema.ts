@@ -137,7 +137,7 @@ export const CONFIG_SCHEMA: { readonly [K in keyof Required<MetricsStackArgs>]: 
     authFailureLimit: {
         type: "object",
         defaultText: `\`{failures: ${DEFAULTS.authFailureLimit.failures}, periodSeconds: ${DEFAULTS.authFailureLimit.periodSeconds}}\``,
-        doc: "how many failed authentications (401, or no bearer JWT) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes, see [What a client without credentials costs](#what-a-client-without-credentials-costs)",
+        doc: "how many failed authentications (401s of a component or kube-rbac-proxy: TokenReviews that failed) one source address may cause per period on a node's haproxy ports before haproxy refuses it (429): the bound on the TokenReviews a client without credentials causes, see [What a client without credentials costs](#what-a-client-without-credentials-costs)",
     },
     tls: {
         type: "object",

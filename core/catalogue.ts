@@ -4,6 +4,7 @@
  * Everything else — haproxy.cfg, the DaemonSets' containers and ports, RBAC, the verification
  * plan and the Prometheus scrape config — is derived from it; never list the components twice.
  */
+import { createHash } from "crypto";
 
 /** The control-plane components the stack proxies (a named enum, as Pulumi's schema inference reads them). */
 export const ComponentName = {
@@ -101,6 +102,27 @@ export function runsOn(entry: CatalogueEntry, role: NodeRole): boolean {
 /** The components exposed on a node of `role`, in catalogue order. */
 export function componentsFor(role: NodeRole, enabled: readonly CatalogueEntry[]): CatalogueEntry[] {
     return enabled.filter((entry) => runsOn(entry, role));
+}
+
+/**
+ * kube-rbac-proxy (in front of the components that authenticate nobody) listens on loopback only,
+ * never on NODE_IP: haproxy is the only way in, so every scrape passes its token checks and its
+ * limit on failed authentications first. Its address is one of 127.100.0.0/16 (clear of 127.0.0.1,
+ * where the components listen, and of the node addresses), chosen by `kubeRbacProxyHost`.
+ */
+export const KUBE_RBAC_PROXY_NET = "127.100.";
+
+/**
+ * The loopback address kube-rbac-proxy listens on, a pure function of `key`: two pods that may run at
+ * once in one network namespace must be given different keys, or the second cannot bind its port.
+ */
+export function kubeRbacProxyHost(key: string): string {
+    const digest = createHash("sha256").update(key).digest();
+    return `${KUBE_RBAC_PROXY_NET}${digest[0]}.${1 + (digest[1] % 254)}`;
+}
+
+export function isKubeRbacProxyHost(host: string): boolean {
+    return host.startsWith(KUBE_RBAC_PROXY_NET);
 }
 
 /** The full upstream URL the proxy forwards a component's scrapes to. */

@@ -212,8 +212,8 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: C
                     expectStatus: [200],
                     expectMetricsBody: true,
                 },
-                // kube-controller-manager and kube-scheduler answer anonymous requests with 403
-                // (anonymous auth is on, RBAC denies it); kube-rbac-proxy with 401.
+                // haproxy refuses a request without a token as the port did before it checked: 403 as
+                // kube-controller-manager and kube-scheduler (anonymous auth on, RBAC denies it), 401 as kube-rbac-proxy.
                 {
                     ...base,
                     kind: "anonymous",
@@ -230,24 +230,16 @@ export function planChecks(plan: VerificationPlan, nodes: ClusterNode[], pods: C
                     expectStatus: [403],
                     expectMetricsBody: false,
                 },
-                component.authenticator === "upstream"
-                    ? {
-                          ...base,
-                          kind: "off-path",
-                          path: OFF_PATH,
-                          credential: "reader",
-                          expectStatus: [403],
-                          expectHeader: HAPROXY_REFUSAL_HEADER,
-                          expectMetricsBody: false,
-                      }
-                    : {
-                          ...base,
-                          kind: "off-path",
-                          path: OFF_PATH,
-                          credential: "reader",
-                          expectStatus: [404],
-                          expectMetricsBody: false,
-                      },
+                // haproxy fronts every port and serves nothing but GET /metrics.
+                {
+                    ...base,
+                    kind: "off-path",
+                    path: OFF_PATH,
+                    credential: "reader",
+                    expectStatus: [403],
+                    expectHeader: HAPROXY_REFUSAL_HEADER,
+                    expectMetricsBody: false,
+                },
             );
         }
     }

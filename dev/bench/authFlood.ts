@@ -4,9 +4,11 @@
  * (dev/localcluster/: the real kube-apiserver, kube-controller-manager, kube-scheduler, etcd and
  * kube-proxy) it runs the proxy's real processes twice, side by side, each on a node address of
  * its own and started as the DaemonSet starts them:
- * - BEFORE: haproxy with the rendered config minus the lines of the token checks and the stick
- *   table (what main rendered before them), kube-rbac-proxy alone on etcd's and kube-proxy's ports;
- * - AFTER: the proxy as this checkout renders it.
+ * - BEFORE: haproxy in front of kube-controller-manager and kube-scheduler only, with the rendered config
+ *   minus the lines of the token checks and the stick table, and kube-rbac-proxy alone on NODE_IP on
+ *   etcd's and kube-proxy's ports (what main rendered before the token checks);
+ * - AFTER: the proxy as this checkout renders it (haproxy in front of every port, kube-rbac-proxy on
+ *   loopback behind it).
  * For each, one source address floods every port with distinct garbage tokens shaped like JWTs (the
  * worst case: no local check can tell them from real ones) while a reader on another address scrapes
  * every port once a second. Prints the TokenReviews the API server served (its own
@@ -23,6 +25,7 @@ import * as path from "path";
 import { CATALOGUE, CatalogueEntry, componentsFor, upstreamUrl } from "../../core/catalogue";
 import { HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
 import { proxyPodTemplate } from "../../components/proxyPod";
+import { kubeRbacProxyHostFor } from "../../components/daemonSets";
 import { DEFAULT_AUTH_FAILURE_LIMIT, resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
 import { LocalCluster } from "../localcluster/driver";
@@ -123,8 +126,10 @@ async function startProxy(
     const settings = resolveSettings({});
     const components = componentsFor("control-plane", settings.components);
     const fronted = components.filter((c) => c.authenticator === "upstream");
+    const gateHost = kubeRbacProxyHostFor(`authFlood-${variant}`, "control-plane");
     const rendered = renderHaproxyConfig({
-        components: fronted,
+        components: variant === "before" ? fronted : components,
+        kubeRbacProxyHost: gateHost,
         healthPort: settings.healthPort,
         serverTimeoutSeconds: settings.serverTimeoutSeconds,
         description: `authFlood ${variant}`,
@@ -142,6 +147,7 @@ async function startProxy(
         labels: {},
         serviceAccountName: GATE.name,
         haproxyConfigMapName: "bench",
+        kubeRbacProxyHost: gateHost,
         tlsSecretName: "bench",
         proxyImage: "haproxy",
         gateImage: "kube-rbac-proxy",
@@ -152,16 +158,29 @@ async function startProxy(
     for (const container of template.containers) {
         const expand = (s: string) => s.replaceAll("$(NODE_IP)", ip).replaceAll(`${TLS_DIR}/`, `${dir}/`);
         let argv: string[] = [...container.command, ...(container.args ?? [])].map(expand);
+        let listens: [string, number][];
         if (container.name === "haproxy") {
             argv = argv.map((a) => (a.endsWith("haproxy.cfg") ? configFile : a));
+            listens = [...config.matchAll(/bind "\$\{NODE_IP\}:(\d+)"/g)].map((m) => [ip, Number(m[1])]);
         } else {
+            if (variant === "before") {
+                // Before haproxy fronted it, kube-rbac-proxy listened on the node's address itself.
+                argv = argv.map((a) =>
+                    a.replace(`--secure-listen-address=${gateHost}:`, `--secure-listen-address=${ip}:`),
+                );
+            }
             // In a pod it finds the API server through its service account; here through a kubeconfig.
             argv.push(`--kubeconfig=${gateKubeconfig}`);
+            const listen = argv
+                .find((a) => a.startsWith("--secure-listen-address="))!
+                .split("=")[1]
+                .split(":");
+            listens = [[listen[0], Number(listen[1])]];
         }
         const proc = startProcess(`${variant}/${container.name}`, argv, { NODE_IP: ip }, dir);
         procs.push(proc);
-        for (const port of container.ports ?? []) {
-            await waitForPort(ip, port.containerPort, proc);
+        for (const [host, port] of listens) {
+            await waitForPort(host, port, proc);
         }
     }
     return { procs, haproxyConfig: config };

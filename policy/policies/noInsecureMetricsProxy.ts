@@ -6,7 +6,7 @@
 import { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 // The one list of components and ports (the stack's own catalogue). The pack runs from this
 // checkout (`--policy-pack policy`), so it can import it; see policy/README.md for publishing.
-import { CATALOGUE } from "../../core/catalogue";
+import { CATALOGUE, isKubeRbacProxyHost } from "../../core/catalogue";
 import { classifyHost, classifyListenAddress } from "../../core/addresses";
 import { containerCommandLines, flagValues, podContainers, Program } from "../../core/containers";
 import { Listener, parseProxyConfig, ProxyConfig } from "../lib/proxyConfig";
@@ -56,7 +56,7 @@ const RULE = "serve metrics ports with TLS on the node IP, in front of a credent
 
 const REMEDY =
     "Deploy the eksa-metrics stack instead: haproxy with TLS on the node IP in front of kube-controller-manager and " +
-    "kube-scheduler (which check the token themselves), kube-rbac-proxy with TLS and token review in front of kube-proxy and etcd.";
+    "kube-scheduler (which check the token themselves), and of kube-rbac-proxy on loopback, with token review, in front of kube-proxy and etcd.";
 
 interface ProxyConfigMap {
     readonly resource: StackResource;
@@ -117,7 +117,10 @@ function configMapFindings(configMap: ProxyConfigMap): StackFinding[] {
                         `${reach.reason}, so the port is open on every network the node is on. Bind the node's own IP. ${REMEDY}`,
                 });
             }
-            const unauthenticated = listener.upstreams.filter((u) => UNAUTHENTICATED_PORTS.has(u.port));
+            // kube-rbac-proxy on its loopback address (ours: haproxy in front of it) checks the credentials.
+            const unauthenticated = listener.upstreams.filter(
+                (u) => UNAUTHENTICATED_PORTS.has(u.port) && !isKubeRbacProxyHost(u.host),
+            );
             if (unauthenticated.length > 0 && !listener.authenticates && reach.reach !== "loopback") {
                 findings.push({
                     urn: configMap.resource.urn,

@@ -376,14 +376,14 @@ describe("preflight", () => {
                 /^Pod monitoring\/node-exporter-x holds host ports 10263 \(haproxy health\) on node cp-1, which the proxy needs\. Stop it or move it off these ports, choose another eksa-metrics:healthPort/,
             );
             assert.deepEqual(run({ healthPort: 10264 }, cluster({ pods: [pod] })).errors, []);
-            assert.deepEqual(
-                run({}, cluster({ pods: [{ ...pod, node: "worker-1" }] })).errors,
-                [],
-                "workers have no haproxy, so no health port",
+            assert.match(
+                run({}, cluster({ pods: [{ ...pod, node: "worker-1" }] })).errors.join("\n"),
+                /^Pod monitoring\/node-exporter-x holds host ports 10263 \(haproxy health\) on node worker-1, which the proxy needs/,
+                "haproxy fronts kube-proxy on workers too, with its health port",
             );
         });
         it("derives the ports from the enabled components", () => {
-            assert.deepEqual([...hostPortsOf("worker", resolveSettings({})).keys()], [10249]);
+            assert.deepEqual([...hostPortsOf("worker", resolveSettings({})).keys()], [10249, 10263]);
             assert.deepEqual(
                 [
                     ...hostPortsOf(
@@ -391,7 +391,11 @@ describe("preflight", () => {
                         resolveSettings({ components: { "kube-controller-manager": false, "kube-scheduler": false } }),
                     ).keys(),
                 ],
-                [10249, 2381],
+                [10249, 2381, 10263],
+            );
+            assert.deepEqual(
+                [...hostPortsOf("worker", resolveSettings({ components: { "kube-proxy": false } })).keys()],
+                [],
             );
         });
     });

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as command from "@pulumi/command";
 import { only, registerUnder, valueOf } from "../support/mockEngine";
 import { resolveSettings } from "../../config/settings";
-import { registerDocsProxyRemoval, registerProxyDaemonSets } from "../../components/daemonSets";
+import { kubeRbacProxyHostFor, registerDocsProxyRemoval, registerProxyDaemonSets } from "../../components/daemonSets";
 
 const DAEMON_SET = "kubernetes:apps/v1:DaemonSet";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
@@ -25,7 +25,7 @@ function input(dependsOn: command.local.Command[] = []) {
 describe("registerProxyDaemonSets", function () {
     this.timeout(20_000);
 
-    it("one DaemonSet per node role with components, haproxy's immutable ConfigMap where a component authenticates itself", async () => {
+    it("one DaemonSet per node role with components, each with haproxy's immutable ConfigMap", async () => {
         const settings = resolveSettings({ rolloutTimeoutMinutes: 7 });
         const { result, children } = await registerUnder((opts) =>
             registerProxyDaemonSets("metrics", settings, input(), opts),
@@ -34,10 +34,11 @@ describe("registerProxyDaemonSets", function () {
             `${DAEMON_SET} metrics-control-plane`,
             `${DAEMON_SET} metrics-worker`,
             `${CONFIG_MAP} metrics-control-plane-haproxy`,
+            `${CONFIG_MAP} metrics-worker-haproxy`,
         ]);
         assert.equal(result.daemonSets.length, 2);
         assert.deepEqual(await valueOf(result.haproxyConfigMapNames[0]), "metrics-control-plane-haproxy-abc123");
-        const configMap = only(children, CONFIG_MAP).props;
+        const configMap = only(children, CONFIG_MAP, "metrics-control-plane-haproxy").props;
         assert.equal(configMap.immutable, true);
         assert.equal(configMap.metadata.namespace, "ns");
         assert.match(configMap.data["haproxy.cfg"], /control-plane nodes of stack resource metrics/);
@@ -62,11 +63,25 @@ describe("registerProxyDaemonSets", function () {
         const images = Object.fromEntries(pod.containers.map((c: any) => [c.name, [c.image, c.resources]]));
         assert.deepEqual(images.haproxy, ["registry.example/haproxy:1", { requests: { cpu: "1m" } }]);
         const worker = only(children, DAEMON_SET, "metrics-worker").props.spec.template.spec;
-        assert.ok(!worker.volumes.some((v: any) => v.name === "haproxy-config"), "no haproxy on workers");
         assert.deepEqual(
             worker.containers.map((c: any) => [c.image, c.resources]),
-            [["registry.example/kube-rbac-proxy:1", { requests: { cpu: "2m" } }]],
+            [
+                ["registry.example/haproxy:1", { requests: { cpu: "1m" } }],
+                ["registry.example/kube-rbac-proxy:1", { requests: { cpu: "2m" } }],
+            ],
         );
+        // Each role's kube-rbac-proxy on an address of its own, the one its haproxy forwards to.
+        const workerConfig = only(children, CONFIG_MAP, "metrics-worker-haproxy").props.data["haproxy.cfg"];
+        const cpHost = kubeRbacProxyHostFor("metrics", "control-plane");
+        const workerHost = kubeRbacProxyHostFor("metrics", "worker");
+        assert.notEqual(cpHost, workerHost);
+        assert.match(workerConfig, new RegExp(`server kube-proxy ${workerHost.replaceAll(".", "\\.")}:10249 ssl`));
+        assert.ok(worker.containers[1].args.includes(`--secure-listen-address=${workerHost}:10249`));
+        assert.match(
+            configMap.data["haproxy.cfg"],
+            new RegExp(`server etcd ${cpHost.replaceAll(".", "\\.")}:2381 ssl`),
+        );
+        assert.ok(pod.containers.some((c: any) => c.args?.includes(`--secure-listen-address=${cpHost}:2381`)));
     });
 
     it("waits for the docs page's proxy to be removed, and deploys no worker DaemonSet with nothing to serve there", async () => {

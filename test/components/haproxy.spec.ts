@@ -43,7 +43,6 @@ describe("haproxy.cfg", () => {
             'http-request deny deny_status 403 content-type text/plain string "only GET /metrics is served here" hdr X-Eksa-Metrics-Proxy refused unless { method GET } { path /metrics }',
             "acl has_authorization req.fhdr_cnt(authorization) gt 0",
             `acl bearer_jwt req.fhdr(authorization) -m reg '${BEARER_JWT}'`,
-            "http-request sc-inc-gpc0(0) unless bearer_jwt",
             'http-request deny deny_status 403 content-type text/plain string "no bearer token" hdr X-Eksa-Metrics-Proxy refused unless has_authorization',
             'http-request deny deny_status 401 content-type text/plain string "not a bearer JWT" hdr X-Eksa-Metrics-Proxy refused unless bearer_jwt',
             "http-response sc-inc-gpc0(0) if { status 401 }",
@@ -123,10 +122,50 @@ describe("haproxy.cfg", () => {
         assert.doesNotMatch(config, /kube-controller-manager/);
     });
 
-    it("refuses to front a component that does not check tokens itself, or nothing", () => {
+    it("fronts the components that authenticate nobody too, forwarding to kube-rbac-proxy on loopback", () => {
+        const config = render({ components: CATALOGUE, kubeRbacProxyHost: "127.100.7.9" });
+        const binds = config.split("\n").filter((l) => l.trim().startsWith("bind "));
+        assert.deepEqual(
+            binds.map((b) => b.trim().split(" ")[1]),
+            [
+                '"${NODE_IP}:10263"',
+                '"${NODE_IP}:10257"',
+                '"${NODE_IP}:10259"',
+                '"${NODE_IP}:10249"',
+                '"${NODE_IP}:2381"',
+            ],
+        );
+        // The same checks and the same table as in front of the components that check tokens themselves;
+        // no token is 401 there, as kube-rbac-proxy answers it, where the components answer 403.
+        const withoutName = (lines: string[]) =>
+            lines.filter((l) => !l.startsWith("bind ") && !l.startsWith("default_backend"));
+        assert.deepEqual(
+            withoutName(section(config, "frontend etcd")),
+            withoutName(section(config, "frontend kube-controller-manager")).map((l) =>
+                l.replace(
+                    'deny_status 403 content-type text/plain string "no bearer token"',
+                    'deny_status 401 content-type text/plain string "no bearer token"',
+                ),
+            ),
+        );
+        assert.ok(
+            section(config, "frontend etcd").some((l) =>
+                l.includes('deny_status 401 content-type text/plain string "no bearer token"'),
+            ),
+        );
+        assert.ok(section(config, "frontend kube-proxy").includes("http-response sc-inc-gpc0(0) if { status 401 }"));
+        assert.deepEqual(section(config, "backend etcd"), [
+            "server etcd 127.100.7.9:2381 ssl verify none check inter 10s fall 3 rise 1",
+        ]);
+        assert.deepEqual(section(config, "backend kube-proxy"), [
+            "server kube-proxy 127.100.7.9:10249 ssl verify none check inter 10s fall 3 rise 1",
+        ]);
+    });
+
+    it("refuses a component that authenticates nobody without kube-rbac-proxy's address, or nothing", () => {
         assert.throws(
             () => render({ components: [catalogueEntry("etcd")] }),
-            /etcd does not authenticate tokens itself/,
+            /haproxy fronts etcd through kube-rbac-proxy, but has no kube-rbac-proxy address/,
         );
         assert.throws(() => render({ components: [] }), /no component to front/);
     });

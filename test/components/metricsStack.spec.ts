@@ -116,6 +116,7 @@ describe("MetricsStack (mocked engine)", function () {
                 "kubernetes:apps/v1:DaemonSet metrics-control-plane",
                 "kubernetes:apps/v1:DaemonSet metrics-worker",
                 "kubernetes:core/v1:ConfigMap metrics-control-plane-haproxy",
+                "kubernetes:core/v1:ConfigMap metrics-worker-haproxy",
                 "kubernetes:core/v1:Namespace metrics-namespace",
                 "kubernetes:core/v1:Secret metrics-tls",
                 "kubernetes:core/v1:ServiceAccount metrics-proxy",
@@ -215,7 +216,7 @@ describe("MetricsStack (mocked engine)", function () {
         ]);
     });
 
-    it("runs haproxy for the self-authenticating components and kube-rbac-proxy for the others, locked down", async () => {
+    it("runs haproxy in front of every port, and kube-rbac-proxy on loopback behind it for the components that authenticate nobody, locked down", async () => {
         const { resources } = await build({ kubeconfig: KUBECONFIG });
         const ds = one(resources, "kubernetes:apps/v1:DaemonSet", "metrics-control-plane").inputs;
         const pod = ds.spec.template.spec;
@@ -245,51 +246,64 @@ describe("MetricsStack (mocked engine)", function () {
                 runAsNonRoot: true,
                 capabilities: { drop: ["ALL"] },
             });
-            assert.deepEqual(c.env, [
-                { name: "NODE_IP", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.hostIP" } } },
-            ]);
+            // Only haproxy needs the node's address: kube-rbac-proxy listens on loopback.
+            assert.deepEqual(
+                c.env,
+                c.name === "haproxy"
+                    ? [{ name: "NODE_IP", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.hostIP" } } }]
+                    : undefined,
+            );
             assert.ok(
                 c.readinessProbe && c.livenessProbe && c.resources.requests && c.resources.limits,
                 `${c.name} lacks probes or resources`,
             );
         }
         const [haproxy, kubeProxyGate, etcdGate] = pod.containers;
+        const gateHost = kubeProxyGate.args[0].replace(/^--secure-listen-address=(.*):10249$/, "$1");
         assert.equal(haproxy.image, "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54");
         assert.deepEqual(
             haproxy.ports.map((p: any) => [p.name, p.containerPort, p.hostPort]),
             [
                 ["kcm-metrics", 10257, 10257],
                 ["sched-metrics", 10259, 10259],
+                ["proxy-metrics", 10249, 10249],
+                ["etcd-metrics", 2381, 2381],
                 ["proxy-health", 10263, 10263],
             ],
         );
         assert.deepEqual(haproxy.readinessProbe.httpGet, { path: "/healthz", port: 10263, scheme: "HTTP" });
         assert.ok(!haproxy.volumeMounts.some((m: any) => m.name === "kube-api-access"), "haproxy gets no API token");
         assert.deepEqual(kubeProxyGate.args, [
-            "--secure-listen-address=$(NODE_IP):10249",
+            `--secure-listen-address=${gateHost}:10249`,
             "--upstream=http://127.0.0.1:10249/",
             "--allow-paths=/metrics",
             "--tls-cert-file=/etc/eksa-metrics/tls/tls.crt",
             "--tls-private-key-file=/etc/eksa-metrics/tls/tls.key",
             "--tls-min-version=VersionTLS12",
         ]);
-        assert.equal(etcdGate.ports[0].containerPort, 2381);
+        assert.match(gateHost, /^127\.100\.\d+\.\d+$/);
+        assert.equal(etcdGate.ports, undefined, "kube-rbac-proxy publishes no port: haproxy holds them");
+        assert.deepEqual(etcdGate.readinessProbe.tcpSocket, { host: gateHost, port: 2381 });
         assert.ok(
             kubeProxyGate.volumeMounts.some(
                 (m: any) =>
                     m.name === "kube-api-access" && m.mountPath === "/var/run/secrets/kubernetes.io/serviceaccount",
             ),
         );
-        const configMap = one(resources, "kubernetes:core/v1:ConfigMap").inputs;
+        const configMap = one(resources, "kubernetes:core/v1:ConfigMap", "metrics-control-plane-haproxy").inputs;
         assert.equal(configMap.immutable, true);
-        assert.match(configMap.data["haproxy.cfg"], /frontend kube-controller-manager[\s\S]*frontend kube-scheduler/);
+        assert.match(
+            configMap.data["haproxy.cfg"],
+            /frontend kube-controller-manager[\s\S]*frontend kube-scheduler[\s\S]*frontend kube-proxy[\s\S]*frontend etcd/,
+        );
+        assert.ok(configMap.data["haproxy.cfg"].includes(`server etcd ${gateHost}:2381 ssl verify none`));
         assert.equal(
             pod.volumes.find((v: any) => v.name === "haproxy-config").configMap.name,
             "metrics-control-plane-haproxy-abc123",
         );
     });
 
-    it("puts only kube-proxy's gate on workers, away from control-plane nodes", async () => {
+    it("puts haproxy and kube-proxy's gate on workers, away from control-plane nodes", async () => {
         const { resources } = await build({
             kubeconfig: KUBECONFIG,
             tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
@@ -297,7 +311,7 @@ describe("MetricsStack (mocked engine)", function () {
         const pod = one(resources, "kubernetes:apps/v1:DaemonSet", "metrics-worker").inputs.spec.template.spec;
         assert.deepEqual(
             pod.containers.map((c: any) => c.name),
-            ["rbac-proxy-kube-proxy"],
+            ["haproxy", "rbac-proxy-kube-proxy"],
         );
         assert.deepEqual(
             pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]
@@ -308,7 +322,7 @@ describe("MetricsStack (mocked engine)", function () {
             ],
         );
         assert.deepEqual(pod.tolerations, [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }]);
-        assert.ok(!pod.volumes.some((v: any) => v.name === "haproxy-config"));
+        assert.ok(pod.volumes.some((v: any) => v.name === "haproxy-config"));
     });
 
     it("deploys no worker DaemonSet and no gate RBAC when kube-proxy and etcd are off", async () => {
@@ -320,7 +334,7 @@ describe("MetricsStack (mocked engine)", function () {
         assert.equal(byType(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").length, 1);
     });
 
-    it("keeps haproxy off the worker pods and etcd off the control plane with an external etcd", async () => {
+    it("keeps etcd off the control plane with an external etcd", async () => {
         const { resources, stack } = await build({
             kubeconfig: KUBECONFIG,
             etcd: { topology: "external", endpoints: ["https://10.0.0.21:2379"] },

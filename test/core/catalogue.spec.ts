@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
 import {
+    isKubeRbacProxyHost,
+    kubeRbacProxyHost,
     CATALOGUE,
     catalogueEntry,
     COMPONENT_NAMES,
@@ -142,6 +144,21 @@ describe("catalogue", () => {
                 "capi-cloudstack-controller",
                 "cluster-api-provider-cloudstack/release/manager",
             ]);
+        });
+    });
+
+    describe("kubeRbacProxyHost", () => {
+        it("is a loopback address of 127.100.0.0/16, the same for the same key, another for another key", () => {
+            const hosts = Array.from({ length: 200 }, (_, i) => kubeRbacProxyHost(`key-${i}`));
+            for (const host of hosts) {
+                assert.match(host, /^127\.100\.(\d+)\.(\d+)$/);
+                const [, c, d] = host.match(/^127\.100\.(\d+)\.(\d+)$/)!.map(Number);
+                assert.ok(c <= 255 && d >= 1 && d <= 254, host);
+                assert.ok(isKubeRbacProxyHost(host));
+            }
+            assert.equal(kubeRbacProxyHost("key-1"), hosts[1]);
+            assert.ok(new Set(hosts).size > 190, "keys spread over the range");
+            assert.ok(!isKubeRbacProxyHost("127.0.0.1") && !isKubeRbacProxyHost("10.100.0.1"));
         });
     });
 });

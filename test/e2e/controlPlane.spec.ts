@@ -98,11 +98,12 @@ describe(`end to end through the real engine (command provider: ${commandProvide
             assert.match(report, new RegExp(`^${CP} +${component} +authorised +ok +200 \\+ metrics$`, "m"));
         }
         assert.match(report, new RegExp(`^${WORKER} +kube-proxy +authorised +ok +200 \\+ metrics$`, "m"));
-        // kube-controller-manager / kube-scheduler refuse anonymous scrapes themselves (403); kube-rbac-proxy with 401.
+        // haproxy refuses anonymous scrapes as the port did before it checked: 403 as kube-controller-manager /
+        // kube-scheduler, 401 as kube-rbac-proxy.
         assert.match(report, new RegExp(`^${CP} +kube-controller-manager +anonymous +ok +403$`, "m"));
         assert.match(report, new RegExp(`^${CP} +etcd +anonymous +ok +401$`, "m"));
         assert.match(report, new RegExp(`^${CP} +kube-scheduler +off-path +ok +403$`, "m"));
-        assert.match(report, new RegExp(`^${WORKER} +kube-proxy +off-path +ok +404$`, "m"));
+        assert.match(report, new RegExp(`^${WORKER} +kube-proxy +off-path +ok +403$`, "m"));
         assert.doesNotMatch(report, new RegExp(`^${WORKER} +(kube-controller-manager|kube-scheduler|etcd)`, "m"));
         // The provider awaited the rollout: every DaemonSet is fully available when up returns.
         for (const ds of await availableProxyDaemonSets(cluster, "eksa-metrics")) {

@@ -23,6 +23,7 @@ describe("the project's own stack under its own pack", function () {
             "kubernetes:apps/v1:DaemonSet",
             "kubernetes:apps/v1:DaemonSet",
             "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:ConfigMap",
             "kubernetes:core/v1:Namespace",
             "kubernetes:core/v1:Secret",
             "kubernetes:core/v1:ServiceAccount",

@@ -18,6 +18,7 @@ import {
     TLS_DIR,
 } from "../../components/haproxy";
 import { gateContainerName, proxyPodTemplate } from "../../components/proxyPod";
+import { kubeRbacProxyHostFor } from "../../components/daemonSets";
 import { DEFAULT_AUTH_FAILURE_LIMIT, resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
 import { VerificationPlan } from "../../verify/plan";
@@ -63,6 +64,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
     let upstreamTls: Tls;
     let plan: VerificationPlan;
 
+    const gateHost = (role: NodeRole) => kubeRbacProxyHostFor("test", role);
     const template = (role: NodeRole) =>
         proxyPodTemplate({
             role,
@@ -71,6 +73,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             labels: {},
             serviceAccountName: "proxy",
             haproxyConfigMapName: "cfg",
+            kubeRbacProxyHost: gateHost(role),
             tlsSecretName: "tls",
             proxyImage: "haproxy",
             gateImage: "kube-rbac-proxy",
@@ -87,7 +90,9 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         const container = template(node.role).containers.find((c: any) => c.name === containerName);
         assert.ok(container, `${containerName} is not in the ${node.role} pod`);
         const expand = (s: string) => s.replace("$(NODE_IP)", node.internalIP!);
-        const argv = mutateArgs([...container.command, ...(container.args ?? [])].map(expand));
+        // Each pod mounts its own role's haproxy.cfg; here they share one directory.
+        const ownConfig = (a: string) => (a.endsWith(`/${HAPROXY_CONFIG_FILE}`) ? haproxyConfigFile(node.role) : a);
+        const argv = mutateArgs([...container.command, ...(container.args ?? [])].map(expand).map(ownConfig));
         const running = start(`${node.name}/${containerName}`, argv, {
             NODE_IP: node.internalIP!,
             // In a cluster these point at the kubernetes Service; here at the stand-in API server.
@@ -95,8 +100,13 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             KUBERNETES_SERVICE_PORT: String(API_PORT),
         });
         processes.set(`${node.name}/${containerName}`, running);
-        for (const port of container.ports) {
+        for (const port of container.ports ?? []) {
             await waitForPort(running, node.internalIP!, port.containerPort);
+        }
+        // kube-rbac-proxy publishes no port: it listens on its loopback address.
+        const listen = argv.find((a) => a.startsWith("--secure-listen-address="))?.split("=")[1];
+        if (listen) {
+            await waitForPort(running, listen.split(":")[0], Number(listen.split(":")[1]));
         }
     }
 
@@ -109,18 +119,18 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         await startContainer(node, containerName, mutateArgs);
     }
 
-    function writeHaproxyConfig(transform: (cfg: string) => string = (c) => c) {
-        const fronted = componentsFor("control-plane", settings.components).filter(
-            (c) => c.authenticator === "upstream",
-        );
+    const haproxyConfigFile = (role: NodeRole) => path.join(HAPROXY_CONFIG_DIR, `${role}-${HAPROXY_CONFIG_FILE}`);
+
+    function writeHaproxyConfig(role: NodeRole, transform: (cfg: string) => string = (c) => c) {
         fs.writeFileSync(
-            path.join(HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE),
+            haproxyConfigFile(role),
             transform(
                 renderHaproxyConfig({
-                    components: fronted,
+                    components: componentsFor(role, settings.components),
+                    kubeRbacProxyHost: gateHost(role),
                     healthPort: settings.healthPort,
                     serverTimeoutSeconds: settings.serverTimeoutSeconds,
-                    description: "test",
+                    description: `test ${role}`,
                 }),
             ),
         );
@@ -164,7 +174,9 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         for (const entry of settings.components) {
             await startUpstream(entry.name);
         }
-        writeHaproxyConfig();
+        for (const node of NODES) {
+            writeHaproxyConfig(node.role);
+        }
         for (const node of NODES) {
             for (const container of template(node.role).containers) {
                 await startContainer(node, container.name);
@@ -198,25 +210,28 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         await closeAll([...upstreams.values(), apiServer].filter(Boolean));
     });
 
-    it("runs the pods' real processes: haproxy plus two gates on the control plane, one gate on the worker", () => {
+    it("runs the pods' real processes: haproxy plus two gates on the control plane, haproxy plus one gate on the worker", () => {
         assert.deepEqual(
             [...processes.keys()],
             [
                 "cp-1/haproxy",
                 `cp-1/${gateContainerName(catalogueEntry("kube-proxy"))}`,
                 `cp-1/${gateContainerName(catalogueEntry("etcd"))}`,
+                "worker-1/haproxy",
                 `worker-1/${gateContainerName(catalogueEntry("kube-proxy"))}`,
             ],
         );
+        assert.notEqual(gateHost("control-plane"), gateHost("worker"));
     });
 
-    it("passes the verification: 200 with the token, refused without or with an unbound one, 403/404 off /metrics, on every node", async () => {
+    it("passes the verification: 200 with the token, refused without or with an unbound one, 403 off /metrics, on every node", async () => {
         const { ok, text } = await run();
         assert.ok(ok, text);
         assert.match(text, /verified: 20 checks passed/);
         assert.match(text, /^worker-1 +127\.0\.0\.3 +kube-proxy +authorised +ok +200 \+ metrics$/m);
         assert.match(text, /^cp-1 +127\.0\.0\.2 +etcd +anonymous +ok +401$/m);
         assert.match(text, /^cp-1 +127\.0\.0\.2 +kube-scheduler +off-path +ok +403$/m);
+        assert.match(text, /^worker-1 +127\.0\.0\.3 +kube-proxy +off-path +ok +403$/m);
         assert.match(text, /^cp-1 +127\.0\.0\.2 +etcd +unbound +ok +403$/m);
         assert.doesNotMatch(text, /worker-1 .*(etcd|kube-scheduler|kube-controller-manager)/);
     });
@@ -269,7 +284,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
 
     it("fails when haproxy lets a non-metrics path through", async () => {
         const cp = NODES[0];
-        writeHaproxyConfig((cfg) =>
+        writeHaproxyConfig(cp.role, (cfg) =>
             cfg
                 .split("\n")
                 .filter((l) => !l.includes("only GET /metrics is served here"))
@@ -285,21 +300,22 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             );
             assert.match(text, /^FAIL kube-scheduler on node cp-1 .*off-path/m);
         } finally {
-            writeHaproxyConfig();
+            writeHaproxyConfig(cp.role);
             await restartContainer(cp, "haproxy");
         }
     });
 
     it("refuses requests without a bearer JWT itself, and a source that keeps failing authentication, while other sources are served", async () => {
         const kcm = catalogueEntry("kube-controller-manager");
+        const etcd = catalogueEntry("etcd");
         const limit = DEFAULT_AUTH_FAILURE_LIMIT.failures;
-        /** GET /metrics on the control-plane node's kube-controller-manager port, from `source`. */
-        const get = (source: string, token?: string) =>
+        /** GET /metrics on a port of the control-plane node, from `source`. */
+        const get = (port: number, source: string, token?: string) =>
             new Promise<{ status: number; refusal?: string }>((resolve, reject) => {
                 const req = https.request(
                     {
                         host: NODES[0].internalIP,
-                        port: kcm.port,
+                        port,
                         path: "/metrics",
                         servername: settings.tlsServerName,
                         ca: plan.caCertificate,
@@ -320,39 +336,59 @@ describe("the proxy pods, for real, in front of stand-in components", function (
                 req.on("error", reject);
                 req.end();
             });
+        const garbage = (i: number) => `eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiIke2l9In0.Z2FyYmFnZS0${i}`;
         behaviour[kcm.name].rejectedTokens = 0;
-        // Answered as kube-controller-manager answers them (403 system:anonymous, 401), by haproxy alone.
-        assert.deepEqual(await get("127.0.0.8"), { status: 403, refusal: "refused" });
-        assert.deepEqual(await get("127.0.0.8", "not-a-token"), { status: 401, refusal: "refused" });
+        // Answered as the port answered them before haproxy checked (kube-controller-manager: 403
+        // system:anonymous; kube-rbac-proxy: 401; both 401 for no JWT), by haproxy alone.
+        assert.deepEqual(await get(kcm.port, "127.0.0.8"), { status: 403, refusal: "refused" });
+        assert.deepEqual(await get(kcm.port, "127.0.0.8", "not-a-token"), { status: 401, refusal: "refused" });
+        assert.deepEqual(await get(etcd.port, "127.0.0.8"), { status: 401, refusal: "refused" });
         assert.equal(behaviour[kcm.name].rejectedTokens, 0);
         // Distinct well-formed garbage tokens from one address: each costs a review until the limit.
         const statuses: number[] = [];
         for (let i = 0; i < 3 * limit; i++) {
-            statuses.push((await get("127.0.0.9", `eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiIke2l9In0.Z2FyYmFnZS0${i}`)).status);
+            statuses.push((await get(kcm.port, "127.0.0.9", garbage(i))).status);
         }
         const rejected = behaviour[kcm.name].rejectedTokens!;
         assert.ok(rejected <= limit && rejected >= limit - 2, `the component rejected ${rejected} tokens`);
         assert.deepEqual(new Set(statuses.slice(limit)), new Set([429]));
-        assert.deepEqual(await get("127.0.0.9", READER_TOKEN), { status: 429, refusal: "refused" });
+        assert.deepEqual(await get(kcm.port, "127.0.0.9", READER_TOKEN), { status: 429, refusal: "refused" });
+        // Behind haproxy, kube-rbac-proxy's 401s (one TokenReview each) count in the same table.
+        const etcdAnswers: { status: number; refusal?: string }[] = [];
+        for (let i = 0; i < 3 * limit; i++) {
+            etcdAnswers.push(await get(etcd.port, "127.0.0.11", garbage(1000 + i)));
+        }
+        const reviewed = etcdAnswers.filter((a) => a.status === 401 && a.refusal === undefined).length;
+        assert.ok(reviewed <= limit && reviewed >= limit - 2, `kube-rbac-proxy rejected ${reviewed} tokens`);
+        assert.deepEqual(new Set(etcdAnswers.slice(limit).map((a) => a.status)), new Set([429]));
+        // And an address that failed on one port is refused on every port of the node.
+        assert.deepEqual(await get(kcm.port, "127.0.0.11", READER_TOKEN), { status: 429, refusal: "refused" });
         // Every other address is served as before.
-        assert.deepEqual(await get("127.0.0.10", READER_TOKEN), { status: 200, refusal: undefined });
+        assert.deepEqual(await get(kcm.port, "127.0.0.10", READER_TOKEN), { status: 200, refusal: undefined });
+        assert.deepEqual(await get(etcd.port, "127.0.0.10", READER_TOKEN), { status: 200, refusal: undefined });
         const { ok, text } = await run();
         assert.ok(ok, text);
     });
 
-    it("fails when kube-rbac-proxy lets a non-metrics path through", async () => {
+    it("fails when haproxy lets a non-metrics path through to kube-rbac-proxy, which still refuses it", async () => {
         const worker = NODES[1];
-        const gate = gateContainerName(catalogueEntry("kube-proxy"));
-        await restartContainer(worker, gate, (args) => args.filter((a) => !a.startsWith("--allow-paths")));
+        writeHaproxyConfig(worker.role, (cfg) =>
+            cfg
+                .split("\n")
+                .filter((l) => !l.includes("only GET /metrics is served here"))
+                .join("\n"),
+        );
+        await restartContainer(worker, "haproxy");
         try {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
             assert.match(
                 text,
-                /^FAIL kube-proxy on node worker-1 \(127\.0\.0\.3\): off-path .*: expected 404, got 403/m,
+                /^FAIL kube-proxy on node worker-1 \(127\.0\.0\.3\): off-path .*: expected 403, got 404/m,
             );
         } finally {
-            await restartContainer(worker, gate);
+            writeHaproxyConfig(worker.role);
+            await restartContainer(worker, "haproxy");
         }
         const { ok, text } = await run();
         assert.ok(ok, text);

@@ -4,7 +4,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { COMPONENT_NAMES, componentsFor, NODE_ROLES } from "../../core/catalogue";
+import { COMPONENT_NAMES, componentsFor, kubeRbacProxyHost, NODE_ROLES } from "../../core/catalogue";
 import { HAPROXY_PEM_FILE, renderHaproxyConfig, TLS_DIR } from "../../components/haproxy";
 import { resolveSettings } from "../../config/settings";
 import { issueProxyCertificate } from "../../components/tls";
@@ -62,15 +62,16 @@ describe("haproxy -c on every rendered config", function () {
                 continue; // only etcd on, with an external etcd: rejected by the settings (tested there)
             }
             for (const role of NODE_ROLES) {
-                const fronted = componentsFor(role, settings.components).filter((c) => c.authenticator === "upstream");
-                if (fronted.length === 0) {
-                    continue; // no haproxy container on this pod
+                const components = componentsFor(role, settings.components);
+                if (components.length === 0) {
+                    continue; // no pod on these nodes
                 }
                 const file = path.join(dir, `${checked}.cfg`);
                 fs.writeFileSync(
                     file,
                     renderHaproxyConfig({
-                        components: fronted,
+                        components,
+                        kubeRbacProxyHost: kubeRbacProxyHost(`${checked}`),
                         healthPort: settings.healthPort,
                         serverTimeoutSeconds: settings.serverTimeoutSeconds,
                         description: `${p.label} on ${role}`,
@@ -82,8 +83,9 @@ describe("haproxy -c on every rendered config", function () {
                 checked++;
             }
         }
-        // 15 combinations × 2 etcd topologies, minus those with neither KCM nor the scheduler, minus the rejected one.
-        assert.equal(checked, 24);
+        // Stacked etcd: 15 combinations on control-plane nodes, the 8 with kube-proxy on workers; external etcd: the
+        // same minus the rejected one (etcd alone) on control-plane nodes.
+        assert.equal(checked, 15 + 8 + 14 + 8);
     });
 
     it("fails a config haproxy cannot load (the check can fail)", async () => {

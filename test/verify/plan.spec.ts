@@ -53,8 +53,8 @@ describe("verification plan", () => {
             [
                 ["kube-controller-manager", [403], "x-eksa-metrics-proxy"],
                 ["kube-scheduler", [403], "x-eksa-metrics-proxy"],
-                ["kube-proxy", [404], undefined],
-                ["etcd", [404], undefined],
+                ["kube-proxy", [403], "x-eksa-metrics-proxy"],
+                ["etcd", [403], "x-eksa-metrics-proxy"],
             ],
         );
         assert.ok(

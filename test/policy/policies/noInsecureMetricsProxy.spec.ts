@@ -64,7 +64,7 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
         assert.ok(plain[2].includes("bearer token"), plain[2]);
     });
 
-    it("passes the eksa-metrics stack's own proxy (TLS everywhere, kube-rbac-proxy in front of kube-proxy and etcd)", async function () {
+    it("passes the eksa-metrics stack's own proxy (TLS everywhere, haproxy in front of kube-rbac-proxy in front of kube-proxy and etcd)", async function () {
         this.timeout(RENDER_TIMEOUT);
         const ownProxy = (await ownControlPlaneProxy()).map(asConfigFileChild);
         assert.deepStrictEqual(await runStackPolicy(noInsecureMetricsProxy, ownProxy), []);
@@ -84,7 +84,7 @@ describe(`policy ${INSECURE_PROXY} (stack policy)`, () => {
         const violations = await runStackPolicy(noInsecureMetricsProxy, [plain, daemonSet]);
         assert.deepStrictEqual(
             violations.map((v) => /publishes (\d+)/.exec(v.message)?.[1]),
-            ["10257", "10259"],
+            ["2381", "10249", "10257", "10259"],
         );
     });
 

@@ -55,10 +55,13 @@ async function render(): Promise<Manifest[]> {
 export async function ownControlPlaneProxy(): Promise<[Manifest, Manifest]> {
     const manifests = await ownManifests();
     const daemonSets = manifests.filter(
-        (m) => m.kind === "DaemonSet" && (m.spec.template.spec.volumes ?? []).some((v: any) => v.configMap),
+        (m) =>
+            m.kind === "DaemonSet" &&
+            m.spec.template.metadata.labels["eksa-metrics/node-role"] === "control-plane" &&
+            (m.spec.template.spec.volumes ?? []).some((v: any) => v.configMap),
     );
     if (daemonSets.length !== 1) {
-        throw new Error(`expected one DaemonSet mounting a ConfigMap, got ${daemonSets.length}`);
+        throw new Error(`expected one control-plane DaemonSet mounting a ConfigMap, got ${daemonSets.length}`);
     }
     const mounted = daemonSets[0].spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name;
     const configMap = manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === mounted);
