@@ -188,6 +188,11 @@ describe("fleet discovery from a management cluster (Cluster API CRDs, kubeconfi
             assert.equal(s.cluster, `${NS}/${name}`);
             assert.ok(s.changes.create > 0, JSON.stringify(s.changes));
             assert.match(s.verification.verdict, /^verified: \d+ checks passed$/);
+            // From the tlsRenewal output the runner read in the CLI's engine events: a new certificate, renewed in days.
+            assert.ok(
+                Number.isInteger(s.certificateRenewalDays) && s.certificateRenewalDays > 0,
+                JSON.stringify(s.certificateRenewalDays),
+            );
             assert.equal(s.error, null);
             const config = fs.readFileSync(path.join(project, `Pulumi.${name}.yaml`), "utf8");
             assert.match(config, /eksa-metrics:kubeconfig:\n\s+secure: v1:/);
