@@ -18,6 +18,7 @@ import {
     verificationPermissions,
 } from "./preflight";
 import { Settings } from "../config/settings";
+import { HOST_PORTS_ANNOTATION } from "../core/labels";
 import { kubectlSync, parseNodes, privateKubeconfigFile } from "../core/kubectl";
 import { RegistryMirror, registryMirrorOf } from "../core/images";
 
@@ -31,14 +32,22 @@ export interface Item {
         name: string;
         namespace?: string;
         labels?: Record<string, string>;
+        annotations?: Record<string, string>;
         ownerReferences?: { kind: string; name: string; controller?: boolean }[];
     };
     spec?: any;
     status?: any;
 }
 
-function declaredHostPorts(podSpec: any): number[] {
+function declaredHostPorts(podSpec: any, annotations: Record<string, string> | undefined): number[] {
     const ports = new Set<number>();
+    // Our proxy pods declare none: they say which they listen on in an annotation.
+    for (const text of (annotations?.[HOST_PORTS_ANNOTATION] ?? "").split(",")) {
+        const port = Number(text);
+        if (text !== "" && Number.isInteger(port) && port > 0) {
+            ports.add(port);
+        }
+    }
     for (const container of podSpec?.containers ?? []) {
         for (const p of container.ports ?? []) {
             if ((p.protocol ?? "TCP") !== "TCP") {
@@ -78,7 +87,7 @@ function podFact(item: Item): PodFact {
         node: item.spec?.nodeName || pinnedNode(item.spec),
         phase: item.status?.phase,
         owner: owner ? { kind: owner.kind, name: owner.name } : undefined,
-        hostPorts: declaredHostPorts(item.spec),
+        hostPorts: declaredHostPorts(item.spec, item.metadata.annotations),
     };
 }
 

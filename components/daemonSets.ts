@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { componentsFor, kubeRbacProxyHost, NODE_ROLES, NodeRole } from "../core/catalogue";
+import { componentsFor, KUBE_RBAC_PROXY_NET, kubeRbacProxyHost, NODE_ROLES, NodeRole } from "../core/catalogue";
 import { PROXY_APP_LABEL } from "../core/labels";
 import { HAPROXY_CONFIG_FILE, renderHaproxyConfig } from "./haproxy";
 import { proxyPodTemplate } from "./proxyPod";
@@ -21,6 +21,8 @@ export interface ProxyDaemonSetsInput {
     stackLabel: Record<string, string>;
     serviceAccountName: pulumi.Input<string>;
     tlsSecretName: pulumi.Input<string>;
+    /** What the TLS Secret changes with, known at preview (`ProxyTls.revision`). */
+    tlsRevision: string;
     proxyImage: pulumi.Input<string>;
     gateImage: pulumi.Input<string>;
     proxyResources: pulumi.Input<ResourceRequirements>;
@@ -55,9 +57,14 @@ export function registerDocsProxyRemoval(
     );
 }
 
-/** kube-rbac-proxy's loopback address on the nodes of `role`. */
-export function kubeRbacProxyHostFor(name: string, role: NodeRole): string {
-    return kubeRbacProxyHost(`${name}/${role}`);
+/**
+ * kube-rbac-proxy's loopback address in the pods of `role`: a function of everything their template is
+ * made of (`template`), so the old and the new pod of a rolling update, which run at once on a node,
+ * listen on different addresses (kube-rbac-proxy cannot share one); and of the role, as the roles'
+ * pods share one loopback on the local control plane.
+ */
+export function kubeRbacProxyHostFor(name: string, role: NodeRole, template: unknown = {}): string {
+    return kubeRbacProxyHost(JSON.stringify({ name, role, template }));
 }
 
 export function registerProxyDaemonSets(
@@ -72,30 +79,6 @@ export function registerProxyDaemonSets(
         if (components.length === 0) {
             return [];
         }
-        // One per role: the two roles' pods share the network namespace of a node-less test cluster.
-        const kubeRbacProxyHost = components.some((c) => c.authenticator === "proxy")
-            ? kubeRbacProxyHostFor(name, role)
-            : undefined;
-        const configMap = new k8s.core.v1.ConfigMap(
-            `${name}-${role}-haproxy`,
-            {
-                metadata: { namespace: input.namespace },
-                // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
-                immutable: true,
-                data: {
-                    [HAPROXY_CONFIG_FILE]: renderHaproxyConfig({
-                        components,
-                        kubeRbacProxyHost,
-                        healthPort: settings.healthPort,
-                        serverTimeoutSeconds: settings.serverTimeoutSeconds,
-                        authFailureLimit: settings.authFailureLimit,
-                        description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
-                    }),
-                },
-            },
-            opts,
-        );
-        haproxyConfigMapNames.push(configMap.metadata.name);
         const labels = {
             "app.kubernetes.io/name": PROXY_APP_LABEL,
             "app.kubernetes.io/instance": name,
@@ -103,6 +86,59 @@ export function registerProxyDaemonSets(
         };
         // Not in the selector, which is immutable: stacks deployed before the label keep their DaemonSets.
         const stackLabels = { ...labels, ...input.stackLabel };
+        const gated = components.some((c) => c.authenticator === "proxy");
+        const renderConfig = (host: string | undefined) =>
+            renderHaproxyConfig({
+                components,
+                kubeRbacProxyHost: host,
+                healthPort: settings.healthPort,
+                serverTimeoutSeconds: settings.serverTimeoutSeconds,
+                authFailureLimit: settings.authFailureLimit,
+                description: `eksa-metrics proxy for ${role} nodes of stack resource ${name}`,
+            });
+        // What the template is made of, with a stand-in for kube-rbac-proxy's address and for the names
+        // Kubernetes gives the ConfigMap and the Secret: their contents stand in for them (haproxy.cfg, the
+        // TLS revision). Only a change of the template changes the address; every change of it does.
+        const kubeRbacProxyHost: pulumi.Output<string | undefined> = pulumi
+            .all([input.proxyImage, input.gateImage, input.proxyResources, input.gateResources])
+            .apply(([proxyImage, gateImage, proxyResources, gateResources]) => {
+                if (!gated) {
+                    return undefined;
+                }
+                const standIn = `${KUBE_RBAC_PROXY_NET}0.1`;
+                const pod = proxyPodTemplate({
+                    role,
+                    components,
+                    settings,
+                    labels: stackLabels,
+                    serviceAccountName: "",
+                    haproxyConfigMapName: "",
+                    kubeRbacProxyHost: standIn,
+                    tlsSecretName: "",
+                    proxyImage,
+                    gateImage,
+                    proxyResources,
+                    gateResources,
+                });
+                return kubeRbacProxyHostFor(name, role, {
+                    pod,
+                    haproxy: renderConfig(standIn),
+                    tls: input.tlsRevision,
+                });
+            });
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-${role}-haproxy`,
+            {
+                metadata: { namespace: input.namespace },
+                // Immutable and auto-named: a config change is a new ConfigMap, so the pods roll.
+                immutable: true,
+                data: {
+                    [HAPROXY_CONFIG_FILE]: kubeRbacProxyHost.apply(renderConfig),
+                },
+            },
+            opts,
+        );
+        haproxyConfigMapNames.push(configMap.metadata.name);
         return [
             new k8s.apps.v1.DaemonSet(
                 `${name}-${role}`,
@@ -110,21 +146,24 @@ export function registerProxyDaemonSets(
                     metadata: { namespace: input.namespace, labels: stackLabels },
                     spec: {
                         selector: { matchLabels: labels },
-                        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-                        template: proxyPodTemplate({
-                            role,
-                            components,
-                            settings,
-                            labels: stackLabels,
-                            serviceAccountName: input.serviceAccountName,
-                            haproxyConfigMapName: configMap.metadata.name,
-                            kubeRbacProxyHost,
-                            tlsSecretName: input.tlsSecretName,
-                            proxyImage: input.proxyImage,
-                            gateImage: input.gateImage,
-                            proxyResources: input.proxyResources,
-                            gateResources: input.gateResources,
-                        }),
+                        // The new pod serves before the old one goes (see proxyPod.ts).
+                        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+                        template: kubeRbacProxyHost.apply((host) =>
+                            proxyPodTemplate({
+                                role,
+                                components,
+                                settings,
+                                labels: stackLabels,
+                                serviceAccountName: input.serviceAccountName,
+                                haproxyConfigMapName: configMap.metadata.name,
+                                kubeRbacProxyHost: host,
+                                tlsSecretName: input.tlsSecretName,
+                                proxyImage: input.proxyImage,
+                                gateImage: input.gateImage,
+                                proxyResources: input.proxyResources,
+                                gateResources: input.gateResources,
+                            }),
+                        ),
                     },
                 },
                 {

@@ -32,6 +32,12 @@ export interface AuthFailureLimit {
     periodSeconds: number;
 }
 
+/**
+ * haproxy waits min(timeout connect, 1 s) between attempts: a handover of up to ~8 s is bridged, within
+ * Prometheus' default scrape timeout (10 s).
+ */
+export const RETRIES = 8;
+
 /** Source addresses haproxy remembers at once (~100 bytes each); the oldest go first when it is full. */
 export const AUTH_FAILURE_TABLE_SIZE = 100_000;
 
@@ -76,9 +82,13 @@ function server(entry: CatalogueEntry, kubeRbacProxyHost: string | undefined): s
         if (kubeRbacProxyHost === undefined) {
             throw new Error(`haproxy fronts ${entry.name} through kube-rbac-proxy, but has no kube-rbac-proxy address`);
         }
-        // kube-rbac-proxy serves only /metrics: the check is a TLS handshake.
+        // While a deleted pod's replacement takes the address over (kube-rbac-proxy cannot share it), a
+        // scrape finds no listener: it is tried again, up to RETRIES times, about a second apart. No health
+        // check, which would mark the server down meanwhile and answer 503 at once.
         return [
-            `    server ${entry.name} ${kubeRbacProxyHost}:${entry.port} ssl verify none check inter 10s fall 3 rise 1`,
+            `    retries ${RETRIES}`,
+            "    retry-on conn-failure empty-response",
+            `    server ${entry.name} ${kubeRbacProxyHost}:${entry.port} ssl verify none`,
         ];
     }
     const upstreamTls = entry.upstreamScheme === "https" ? " ssl verify none" : "";

@@ -118,6 +118,7 @@ export class MetricsStack extends pulumi.ComponentResource {
                 stackLabel,
                 serviceAccountName: rbac.proxyServiceAccount.metadata.name,
                 tlsSecretName: tls.tlsSecret.metadata.name,
+                tlsRevision: tls.revision,
                 ...images,
                 dependsOn: docsProxyRemoval ? [docsProxyRemoval] : [],
             },

@@ -9,6 +9,8 @@ import { CONTROL_PLANE_LABEL, LEGACY_MASTER_LABEL } from "../core/kubernetes";
 import { HAPROXY_CONFIG_DIR, HAPROXY_CONFIG_FILE, HAPROXY_PEM_FILE, HEALTH_PATH, TLS_DIR } from "./haproxy";
 import { Settings } from "../config/settings";
 import { DEFAULTS } from "../config/schema";
+import { HOST_PORTS_ANNOTATION } from "../core/labels";
+import { hostPortsOf } from "../cluster/preflight";
 
 type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -62,7 +64,24 @@ function probes(
     };
 }
 
-const hostPort = (name: string, port: number) => ({ name, containerPort: port, hostPort: port, protocol: "TCP" });
+/**
+ * How a pod hands its node's ports over to its successor, with no instant without a listener. The
+ * DaemonSets surge (the new pod starts before the old one is deleted), haproxy binds with SO_REUSEPORT
+ * (its default), so old and new haproxy listen at once; and when a pod is deleted:
+ * - haproxy keeps accepting for HAPROXY_STOP_DELAY_SECONDS (a preStop sleep), long enough for the
+ *   replacement the DaemonSet controller creates at once (a deleted pod) to start listening; then its
+ *   image's stop signal, SIGUSR1, makes it stop listening and finish the requests it holds (soft stop);
+ * - kube-rbac-proxy outlives it by KUBE_RBAC_PROXY_EXTRA_SECONDS, so the requests haproxy still holds
+ *   are answered.
+ */
+export const HAPROXY_STOP_DELAY_SECONDS = 5;
+export const KUBE_RBAC_PROXY_EXTRA_SECONDS = 3;
+/** The preStop sleeps, then the soft stop's longest request (haproxy's `timeout server`). */
+function terminationGraceSeconds(settings: Settings): number {
+    return HAPROXY_STOP_DELAY_SECONDS + KUBE_RBAC_PROXY_EXTRA_SECONDS + settings.serverTimeoutSeconds;
+}
+
+const preStopSleep = (seconds: number) => ({ preStop: { sleep: { seconds } } });
 
 export function gateContainerName(entry: CatalogueEntry): string {
     return `rbac-proxy-${entry.name}`;
@@ -76,10 +95,8 @@ function haproxyContainer(input: ProxyPodInput): Container {
         // -W: master-worker, so a crashed worker is reported; -db: stay in the foreground.
         command: ["haproxy", "-W", "-db", "-f", `${HAPROXY_CONFIG_DIR}/${HAPROXY_CONFIG_FILE}`],
         env: [nodeIpEnv],
-        ports: [
-            ...input.components.map((e) => hostPort(e.portName, e.port)),
-            hostPort("proxy-health", input.settings.healthPort),
-        ],
+        // No ports declared: the node's ports are in the pod's HOST_PORTS_ANNOTATION.
+        lifecycle: preStopSleep(HAPROXY_STOP_DELAY_SECONDS),
         ...probes({ httpGet: { path: HEALTH_PATH, port: input.settings.healthPort, scheme: "HTTP" } }),
         resources: input.proxyResources,
         securityContext: lockedDown,
@@ -114,6 +131,7 @@ function gateContainer(input: ProxyPodInput, entry: CatalogueEntry): Container {
             `--tls-private-key-file=${TLS_DIR}/tls.key`,
             "--tls-min-version=VersionTLS12",
         ],
+        lifecycle: preStopSleep(HAPROXY_STOP_DELAY_SECONDS + KUBE_RBAC_PROXY_EXTRA_SECONDS),
         ...probes({ tcpSocket: { host, port: entry.port } }),
         resources: input.gateResources,
         securityContext: lockedDown,
@@ -203,8 +221,9 @@ export function proxyPodTemplate(input: ProxyPodInput): PodTemplate {
         throw new Error(`no component runs on ${input.role} nodes`);
     }
     const containers = [haproxyContainer(input), ...gated.map((entry) => gateContainer(input, entry))];
+    const hostPorts = [...hostPortsOf(input.role, input.settings).keys()].sort((a, b) => a - b);
     return {
-        metadata: { labels: input.labels },
+        metadata: { labels: input.labels, annotations: { [HOST_PORTS_ANNOTATION]: hostPorts.join(",") } },
         spec: {
             hostNetwork: true,
             dnsPolicy: "ClusterFirstWithHostNet",
@@ -212,7 +231,7 @@ export function proxyPodTemplate(input: ProxyPodInput): PodTemplate {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             priorityClassName: "system-node-critical",
-            terminationGracePeriodSeconds: 10,
+            terminationGracePeriodSeconds: terminationGraceSeconds(input.settings),
             securityContext: {
                 runAsNonRoot: true,
                 runAsUser: PROXY_UID,

@@ -34,6 +34,11 @@ export interface ProxyTls {
     renewal: pulumi.Output<TlsForecast>;
     /** The certificate and CA parts of the alert rules' input. */
     alertInput: pulumi.Output<Pick<AlertRulesInput, "certificate" | "ca">>;
+    /**
+     * What decides when the certificate command runs again, known at preview: the Secret (a new one
+     * for each run) changes only when this does.
+     */
+    revision: string;
 }
 
 export function tlsPolicy(settings: Settings): TlsPolicy {
@@ -53,19 +58,20 @@ export function registerProxyTls(
     const issueCommand = scriptCommand("issueCertificate.ts");
     const policy = tlsPolicy(settings);
     const now = tlsNow();
+    const environment = {
+        SERVER_NAME: policy.serverName,
+        VALIDITY_DAYS: String(policy.validityDays),
+        CA_VALIDITY_DAYS: String(policy.caValidityDays),
+        // The period, not the time: the command runs again only in a new renewal period.
+        PERIOD: renewalPeriod(policy.validityDays, now),
+    };
     const issued = new command.local.Command(
         `${name}-certificate`,
         {
             create: issueCommand,
             // An update hands the command its stored state (PULUMI_COMMAND_STDOUT): the CA's key with it.
             update: issueCommand,
-            environment: {
-                SERVER_NAME: policy.serverName,
-                VALIDITY_DAYS: String(policy.validityDays),
-                CA_VALIDITY_DAYS: String(policy.caValidityDays),
-                // The period, not the time: the command runs again only in a new renewal period.
-                PERIOD: renewalPeriod(policy.validityDays, now),
-            },
+            environment,
             logging: "none",
         },
         {
@@ -107,5 +113,5 @@ export function registerProxyTls(
         certificate: { serverName: policy.serverName, notAfter: v.serving.notAfter, validityDays: policy.validityDays },
         ca: { notAfter: v.cas[v.signer].notAfter, warningDays: caWarningDays(policy) },
     }));
-    return { tlsSecret, caCertificate, view, renewal, alertInput };
+    return { tlsSecret, caCertificate, view, renewal, alertInput, revision: JSON.stringify(environment) };
 }

@@ -10,6 +10,12 @@ import { createHash } from "crypto";
 export const PROXY_APP_LABEL = "eksa-metrics-proxy";
 /** Which stack made the object: `<project>.<stack>` as a label value. */
 export const STACK_LABEL = "eksa-metrics/stack";
+/**
+ * The node ports a proxy pod listens on, comma-separated, on the pod: the pods declare no `hostPort`
+ * (the scheduler would refuse the surge pod of a rolling update while the old one holds them), so the
+ * preflight reads another stack's ports from here.
+ */
+export const HOST_PORTS_ANNOTATION = "eksa-metrics/host-ports";
 
 const LABEL_VALUE_MAX = 63;
 

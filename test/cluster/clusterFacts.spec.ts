@@ -111,6 +111,26 @@ describe("cluster facts", () => {
         assert.deepEqual(web.hostPorts, [10259]);
     });
 
+    it("takes the ports an eksa-metrics proxy pod names in its annotation (it declares none)", () => {
+        const ours = {
+            kind: "Pod",
+            metadata: {
+                name: "eksa-metrics-control-plane-x1",
+                namespace: "eksa-metrics",
+                labels: { "app.kubernetes.io/name": "eksa-metrics-proxy" },
+                annotations: { "eksa-metrics/host-ports": "2381,10249,10257,10259,10263" },
+            },
+            spec: { nodeName: "cp-1", hostNetwork: true, containers: [{ name: "haproxy" }] },
+            status: { phase: "Running" },
+        };
+        const pods = parseFacts(
+            JSON.stringify({ kind: "List", items: [ours] }),
+            JSON.stringify({ major: "1", minor: "34", gitVersion: "v1.34.4" }),
+            answers,
+        ).pods;
+        assert.deepEqual(pods[0].hostPorts, [2381, 10249, 10257, 10259, 10263]);
+    });
+
     it("places a Pending DaemonSet pod on the node it is pinned to, and names its owner", () => {
         assert.deepEqual(
             [facts.pods[0].node, facts.pods[0].owner, facts.pods[0].phase],

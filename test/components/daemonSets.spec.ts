@@ -14,6 +14,7 @@ function input(dependsOn: command.local.Command[] = []) {
         stackLabel: STACK_LABEL,
         serviceAccountName: "metrics-proxy-abc123",
         tlsSecretName: "metrics-tls-abc123",
+        tlsRevision: "period-1",
         proxyImage: "registry.example/haproxy:1",
         gateImage: "registry.example/kube-rbac-proxy:1",
         proxyResources: { requests: { cpu: "1m" } },
@@ -56,7 +57,11 @@ describe("registerProxyDaemonSets", function () {
         );
         assert.deepEqual(cp.props.metadata.labels, { ...selector, ...STACK_LABEL });
         assert.deepEqual(cp.props.spec.template.metadata.labels, { ...selector, ...STACK_LABEL });
-        assert.deepEqual(cp.props.spec.updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } });
+        // The new pod serves before the old one goes.
+        assert.deepEqual(cp.props.spec.updateStrategy, {
+            type: "RollingUpdate",
+            rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+        });
         assert.deepEqual(cp.opts.customTimeouts, { create: "7m", update: "7m" });
         const pod = cp.props.spec.template.spec;
         assert.equal(pod.serviceAccountName, "metrics-proxy-abc123");
@@ -72,8 +77,10 @@ describe("registerProxyDaemonSets", function () {
         );
         // Each role's kube-rbac-proxy on an address of its own, the one its haproxy forwards to.
         const workerConfig = only(children, CONFIG_MAP, "metrics-worker-haproxy").props.data["haproxy.cfg"];
-        const cpHost = kubeRbacProxyHostFor("metrics", "control-plane");
-        const workerHost = kubeRbacProxyHostFor("metrics", "worker");
+        const gateHost = (spec: any) =>
+            spec.containers[1].args[0].replace(/^--secure-listen-address=(.*):\d+$/, "$1") as string;
+        const cpHost = gateHost(pod);
+        const workerHost = gateHost(worker);
         assert.notEqual(cpHost, workerHost);
         assert.match(workerConfig, new RegExp(`server kube-proxy ${workerHost.replaceAll(".", "\\.")}:10249 ssl`));
         assert.ok(worker.containers[1].args.includes(`--secure-listen-address=${workerHost}:10249`));
@@ -82,6 +89,41 @@ describe("registerProxyDaemonSets", function () {
             new RegExp(`server etcd ${cpHost.replaceAll(".", "\\.")}:2381 ssl`),
         );
         assert.ok(pod.containers.some((c: any) => c.args?.includes(`--secure-listen-address=${cpHost}:2381`)));
+    });
+
+    it("gives kube-rbac-proxy another loopback address whenever the pod template changes, so old and new pod run side by side", async () => {
+        const hostOf = async (settings: ReturnType<typeof resolveSettings>, overrides: Record<string, unknown>) => {
+            const { children } = await registerUnder((opts) =>
+                registerProxyDaemonSets("metrics", settings, { ...input(), ...overrides }, opts),
+            );
+            const pod = only(children, DAEMON_SET, "metrics-control-plane").props.spec.template.spec;
+            const host = pod.containers[1].args[0].replace(/^--secure-listen-address=(.*):\d+$/, "$1");
+            const config = only(children, CONFIG_MAP, "metrics-control-plane-haproxy").props.data["haproxy.cfg"];
+            assert.ok(config.includes(`server kube-proxy ${host}:10249 ssl`), "haproxy forwards to the same address");
+            return host as string;
+        };
+        const settings = resolveSettings({});
+        const base = await hostOf(settings, {});
+        assert.match(base, /^127\.100\.\d+\.\d+$/);
+        assert.equal(await hostOf(settings, {}), base, "the same template: the same address");
+        assert.equal(
+            await hostOf(resolveSettings({ verify: { timeoutSeconds: 300 } }), {}),
+            base,
+            "a setting outside the template rolls nothing",
+        );
+        assert.equal(
+            kubeRbacProxyHostFor("metrics", "control-plane", { x: 1 }),
+            kubeRbacProxyHostFor("metrics", "control-plane", { x: 1 }),
+        );
+        const changed = [
+            await hostOf(settings, { tlsRevision: "period-2" }),
+            await hostOf(settings, { gateImage: "registry.example/kube-rbac-proxy:2" }),
+            await hostOf(settings, { proxyResources: { requests: { cpu: "3m" } } }),
+            await hostOf(resolveSettings({ serverTimeoutSeconds: 31 }), {}),
+        ];
+        for (const host of changed) {
+            assert.notEqual(host, base);
+        }
     });
 
     it("waits for the docs page's proxy to be removed, and deploys no worker DaemonSet with nothing to serve there", async () => {

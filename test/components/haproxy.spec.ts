@@ -154,12 +154,20 @@ describe("haproxy.cfg", () => {
             ),
         );
         assert.ok(section(config, "frontend kube-proxy").includes("http-response sc-inc-gpc0(0) if { status 401 }"));
+        // A scrape that finds no listener (kube-rbac-proxy handed over to a replacement pod's) is tried
+        // again, about a second apart, within Prometheus' scrape timeout; a component that is down is
+        // answered 503 after haproxy's default 3 attempts.
         assert.deepEqual(section(config, "backend etcd"), [
-            "server etcd 127.100.7.9:2381 ssl verify none check inter 10s fall 3 rise 1",
+            "retries 8",
+            "retry-on conn-failure empty-response",
+            "server etcd 127.100.7.9:2381 ssl verify none",
         ]);
         assert.deepEqual(section(config, "backend kube-proxy"), [
-            "server kube-proxy 127.100.7.9:10249 ssl verify none check inter 10s fall 3 rise 1",
+            "retries 8",
+            "retry-on conn-failure empty-response",
+            "server kube-proxy 127.100.7.9:10249 ssl verify none",
         ]);
+        assert.doesNotMatch(section(config, "defaults").join("\n"), /retries/);
     });
 
     it("refuses a component that authenticates nobody without kube-rbac-proxy's address, or nothing", () => {

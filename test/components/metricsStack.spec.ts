@@ -261,16 +261,17 @@ describe("MetricsStack (mocked engine)", function () {
         const [haproxy, kubeProxyGate, etcdGate] = pod.containers;
         const gateHost = kubeProxyGate.args[0].replace(/^--secure-listen-address=(.*):10249$/, "$1");
         assert.equal(haproxy.image, "public.ecr.aws/eks-anywhere/kubernetes-sigs/kind/haproxy:v0.20.0-eks-a-54");
-        assert.deepEqual(
-            haproxy.ports.map((p: any) => [p.name, p.containerPort, p.hostPort]),
-            [
-                ["kcm-metrics", 10257, 10257],
-                ["sched-metrics", 10259, 10259],
-                ["proxy-metrics", 10249, 10249],
-                ["etcd-metrics", 2381, 2381],
-                ["proxy-health", 10263, 10263],
-            ],
-        );
+        // No port declared (the scheduler would refuse a surge pod while the old one holds them): the pod
+        // names its node ports in an annotation, for the preflight.
+        assert.ok(pod.containers.every((c: any) => c.ports === undefined));
+        assert.deepEqual(ds.spec.template.metadata.annotations, {
+            "eksa-metrics/host-ports": "2381,10249,10257,10259,10263",
+        });
+        // haproxy keeps accepting while a replacement starts, then soft-stops (SIGUSR1, the image's
+        // STOPSIGNAL); kube-rbac-proxy outlives it; the grace covers both and haproxy's longest request.
+        assert.deepEqual(haproxy.lifecycle, { preStop: { sleep: { seconds: 5 } } });
+        assert.deepEqual(kubeProxyGate.lifecycle, { preStop: { sleep: { seconds: 8 } } });
+        assert.equal(pod.terminationGracePeriodSeconds, 5 + 3 + 30);
         assert.deepEqual(haproxy.readinessProbe.httpGet, { path: "/healthz", port: 10263, scheme: "HTTP" });
         assert.ok(!haproxy.volumeMounts.some((m: any) => m.name === "kube-api-access"), "haproxy gets no API token");
         assert.deepEqual(kubeProxyGate.args, [
@@ -282,7 +283,6 @@ describe("MetricsStack (mocked engine)", function () {
             "--tls-min-version=VersionTLS12",
         ]);
         assert.match(gateHost, /^127\.100\.\d+\.\d+$/);
-        assert.equal(etcdGate.ports, undefined, "kube-rbac-proxy publishes no port: haproxy holds them");
         assert.deepEqual(etcdGate.readinessProbe.tcpSocket, { host: gateHost, port: 2381 });
         assert.ok(
             kubeProxyGate.volumeMounts.some(

@@ -100,8 +100,12 @@ describe("the proxy pods, for real, in front of stand-in components", function (
             KUBERNETES_SERVICE_PORT: String(API_PORT),
         });
         processes.set(`${node.name}/${containerName}`, running);
-        for (const port of container.ports ?? []) {
-            await waitForPort(running, node.internalIP!, port.containerPort);
+        // The pods declare no ports: haproxy's are its config's binds.
+        if (containerName === "haproxy") {
+            const config = fs.readFileSync(haproxyConfigFile(node.role), "utf8");
+            for (const m of config.matchAll(/bind "\$\{NODE_IP\}:(\d+)"/g)) {
+                await waitForPort(running, node.internalIP!, Number(m[1]));
+            }
         }
         // kube-rbac-proxy publishes no port: it listens on its loopback address.
         const listen = argv.find((a) => a.startsWith("--secure-listen-address="))?.split("=")[1];

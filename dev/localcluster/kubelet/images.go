@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // There is no container runtime here: an image is mapped to a host binary. Only the images
@@ -24,6 +25,8 @@ type imageKind struct {
 	// With no entrypoint, a docker-entrypoint.sh that prepends cmd[0] when the first argument
 	// starts with "-"; prependNonCommand: also when it names no command (curlimages/curl).
 	prependNonCommand bool
+	// The image's STOPSIGNAL, which the container runtime sends to stop it; SIGTERM when unset.
+	stopSignal syscall.Signal
 }
 
 var knownImages = []imageKind{
@@ -31,7 +34,9 @@ var knownImages = []imageKind{
 	{names: []string{"kube-rbac-proxy"}, entrypoint: []string{"kube-rbac-proxy"}},
 	// The official haproxy image: ENTRYPOINT ["docker-entrypoint.sh"] which prepends
 	// "haproxy" when the first argument starts with "-"; CMD ["haproxy", "-f", CFG].
-	{names: []string{"haproxy"}, cmd: []string{"haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"}},
+	// STOPSIGNAL SIGUSR1 (haproxy's soft stop), in the official image as in kind's.
+	{names: []string{"haproxy"}, cmd: []string{"haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"},
+		stopSignal: syscall.SIGUSR1},
 	// The Cluster API core manager: ENTRYPOINT ["/manager"], the cluster-api-controller binary.
 	{names: []string{"cluster-api-controller"}, entrypoint: []string{"/manager"},
 		files: map[string]string{"/manager": "cluster-api-controller"}},

@@ -119,3 +119,22 @@ func TestWriteAtomic(t *testing.T) {
 		t.Fatalf("entries: %v", entries)
 	}
 }
+
+func TestSupportedLifecycle(t *testing.T) {
+	sleep := &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 5}}
+	exec := &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"true"}}}
+	for _, tc := range []struct {
+		name string
+		l    *v1.Lifecycle
+		ok   bool
+	}{
+		{"none", nil, true},
+		{"preStop sleep", &v1.Lifecycle{PreStop: sleep}, true},
+		{"preStop exec", &v1.Lifecycle{PreStop: exec}, false},
+		{"postStart", &v1.Lifecycle{PostStart: sleep}, false},
+	} {
+		if got := supportedLifecycle(tc.l) == ""; got != tc.ok {
+			t.Errorf("%s: supported %v, want %v (%q)", tc.name, got, tc.ok, supportedLifecycle(tc.l))
+		}
+	}
+}

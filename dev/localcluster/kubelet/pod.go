@@ -165,6 +165,9 @@ func (w *podWorker) admit(pod *v1.Pod) (reason, msg string) {
 		if imageFor(c.Image) == nil {
 			return "ErrImageNeverPull", fmt.Sprintf("container %s: no host binary plays image %q (known: %s)", c.Name, c.Image, knownImageNames())
 		}
+		if why := supportedLifecycle(c.Lifecycle); why != "" {
+			return "CreateContainerConfigError", "container " + c.Name + ": " + why
+		}
 		for _, p := range []*v1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
 			if why := supportedProbe(p); why != "" {
 				return "CreateContainerConfigError", "container " + c.Name + ": " + why

@@ -414,7 +414,28 @@ func (w *podWorker) containerExited(c *container, cmd *exec.Cmd, waitErr error) 
 	go w.notifyUpdate()
 }
 
-// stopContainer: SIGTERM to the process group, SIGKILL after grace. Blocks until exited.
+// minimumGrace is what the kubelet leaves the stop signal when a preStop hook used up the grace
+// period (its minimumGracePeriodInSeconds).
+const minimumGrace = 2 * time.Second
+
+// supportedLifecycle returns "" or why the container's lifecycle hooks cannot be honoured here:
+// of the hooks, only preStop's sleep action is played.
+func supportedLifecycle(l *v1.Lifecycle) string {
+	switch {
+	case l == nil:
+		return ""
+	case l.PostStart != nil:
+		return "postStart hooks are not supported by the localcluster kubelet"
+	case l.PreStop != nil && (l.PreStop.Sleep == nil || l.PreStop.Exec != nil || l.PreStop.HTTPGet != nil || l.PreStop.TCPSocket != nil):
+		return "of the preStop hooks, the localcluster kubelet plays only sleep"
+	}
+	return ""
+}
+
+// stopContainer stops a container as the kubelet does: its preStop hook first (a sleep, within
+// the grace period), then the image's stop signal (SIGTERM unless its STOPSIGNAL says otherwise)
+// to the process group with what is left of the grace (at least minimumGrace), then SIGKILL.
+// Blocks until exited.
 func (w *podWorker) stopContainer(c *container, grace time.Duration, why string) {
 	w.mu.Lock()
 	if !c.running {
@@ -427,7 +448,21 @@ func (w *podWorker) stopContainer(c *container, grace time.Duration, why string)
 	if pod := w.currentPod(); pod != nil {
 		w.n.recorder.Eventf(pod, v1.EventTypeNormal, "Killing", "Stopping container %s: %s", c.spec.Name, why)
 	}
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	if l := c.spec.Lifecycle; l != nil && l.PreStop != nil && l.PreStop.Sleep != nil {
+		hook := min(time.Duration(l.PreStop.Sleep.Seconds)*time.Second, grace)
+		w.logf("container %s: preStop sleep %s", c.spec.Name, hook)
+		select {
+		case <-exitCh:
+			return
+		case <-time.After(hook):
+		}
+		grace = max(grace-hook, minimumGrace)
+	}
+	signal := syscall.SIGTERM
+	if k := imageFor(c.spec.Image); k != nil && k.stopSignal != 0 {
+		signal = k.stopSignal
+	}
+	_ = syscall.Kill(-pid, signal)
 	select {
 	case <-exitCh:
 		return
