@@ -140,6 +140,23 @@ describe("the proxy pods, for real, in front of stand-in components", function (
         );
     }
 
+    /** Runs `body` with haproxy on `node` rendered without its GET /metrics filter, then restores it. */
+    async function withoutPathFilter(node: (typeof NODES)[number], body: () => Promise<void>) {
+        writeHaproxyConfig(node.role, (cfg) =>
+            cfg
+                .split("\n")
+                .filter((l) => !l.includes("only GET /metrics is served here"))
+                .join("\n"),
+        );
+        await restartContainer(node, "haproxy");
+        try {
+            await body();
+        } finally {
+            writeHaproxyConfig(node.role);
+            await restartContainer(node, "haproxy");
+        }
+    }
+
     async function startUpstream(name: string) {
         const entry = catalogueEntry(name as never);
         upstreams.set(
@@ -288,14 +305,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
 
     it("fails when haproxy lets a non-metrics path through", async () => {
         const cp = NODES[0];
-        writeHaproxyConfig(cp.role, (cfg) =>
-            cfg
-                .split("\n")
-                .filter((l) => !l.includes("only GET /metrics is served here"))
-                .join("\n"),
-        );
-        await restartContainer(cp, "haproxy");
-        try {
+        await withoutPathFilter(cp, async () => {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
             assert.match(
@@ -303,10 +313,7 @@ describe("the proxy pods, for real, in front of stand-in components", function (
                 /^FAIL kube-controller-manager on node cp-1 \(127\.0\.0\.2\): off-path https:\/\/eksa-metrics-metrics-proxy:10257\/debug\/pprof\/ with the reader's token: got 403, but not from the proxy/m,
             );
             assert.match(text, /^FAIL kube-scheduler on node cp-1 .*off-path/m);
-        } finally {
-            writeHaproxyConfig(cp.role);
-            await restartContainer(cp, "haproxy");
-        }
+        });
     });
 
     it("refuses requests without a bearer JWT itself, and a source that keeps failing authentication, while other sources are served", async () => {
@@ -376,24 +383,14 @@ describe("the proxy pods, for real, in front of stand-in components", function (
 
     it("fails when haproxy lets a non-metrics path through to kube-rbac-proxy, which still refuses it", async () => {
         const worker = NODES[1];
-        writeHaproxyConfig(worker.role, (cfg) =>
-            cfg
-                .split("\n")
-                .filter((l) => !l.includes("only GET /metrics is served here"))
-                .join("\n"),
-        );
-        await restartContainer(worker, "haproxy");
-        try {
+        await withoutPathFilter(worker, async () => {
             const { ok, text } = await run(READER_TOKEN, 4);
             assert.equal(ok, false);
             assert.match(
                 text,
                 /^FAIL kube-proxy on node worker-1 \(127\.0\.0\.3\): off-path .*: expected 403, got 404/m,
             );
-        } finally {
-            writeHaproxyConfig(worker.role);
-            await restartContainer(worker, "haproxy");
-        }
+        });
         const { ok, text } = await run();
         assert.ok(ok, text);
     });
