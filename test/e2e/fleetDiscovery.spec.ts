@@ -155,6 +155,9 @@ describe("fleet discovery from a management cluster (Cluster API CRDs, kubeconfi
                             config: {
                                 components: { ...ONLY_KUBE_PROXY, "kube-proxy": true },
                                 namespace: "eksa-metrics-proxy",
+                                // Every stack's haproxy answers health on its own port: these
+                                // "clusters" share nodes, and the preflight refuses a port held.
+                                healthPort: 10264,
                             },
                         },
                         {
@@ -162,6 +165,7 @@ describe("fleet discovery from a management cluster (Cluster API CRDs, kubeconfi
                             config: {
                                 components: { "kube-controller-manager": false, "kube-scheduler": false, etcd: true },
                                 namespace: "eksa-metrics-etcd",
+                                healthPort: 10265,
                             },
                         },
                     ],

@@ -302,7 +302,7 @@ describe("preflight through the real engine, on the local control plane", functi
             assertStopped(
                 await preview({ namespace: "metrics-second" }, second),
                 /- DaemonSet eksa-metrics\/eksa-metrics-control-plane-\w+ of another eksa-metrics stack \(eksa-metrics\/stack=eksa-metrics\.preflight\) holds host ports 2381 \(etcd metrics\), 10249 \(kube-proxy metrics\), 10257 \(kube-controller-manager metrics\), 10259 \(kube-scheduler metrics\), 10263 \(haproxy health\) on node eksa-cp-1, which the proxy needs: one cluster takes one stack\. Destroy that stack first/,
-                /- DaemonSet eksa-metrics\/eksa-metrics-worker-\w+ of another eksa-metrics stack \(eksa-metrics\/stack=eksa-metrics\.preflight\) holds host ports 10249 \(kube-proxy metrics\) on node eksa-worker-1, which the proxy needs/,
+                /- DaemonSet eksa-metrics\/eksa-metrics-worker-\w+ of another eksa-metrics stack \(eksa-metrics\/stack=eksa-metrics\.preflight\) holds host ports 10249 \(kube-proxy metrics\), 10263 \(haproxy health\) on node eksa-worker-1, which the proxy needs/,
             );
             assertStopped(
                 await preview({}, second),
