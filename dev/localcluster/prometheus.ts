@@ -41,18 +41,26 @@ export async function eventually<T>(seconds: number, check: () => Promise<T>): P
     }
 }
 
-/** A Prometheus on `address` with its files in `dir`, ready when this returns; stop it with kill(). */
-export async function startPrometheus(dir: string, config: unknown, address: string): Promise<ChildProcess> {
+/**
+ * A Prometheus on `address` with its files in `dir`, ready when this returns; stop it with kill().
+ * `binary` is `prometheus` unless a test needs the build whose TLS clock it moves (setup.sh).
+ */
+export async function startPrometheus(
+    dir: string,
+    config: unknown,
+    address: string,
+    { binary = "prometheus", env = process.env }: { binary?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildProcess> {
     fs.writeFileSync(path.join(dir, "prometheus.yml"), yaml.dump(config));
     const log = fs.openSync(path.join(dir, "prometheus.log"), "a");
     const child = spawn(
-        "prometheus",
+        binary,
         [
             `--config.file=${path.join(dir, "prometheus.yml")}`,
             `--storage.tsdb.path=${path.join(dir, "data")}`,
             `--web.listen-address=${address}`,
         ],
-        { stdio: ["ignore", log, log] },
+        { stdio: ["ignore", log, log], env },
     );
     await eventually(60, async () =>
         assert.equal(

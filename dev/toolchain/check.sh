@@ -86,6 +86,7 @@ in_cache kube-rbac-proxy && want kube-rbac-proxy "$KUBE_RBAC_PROXY_VERSION" "$(v
 for b in prometheus promtool; do
   in_cache "$b" && want "$b" "revision: $PROMETHEUS_VERSION)" "$(ver "$b" --version)"
 done
+in_cache prometheus-test-tls-clock && want prometheus-test-tls-clock "revision: $PROMETHEUS_VERSION-test-tls-clock)" "$(ver prometheus-test-tls-clock --version)"
 in_cache prometheus-operator && want prometheus-operator "revision: $PROMETHEUS_OPERATOR_VERSION)" "$(ver prometheus-operator --version)"
 
 # The Cluster API core manager has no --version flag, and -trimpath keeps the ldflags out of its

@@ -355,6 +355,7 @@ part_prometheus() {
     log "prometheus: $v cached in $out"
   fi
   link_bins "$out"
+  prometheus_test_tls_clock
   # The Prometheus Operator; the tests also read its CRDs from this module's directory.
   local opdir="$here/go/prometheus-operator" ov=$PROMETHEUS_OPERATOR_VERSION
   local opout="$cache/prometheus-operator/$ov-$(files_hash "$opdir/go.mod" "$opdir/go.sum")"
@@ -367,6 +368,37 @@ part_prometheus() {
     log "prometheus-operator: $ov cached in $opout"
   fi
   link_bins "$opout"
+}
+
+# For tests only: the same Prometheus, whose TLS clients verify certificates at the real time moved
+# by the offset in the file EKSA_METRICS_TEST_TLS_CLOCK_OFFSET_FILE names (test/prometheus/dayTwo.spec.ts:
+# certificates of the test clock are dated ahead). One function of Go's crypto/tls is patched through
+# `go build -overlay`: Config.time's default, time.Now, becomes go/prometheus-test-tls-clock's clock.
+prometheus_test_tls_clock() {
+  local moddir="$here/go/prometheus" clockdir="$here/go/prometheus-test-tls-clock" v=$PROMETHEUS_VERSION
+  local goroot tlsdir out
+  goroot=$(go env GOROOT)
+  tlsdir="$goroot/src/crypto/tls"
+  out="$cache/prometheus-test-tls-clock/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum" "$clockdir/tls_test_clock.go.in" "$tlsdir/common.go")"
+  if [ -x "$out/prometheus-test-tls-clock" ]; then
+    log "prometheus-test-tls-clock: $v cached in $out"
+  else
+    local overlay="$out.overlay"
+    rm -rf "$overlay" && mkdir -p "$overlay"
+    sed '/^func (c \*Config) time() time.Time {$/,/^}$/ s/^\t\tt = time\.Now$/\t\tt = testTLSClockNow/' \
+      "$tlsdir/common.go" >"$overlay/common.go"
+    [ "$(diff "$tlsdir/common.go" "$overlay/common.go" | grep -c '^>')" = 1 ] ||
+      die "prometheus-test-tls-clock: Config.time in $tlsdir/common.go no longer defaults to time.Now; update the patch"
+    cp "$clockdir/tls_test_clock.go.in" "$overlay/tls_test_clock.go"
+    printf '{"Replace": {"%s": "%s", "%s": "%s"}}\n' \
+      "$tlsdir/common.go" "$overlay/common.go" "$tlsdir/tls_test_clock.go" "$overlay/tls_test_clock.go" >"$overlay/overlay.json"
+    go_build prometheus-test-tls-clock "$moddir" "$out" "-s -w -X github.com/prometheus/common/version.Revision=$v-test-tls-clock" \
+      -overlay "$overlay/overlay.json" github.com/prometheus/prometheus/cmd/prometheus
+    mv "$out.tmp/prometheus" "$out.tmp/prometheus-test-tls-clock"
+    rm -rf "$overlay"
+    publish "$out"
+  fi
+  link_bins "$out"
 }
 
 # ---------------------------------------------------------------- command provider stand-in
