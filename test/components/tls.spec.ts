@@ -13,6 +13,7 @@ import {
     viewOf,
 } from "../../components/tls";
 import { phaseOf, renewalPeriod, TlsPolicy } from "../../components/tlsSchedule";
+import { certificatesOf } from "../../dev/bench/lib/testClockTls";
 
 const DAY = 24 * 3600 * 1000;
 const policy: TlsPolicy = { serverName: "eksa-metrics-metrics-proxy", validityDays: 90, caValidityDays: 3650 };
@@ -25,17 +26,11 @@ async function run(stored: TlsState | undefined, day: number, p: TlsPolicy = pol
     return (await advanceTls(stored && JSON.stringify(stored), now, renewalPeriod(p.validityDays, now), p)).state;
 }
 
-function certificates(bundlePem: string): X509Certificate[] {
-    return (bundlePem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/g) ?? []).map(
-        (pem) => new X509Certificate(pem),
-    );
-}
-
 /** The serving certificate chains to one CA of the bundle, and its key is the certificate's. */
 function assertServes(state: TlsState, bundlePem: string): X509Certificate {
     const leaf = new X509Certificate(state.serving.certificate);
     assert.ok(
-        certificates(bundlePem).some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey)),
+        certificatesOf(bundlePem).some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey)),
         "the serving certificate is not signed by a CA of the bundle",
     );
     const publicFromKey = createPublicKey(createPrivateKey(state.serving.privateKey)).export({
@@ -92,7 +87,7 @@ describe("proxy TLS: issuing and the stored state", function () {
         const s1 = await run(s0, 540, short);
         assert.equal(phaseOf(viewOf(s1)), "bundle published");
         assert.deepEqual(
-            certificates(caBundle(s1)).map((c) => c.fingerprint256),
+            certificatesOf(caBundle(s1)).map((c) => c.fingerprint256),
             [new X509Certificate(oldCa).fingerprint256, new X509Certificate(s1.cas[1].certificate).fingerprint256],
         );
         assert.ok(

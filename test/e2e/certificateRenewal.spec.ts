@@ -18,6 +18,7 @@ import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as tls from "tls";
+import { certificatesOf } from "../../dev/bench/lib/testClockTls";
 import { commandProvider, LocalCluster, ProgramStack, Result, run } from "../../dev/localcluster/driver";
 import { describeForecast, TEST_CLOCK_ENV, TlsForecast, TlsPhase } from "../../components/tlsSchedule";
 import { CATALOGUE, componentsFor, NodeRole } from "../../core/catalogue";
@@ -45,12 +46,6 @@ const LISTENERS = NODES.flatMap(([role, host]) =>
 type Listener = (typeof LISTENERS)[number];
 
 const text = (r: Result) => `${r.stdout}\n${r.stderr}`;
-
-function bundleOf(pem: string): X509Certificate[] {
-    return (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map(
-        (one) => new X509Certificate(one),
-    );
-}
 
 /** The certificate a listener serves, dates not checked (they are the test clock's). */
 function served(listener: Listener): Promise<X509Certificate> {
@@ -105,7 +100,7 @@ describe(`certificate renewals through the real engine (command provider: ${comm
         const up = await stack.up();
         assert.equal(up.code, 0, text(up));
         const pem = await stack.mustPulumi(["stack", "output", "caCertificate"]);
-        const bundle = bundleOf(pem);
+        const bundle = certificatesOf(pem);
         const leaves = await Promise.all(LISTENERS.map(served));
         const leaf = leaves[0];
         for (const [i, other] of leaves.entries()) {
