@@ -26,6 +26,8 @@ import { ClusterNode, ControllerPod } from "../core/kubernetes";
 const CHECK_MS = 1000;
 /** How long a pod may stay unschedulable before the run gives up on it (the scheduler retries meanwhile). */
 const UNSCHEDULABLE_GRACE_MS = 15_000;
+/** How long one watch of a verification pod is trusted before a fresh one replaces it. */
+const RESYNC_MS = 5000;
 /** Per batch of checks: curl's --max-time and some. */
 const BATCH_SECONDS = 10;
 /** Starting the pod: scheduling, the image, the projected token. */
@@ -62,11 +64,14 @@ const deleteArgs = (pod: MadePod) => [
 ];
 
 /**
- * Waits for the pod to end, from one `kubectl get --watch` (each change of the pod as it happens)
+ * Waits for the pod to end, from a `kubectl get --watch` (each change of the pod as it happens)
  * rather than a `kubectl get` every second. A timer (no process) holds the limits against the last
  * state seen: unschedulable for UNSCHEDULABLE_GRACE_MS, or not ended within `limitSeconds`. A watch
- * that ends early without an error (the API server closed it) is started again. `signal` (the run
- * stopped) ends the watch, so no kubectl outlives the verification.
+ * can miss a change: on a loaded machine, a pod's Succeeded status, written 0.5 s after it started,
+ * never reached a watch begun before it in 85 s. So a watch is replaced by a fresh one, which begins
+ * with the pod's current state, every RESYNC_MS, and one that ends early without an error (the API
+ * server closed it) at once. `signal` (the run stopped) ends the watch, so no kubectl outlives the
+ * verification.
  */
 function waitForEnd(
     kubeconfig: string,
@@ -80,6 +85,9 @@ function waitForEnd(
         let why = "not seen yet";
         let settled = false;
         let watch: ReturnType<typeof kubectlWatch> | undefined;
+        let watchStarted = 0;
+        // Only the current watch's end matters: a replaced one was stopped on purpose.
+        let generation = 0;
         const settle = (outcome: () => void) => {
             if (!settled) {
                 settled = true;
@@ -114,6 +122,10 @@ function waitForEnd(
                         ),
                     ),
                 );
+            } else if (Date.now() - watchStarted >= RESYNC_MS) {
+                const stale = watch;
+                startWatch();
+                stale?.stop();
             }
         };
         const timer = setInterval(check, CHECK_MS);
@@ -121,21 +133,24 @@ function waitForEnd(
             settle(() => reject(new Error(`verification stopped while pod ${pod.namespace}/${pod.name} ran`))),
         );
         const startWatch = () => {
+            const mine = ++generation;
+            const current = () => !settled && mine === generation;
+            watchStarted = Date.now();
             // Its own request timeout a little past the limit: the timer, not kubectl, says when time is up.
             const remaining = Math.max(1, Math.ceil(limitSeconds - (Date.now() - started) / 1000) + 5);
             watch = kubectlWatch(
                 kubeconfig,
                 ["get", "pod", pod.name, "--namespace", pod.namespace],
                 remaining,
-                onState,
+                (json) => current() && onState(json),
             );
             watch.ended.then(
                 () => {
-                    if (!settled) {
-                        setTimeout(() => !settled && startWatch(), CHECK_MS);
+                    if (current()) {
+                        setTimeout(() => current() && startWatch(), CHECK_MS);
                     }
                 },
-                (err: Error) => settle(() => reject(err)),
+                (err: Error) => current() && settle(() => reject(err)),
             );
         };
         if (signal.aborted) {
