@@ -73,7 +73,7 @@ const deleteArgs = (pod: MadePod) => [
  * server closed it) at once. `signal` (the run stopped) ends the watch, so no kubectl outlives the
  * verification.
  */
-function waitForEnd(
+export function waitForEnd(
     kubeconfig: string,
     pod: MadePod,
     limitSeconds: number,
