@@ -231,7 +231,8 @@ export const ONLY_KUBE_PROXY = { "kube-controller-manager": false, "kube-schedul
 
 /**
  * The healthy stacks of the fleet test and benchmark, as fleet-file entries: two on `west`, split by
- * component so that two stacks of ours share a cluster without sharing host ports, one on `east`.
+ * component so that two stacks of ours share a cluster without sharing host ports (each with its own
+ * haproxy `healthPort`, as haproxy runs on every node a component of its stack does), one on `east`.
  */
 export function healthyFleetStacks(west: LocalCluster, east: LocalCluster) {
     return [
@@ -239,7 +240,7 @@ export function healthyFleetStacks(west: LocalCluster, east: LocalCluster) {
         {
             name: "west-nodes",
             kubeconfig: west.kubeconfigFile,
-            config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes" },
+            config: { components: ONLY_KUBE_PROXY, namespace: "eksa-metrics-nodes", healthPort: 10264 },
         },
         { name: "east", kubeconfig: east.kubeconfigFile, config: { components: { "kube-proxy": false } } },
     ];

@@ -59,6 +59,8 @@ describe("the fleet runner on the project's own program, two local control plane
                         config: {
                             components: ONLY_KUBE_PROXY,
                             namespace: "eksa-metrics-open",
+                            // Not east's haproxy health port: the preflight would stop it before the pack.
+                            healthPort: 10264,
                             readers: [
                                 { kind: "ServiceAccount", name: "prometheus-server", namespace: "observability" },
                                 { kind: "Group", name: "system:unauthenticated" },
