@@ -370,32 +370,34 @@ part_prometheus() {
   link_bins "$opout"
 }
 
-# For tests only: the same Prometheus, whose TLS clients verify certificates at the real time moved
-# by the offset in the file EKSA_METRICS_TEST_TLS_CLOCK_OFFSET_FILE names (test/prometheus/dayTwo.spec.ts:
-# certificates of the test clock are dated ahead). One function of Go's crypto/tls is patched through
-# `go build -overlay`: Config.time's default, time.Now, becomes go/prometheus-test-tls-clock's clock.
+# For tests only: the same Prometheus, whose scrapes verify the targets' certificates at the real time
+# moved by the offset in the file EKSA_METRICS_TEST_TLS_CLOCK_OFFSET_FILE names (test/prometheus/dayTwo.spec.ts:
+# certificates of the test clock are dated ahead). Built in a copy of go/prometheus whose
+# github.com/prometheus/common is a patched copy of the pinned one: the tls.Config that its config
+# package builds for every scrape gets `Time: testTLSClockNow` (go/prometheus-test-tls-clock). Only the
+# packages above prometheus/common recompile, not Go's own or client-go.
 prometheus_test_tls_clock() {
   local moddir="$here/go/prometheus" clockdir="$here/go/prometheus-test-tls-clock" v=$PROMETHEUS_VERSION
-  local goroot tlsdir out
-  goroot=$(go env GOROOT)
-  tlsdir="$goroot/src/crypto/tls"
-  out="$cache/prometheus-test-tls-clock/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum" "$clockdir/tls_test_clock.go.in" "$tlsdir/common.go")"
+  local common out
+  common=$(cd "$moddir" && go list -m -f '{{.Dir}}' github.com/prometheus/common)
+  out="$cache/prometheus-test-tls-clock/$v-$(files_hash "$moddir/go.mod" "$moddir/go.sum" "$clockdir/tls_test_clock.go.in" "$common/config/http_config.go")"
   if [ -x "$out/prometheus-test-tls-clock" ]; then
     log "prometheus-test-tls-clock: $v cached in $out"
   else
-    local overlay="$out.overlay"
-    rm -rf "$overlay" && mkdir -p "$overlay"
-    sed '/^func (c \*Config) time() time.Time {$/,/^}$/ s/^\t\tt = time\.Now$/\t\tt = testTLSClockNow/' \
-      "$tlsdir/common.go" >"$overlay/common.go"
-    [ "$(diff "$tlsdir/common.go" "$overlay/common.go" | grep -c '^>')" = 1 ] ||
-      die "prometheus-test-tls-clock: Config.time in $tlsdir/common.go no longer defaults to time.Now; update the patch"
-    cp "$clockdir/tls_test_clock.go.in" "$overlay/tls_test_clock.go"
-    printf '{"Replace": {"%s": "%s", "%s": "%s"}}\n' \
-      "$tlsdir/common.go" "$overlay/common.go" "$tlsdir/tls_test_clock.go" "$overlay/tls_test_clock.go" >"$overlay/overlay.json"
-    go_build prometheus-test-tls-clock "$moddir" "$out" "-s -w -X github.com/prometheus/common/version.Revision=$v-test-tls-clock" \
-      -overlay "$overlay/overlay.json" github.com/prometheus/prometheus/cmd/prometheus
+    local work="$out.module"
+    rm -rf "$work" && mkdir -p "$work"
+    cp "$moddir/go.mod" "$moddir/go.sum" "$work/"
+    cp -r "$common" "$work/common" && chmod -R u+w "$work/common"
+    sed -i '/^func NewTLSConfigWithContext(/,/^}$/ s/^\t\tInsecureSkipVerify: cfg\.InsecureSkipVerify,$/&\n\t\tTime: testTLSClockNow,/' \
+      "$work/common/config/http_config.go"
+    [ "$(diff "$common/config/http_config.go" "$work/common/config/http_config.go" | grep -c '^>')" = 1 ] ||
+      die "prometheus-test-tls-clock: NewTLSConfigWithContext in $common/config/http_config.go changed; update the patch"
+    cp "$clockdir/tls_test_clock.go.in" "$work/common/config/tls_test_clock.go"
+    (cd "$work" && go mod edit -replace github.com/prometheus/common=./common)
+    go_build prometheus-test-tls-clock "$work" "$out" "-s -w -X github.com/prometheus/common/version.Revision=$v-test-tls-clock" \
+      github.com/prometheus/prometheus/cmd/prometheus
     mv "$out.tmp/prometheus" "$out.tmp/prometheus-test-tls-clock"
-    rm -rf "$overlay"
+    rm -rf "$work"
     publish "$out"
   fi
   link_bins "$out"

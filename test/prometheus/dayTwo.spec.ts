@@ -6,9 +6,9 @@
  *
  * The stack's clock is the test clock (EKSA_METRICS_TEST_NOW, as test/e2e/certificateRenewal.spec.ts
  * drives it), so certificates are dated months ahead. Prometheus is therefore the test build
- * `prometheus-test-tls-clock` (dev/toolchain/setup.sh prometheus): the same Prometheus, whose TLS
- * clients verify certificates at the real time moved by an offset this test writes to a file before
- * each `up`; scraping, rules and storage keep the real clock. A second scraper of the same target that
+ * `prometheus-test-tls-clock` (dev/toolchain/setup.sh prometheus): the same Prometheus, whose scrapes
+ * verify the targets' certificates at the real time moved by an offset this test writes to a file
+ * before each `up`; scraping itself, discovery, rules and storage keep the real clock. A second scraper of the same target that
  * never re-reads its CA file shows that the test can fail: it loses the target when the proxies move.
  */
 import { strict as assert } from "assert";
