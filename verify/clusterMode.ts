@@ -70,7 +70,7 @@ const deleteArgs = (pod: MadePod) => [
  * can miss a change: on a loaded machine, a pod's Succeeded status, written 0.5 s after it started,
  * never reached a watch begun before it in 85 s. So a watch is replaced by a fresh one, which begins
  * with the pod's current state, every RESYNC_MS, and one that ends early without an error (the API
- * server closed it) at once. `signal` (the run stopped) ends the watch, so no kubectl outlives the
+ * server closed it) after CHECK_MS. `signal` (the run stopped) ends the watch, so no kubectl outlives the
  * verification.
  */
 export function waitForEnd(
